@@ -1,0 +1,1 @@
+"""Image sources: acquire manifest, config and blobs. Never look inside a layer."""

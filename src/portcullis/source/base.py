@@ -1,0 +1,92 @@
+"""The ImageSource protocol and what every source shares."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Protocol
+
+from portcullis.limits import ScanLimits
+from portcullis.model.image import ImageInfo, LayerRef, Platform
+from portcullis.progress import NullProgress, Progress
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceOptions:
+    platform: Platform | None = None
+    username: str | None = None
+    password: str | None = None
+    insecure: bool = False
+    timeout: float = 30.0
+    retries: int = 4
+    backoff: float = 0.5
+    docker_config: Path | None = None
+    temp_dir: Path | None = None
+    limits: ScanLimits = field(default_factory=ScanLimits)
+    progress: Progress = field(default_factory=NullProgress)
+
+    def wanted_platform(self) -> Platform:
+        return self.platform or Platform.host()
+
+    def make_temp_dir(self) -> tempfile.TemporaryDirectory[str]:
+        """A private folder for spooled archives; removed when the image is closed."""
+        base = str(self.temp_dir) if self.temp_dir else None
+        return tempfile.TemporaryDirectory(prefix="portcullis-", dir=base)
+
+
+class Image(Protocol):
+    """An opened image: metadata plus a way to stream each layer blob exactly once."""
+
+    info: ImageInfo
+
+    def open_layer(self, layer: LayerRef) -> IO[bytes]:
+        """The raw (possibly compressed) blob of ``layer``.
+
+        The returned stream verifies the blob's digest when it reaches EOF and raises
+        ``DigestMismatchError`` there; callers must read it to the end.
+        """
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Image: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class ImageBase:
+    """Context-manager plumbing and a cleanup list shared by concrete images."""
+
+    info: ImageInfo
+
+    def __init__(self) -> None:
+        self._cleanups: list[Callable[[], object]] = []
+
+    def on_close(self, fn: Callable[[], object]) -> None:
+        self._cleanups.append(fn)
+
+    def close(self) -> None:
+        while self._cleanups:
+            self._cleanups.pop()()
+
+    def __enter__(self) -> ImageBase:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+OpenImage = Callable[[str, SourceOptions], Image]

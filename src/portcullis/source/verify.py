@@ -1,0 +1,99 @@
+"""A reader that hashes what passes through it and checks the digest at EOF."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import IO
+
+from portcullis.errors import DigestMismatchError, LimitExceededError
+from portcullis.model.digest import Digest
+
+
+class VerifyingReader(io.RawIOBase):
+    """Wrap ``raw``; raise ``DigestMismatchError`` when EOF is reached with a wrong hash.
+
+    ``expected`` may be None (nothing to verify, only counting and the size limit apply).
+    ``what`` names the blob in error messages.
+    """
+
+    def __init__(
+        self,
+        raw: IO[bytes],
+        expected: Digest | None,
+        *,
+        what: str,
+        size_limit: int | None = None,
+        limit_name: str = "max_layer_size",
+        expected_size: int | None = None,
+    ) -> None:
+        super().__init__()
+        self._raw = raw
+        self._expected = expected
+        self._hasher = hashlib.new(expected.algorithm) if expected else None
+        self._what = what
+        self._limit = size_limit
+        self._limit_name = limit_name
+        self._expected_size = expected_size
+        self.bytes_read = 0
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._done:
+            return 0
+        data = self._raw.read(len(buffer))
+        if not data:
+            self._finish()
+            return 0
+        n = len(data)
+        buffer[:n] = data
+        self.bytes_read += n
+        if self._hasher is not None:
+            self._hasher.update(data)
+        if self._limit is not None and self.bytes_read > self._limit:
+            raise LimitExceededError(self._limit_name, self._limit, self._what)
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        # Fast path: avoid readinto's copy for large reads.
+        if self._done:
+            return b""
+        data = self._raw.read() if size is None or size < 0 else self._raw.read(size)
+        if not data:
+            self._finish()
+            return b""
+        self.bytes_read += len(data)
+        if self._hasher is not None:
+            self._hasher.update(data)
+        if self._limit is not None and self.bytes_read > self._limit:
+            raise LimitExceededError(self._limit_name, self._limit, self._what)
+        return data
+
+    def _finish(self) -> None:
+        self._done = True
+        if self._expected_size is not None and self.bytes_read != self._expected_size:
+            raise DigestMismatchError(
+                f"{self._what}: size mismatch: expected {self._expected_size} bytes, "
+                f"got {self.bytes_read}"
+            )
+        if self._hasher is not None and self._expected is not None:
+            got = self._hasher.hexdigest()
+            if got != self._expected.hex:
+                raise DigestMismatchError(
+                    f"{self._what}: digest mismatch: expected {self._expected}, "
+                    f"got {self._expected.algorithm}:{got}"
+                )
+
+    def drain(self, chunk: int = 1 << 20) -> None:
+        """Read to EOF so the digest gets checked."""
+        while self.read(chunk):
+            pass
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
