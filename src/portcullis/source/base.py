@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Protocol
+from typing import Protocol
 
 from portcullis.limits import ScanLimits
 from portcullis.model.image import ImageInfo, LayerRef, Platform
@@ -37,12 +37,20 @@ class SourceOptions:
         return tempfile.TemporaryDirectory(prefix="portcullis-", dir=base)
 
 
+class Reader(Protocol):
+    """The least a blob stream offers: sequential reads and close."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 class Image(Protocol):
     """An opened image: metadata plus a way to stream each layer blob exactly once."""
 
     info: ImageInfo
 
-    def open_layer(self, layer: LayerRef) -> IO[bytes]:
+    def open_layer(self, layer: LayerRef) -> Reader:
         """The raw (possibly compressed) blob of ``layer``.
 
         The returned stream verifies the blob's digest when it reaches EOF and raises

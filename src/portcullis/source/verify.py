@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import IO
 
 from portcullis.errors import DigestMismatchError, LimitExceededError
 from portcullis.model.digest import Digest
+from portcullis.source.base import Reader
 
 
 class VerifyingReader(io.RawIOBase):
@@ -19,7 +19,7 @@ class VerifyingReader(io.RawIOBase):
 
     def __init__(
         self,
-        raw: IO[bytes],
+        raw: Reader,
         expected: Digest | None,
         *,
         what: str,

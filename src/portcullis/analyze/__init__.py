@@ -1,0 +1,1 @@
+"""Analyzers. Each module defining a class with an ``AnalyzerSpec`` is found by discovery."""

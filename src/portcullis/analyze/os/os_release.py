@@ -1,0 +1,188 @@
+"""Which operating system the image is built on (fills ``artifact.os``).
+
+Sources in order of trust: /etc/os-release, /usr/lib/os-release, then the distro-specific
+release files for images that predate os-release or strip it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import ClassVar
+
+from portcullis.analyze.base import (
+    STAGE_ENVIRONMENT,
+    AnalysisContext,
+    AnalysisResult,
+    AnalyzerSpec,
+)
+from portcullis.layers.view import Filesystem
+from portcullis.model.distro import Distro
+from portcullis.model.finding import Warning
+
+# os-release ID → family name used across the project (and by the vulnerability DB).
+FAMILIES = {
+    "debian": "debian",
+    "ubuntu": "ubuntu",
+    "alpine": "alpine",
+    "rhel": "redhat",
+    "redhat": "redhat",
+    "centos": "centos",
+    "rocky": "rocky",
+    "almalinux": "alma",
+    "ol": "oracle",
+    "amzn": "amazon",
+    "fedora": "fedora",
+    "sles": "suse",
+    "sles_sap": "suse",
+    "sle-micro": "suse",
+    "opensuse-leap": "opensuse",
+    "opensuse-tumbleweed": "opensuse",
+    "opensuse": "opensuse",
+    "photon": "photon",
+    "wolfi": "wolfi",
+    "chainguard": "chainguard",
+    "mariner": "mariner",
+    "azurelinux": "azurelinux",
+    "arch": "arch",
+    "scientific": "scientific",
+}
+
+_RELEASE_FILES = (
+    ("/etc/redhat-release", re.compile(r"^(?P<name>.+?) release (?P<version>[\d.]+)")),
+    ("/etc/centos-release", re.compile(r"^(?P<name>.+?) release (?P<version>[\d.]+)")),
+    ("/etc/system-release", re.compile(r"^(?P<name>.+?) release (?P<version>[\d.]+)")),
+)
+
+_NAME_FAMILY = (
+    ("red hat", "redhat"),
+    ("centos", "centos"),
+    ("rocky", "rocky"),
+    ("alma", "alma"),
+    ("oracle", "oracle"),
+    ("scientific", "scientific"),
+    ("fedora", "fedora"),
+    ("amazon", "amazon"),
+)
+
+
+def parse_os_release(text: str) -> dict[str, str]:
+    """KEY=value lines with shell quoting, as os-release(5) specifies."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        try:
+            parts = shlex.split(value, comments=False, posix=True)
+        except ValueError:
+            parts = [value.strip("\"'")]
+        fields[key.strip()] = " ".join(parts)
+    return fields
+
+
+def _from_os_release(fields: dict[str, str], path: str, layer: int | None) -> Distro | None:
+    os_id = fields.get("ID", "").lower()
+    family = FAMILIES.get(os_id)
+    if family is None:
+        for like in fields.get("ID_LIKE", "").lower().split():
+            if like in FAMILIES:
+                family = FAMILIES[like]
+                break
+    if family is None and not os_id:
+        return None
+    return Distro(
+        family=family or os_id,
+        name=fields.get("NAME") or os_id,
+        version=fields.get("VERSION_ID") or None,
+        version_codename=fields.get("VERSION_CODENAME") or None,
+        id_like=tuple(fields.get("ID_LIKE", "").split()),
+        pretty_name=fields.get("PRETTY_NAME") or None,
+        source_path=path,
+        layer=layer,
+    )
+
+
+class OsRelease:
+    spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
+        name="os-release",
+        version=1,
+        kind="tree",
+        paths=(
+            "/etc/os-release",
+            "/usr/lib/os-release",
+            "/etc/alpine-release",
+            "/etc/redhat-release",
+            "/etc/centos-release",
+            "/etc/system-release",
+            "/etc/debian_version",
+            "/etc/lsb-release",
+        ),
+        stage=STAGE_ENVIRONMENT,
+    )
+
+    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
+        distro = detect(fs)
+        result = AnalysisResult(distro=distro)
+        if distro is None:
+            result.warnings.append(
+                Warning(message="operating system not recognised; OS packages are not scanned",
+                        analyzer=self.spec.name)
+            )
+        return result
+
+
+def _read(fs: Filesystem, path: str) -> tuple[str, int | None] | None:
+    entry = fs.resolve(path)
+    if entry is None:
+        return None
+    data = fs.read_entry(entry)
+    if data is None:
+        return None
+    return data.decode("utf-8", "replace"), entry.layer
+
+
+def detect(fs: Filesystem) -> Distro | None:
+    for path in ("/etc/os-release", "/usr/lib/os-release"):
+        found = _read(fs, path)
+        if found:
+            distro = _from_os_release(parse_os_release(found[0]), path, found[1])
+            if distro is not None:
+                return _refine_debian(fs, distro)
+    found = _read(fs, "/etc/alpine-release")
+    if found:
+        return Distro(family="alpine", name="Alpine Linux", version=found[0].strip() or None,
+                      source_path="/etc/alpine-release", layer=found[1])
+    for path, pattern in _RELEASE_FILES:
+        found = _read(fs, path)
+        if found and (m := pattern.match(found[0].strip())):
+            name = m.group("name").strip()
+            family = next((f for key, f in _NAME_FAMILY if key in name.lower()), name.lower())
+            return Distro(family=family, name=name, version=m.group("version"),
+                          source_path=path, layer=found[1])
+    found = _read(fs, "/etc/debian_version")
+    if found:
+        text = found[0].strip()
+        version = text.split(".")[0] if text[:1].isdigit() else None
+        return Distro(family="debian", name="Debian GNU/Linux", version=version,
+                      version_codename=None if version else text.split("/")[0] or None,
+                      source_path="/etc/debian_version", layer=found[1])
+    return None
+
+
+def _refine_debian(fs: Filesystem, distro: Distro) -> Distro:
+    """Debian testing/sid has no VERSION_ID; debian_version then names the codename."""
+    if distro.family != "debian" or distro.version:
+        return distro
+    found = _read(fs, "/etc/debian_version")
+    if not found:
+        return distro
+    text = found[0].strip()
+    if text[:1].isdigit():
+        return Distro(**{**_as_dict(distro), "version": text.split(".")[0]})
+    return distro
+
+
+def _as_dict(distro: Distro) -> dict[str, object]:
+    return {name: getattr(distro, name) for name in distro.__slots__}  # type: ignore[attr-defined]

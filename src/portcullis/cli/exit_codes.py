@@ -1,0 +1,6 @@
+"""Exit codes of CONTRACT.md §4."""
+
+PASSED = 0
+POLICY_FAILED = 1
+INPUT_ERROR = 2
+INTERNAL_ERROR = 3

@@ -1,0 +1,191 @@
+"""``portcullis`` command line."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from contextlib import ExitStack
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+from rich.console import Console
+
+from portcullis import __version__
+from portcullis.cli import exit_codes
+from portcullis.cli.progress import RichProgress
+from portcullis.cli.sizes import SizeType
+from portcullis.errors import ConfigError, PortcullisError
+from portcullis.limits import ScanLimits
+from portcullis.model.finding import Severity
+from portcullis.model.image import Platform
+from portcullis.model.report import Report
+from portcullis.progress import NullProgress, Progress
+from portcullis.report.base import writers
+from portcullis.source.base import SourceOptions
+
+log = logging.getLogger("portcullis")
+
+SEVERITIES = ["none", "low", "medium", "high", "critical", "unknown"]
+
+
+def _fail(message: str, code: int = exit_codes.INPUT_ERROR) -> None:
+    one_line = " ".join(message.split())
+    click.echo(f"portcullis: error: {one_line}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Verbose logs and tracebacks for internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Portcullis: keep unsafe container images out of production."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@cli.command()
+def version() -> None:
+    """Print the version."""
+    click.echo(f"portcullis {__version__}")
+
+
+def _format_choices() -> list[str]:
+    return list(writers())
+
+
+@cli.command()
+@click.argument("image")
+@click.option("--scanners", default="all", show_default=True,
+              help="Comma list: vuln,secret,malware,baseline,compliance,packages,files,"
+                   "base-image; 'all' or 'none' (only read the layers).")
+@click.option("--format", "fmt", type=click.Choice(_format_choices()), default=None,
+              help="Report format (default: table on a terminal, json otherwise).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report here instead of stdout.")
+@click.option("--report", "reports", multiple=True, metavar="FMT=PATH",
+              help="Also write FMT to PATH (repeatable).")
+@click.option("--fail-on", type=click.Choice(SEVERITIES, case_sensitive=False), default="none",
+              show_default=True, help="Exit 1 when a finding at or above this severity exists.")
+@click.option("--platform", help="OS/ARCH[/VARIANT] to pick from a multi-platform image.")
+@click.option("--username", envvar="PORTCULLIS_USERNAME", help="Registry user name.")
+@click.option("--password-stdin", is_flag=True, help="Read the registry password from stdin.")
+@click.option("--insecure", is_flag=True, help="Allow plain HTTP / unverified TLS registries.")
+@click.option("--timeout", type=float, default=60.0, show_default=True,
+              help="Network timeout in seconds.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress; only the report and errors.")
+@click.option("--max-image-size", type=SizeType(), help="Largest compressed image (e.g. 20G).")
+@click.option("--max-layer-size", type=SizeType(), help="Largest compressed layer blob.")
+@click.option("--max-layer-bytes", type=SizeType(),
+              help="Largest decompressed layer (decompression-bomb guard).")
+@click.option("--max-files", type=int, help="Most tar entries in the whole image.")
+@click.option("--temp-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where spooled data goes (default: the system temp dir).")
+@click.pass_context
+def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output: Path | None,
+         reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
+         password_stdin: bool, insecure: bool, timeout: float, quiet: bool,
+         max_image_size: int | None, max_layer_size: int | None,
+         max_layer_bytes: int | None, max_files: int | None, temp_dir: Path | None) -> None:
+    """Scan IMAGE (see the README for the reference forms)."""
+    debug = bool(ctx.obj.get("debug"))
+    try:
+        code = _scan(image, scanners=scanners, fmt=fmt, output=output, reports=reports,
+                     fail_on=fail_on, platform=platform, username=username,
+                     password_stdin=password_stdin, insecure=insecure, timeout=timeout,
+                     quiet=quiet, temp_dir=temp_dir,
+                     limits={"max_image_size": max_image_size, "max_layer_size": max_layer_size,
+                             "max_layer_bytes": max_layer_bytes, "max_files": max_files})
+    except PortcullisError as e:
+        if debug:
+            log.exception("scan failed")
+        _fail(str(e))
+    except KeyboardInterrupt:
+        _fail("interrupted", exit_codes.INPUT_ERROR)
+    except Exception as e:
+        if debug:
+            raise
+        _fail(f"internal error: {type(e).__name__}: {e} (run with --debug for a traceback)",
+              exit_codes.INTERNAL_ERROR)
+    sys.exit(code)
+
+
+def _parse_reports(reports: tuple[str, ...]) -> list[tuple[str, Path]]:
+    out = []
+    known = writers()
+    for item in reports:
+        name, sep, path = item.partition("=")
+        if not sep or not path:
+            raise ConfigError(f"--report wants FMT=PATH, got {item!r}")
+        if name not in known:
+            raise ConfigError(f"--report: unknown format {name!r} (known: {', '.join(known)})")
+        out.append((name, Path(path)))
+    return out
+
+
+def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
+          reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
+          password_stdin: bool, insecure: bool, timeout: float, quiet: bool,
+          temp_dir: Path | None, limits: dict[str, int | None]) -> int:
+    from portcullis.scan import ScanOptions, parse_scanners
+    from portcullis.scan import scan as run_scan
+
+    extra = _parse_reports(reports)
+    password = os.environ.get("PORTCULLIS_PASSWORD")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    set_limits = {k: v for k, v in limits.items() if v is not None}
+    stderr = Console(stderr=True)
+    show_progress = not quiet and stderr.is_terminal and not os.environ.get("CI")
+    with ExitStack() as stack:
+        progress: Progress = NullProgress()
+        if show_progress:
+            progress = stack.enter_context(RichProgress(stderr))
+        options = ScanOptions(
+            scanners=parse_scanners(scanners),
+            fail_on=None if fail_on.lower() == "none" else Severity.parse(fail_on),
+            source=SourceOptions(
+                platform=Platform.parse(platform) if platform else None,
+                username=username,
+                password=password,
+                insecure=insecure,
+                timeout=timeout,
+                temp_dir=temp_dir,
+                limits=replace(ScanLimits(), **set_limits),
+                progress=progress,
+            ),
+        )
+        report = run_scan(image, options)
+    chosen = fmt or ("table" if sys.stdout.isatty() and output is None else "json")
+    _write(report, chosen, output)
+    for name, path in extra:
+        _write(report, name, path)
+    return exit_codes.PASSED if report.verdict.passed else exit_codes.POLICY_FAILED
+
+
+def _write(report: Report, fmt: str, path: Path | None) -> None:
+    spec = writers()[fmt]
+    if path is None:
+        spec.write(report, sys.stdout, sys.stdout.isatty())
+        sys.stdout.flush()
+        return
+    try:
+        with path.open("w", encoding="utf-8") as out:
+            _write_to(spec.write, report, out)
+    except OSError as e:
+        raise ConfigError(f"cannot write report to {path}: {e.strerror}") from e
+
+
+def _write_to(write: Any, report: Report, out: TextIO) -> None:
+    write(report, out, False)
+
+
+def main() -> None:
+    try:
+        cli(prog_name="portcullis")
+    except SystemExit:
+        raise

@@ -1,0 +1,1 @@
+"""Layer streams, per-layer indexes and the squashed view."""

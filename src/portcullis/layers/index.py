@@ -1,0 +1,188 @@
+"""Read one layer's tar stream once and index every entry's metadata.
+
+Content is read only for the files someone asked for (``ContentSink.wants``); everything else
+is skipped in the stream. Nothing is written to disk here.
+"""
+
+from __future__ import annotations
+
+import tarfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from portcullis.errors import LayerError, LimitExceededError, PortcullisError
+from portcullis.layers import whiteout
+from portcullis.layers.stream import LayerStream
+from portcullis.limits import ScanLimits
+from portcullis.model.files import FileKind, FileMeta, normalize
+from portcullis.model.finding import Warning
+
+_KINDS = {
+    tarfile.REGTYPE: FileKind.FILE,
+    tarfile.AREGTYPE: FileKind.FILE,
+    tarfile.CONTTYPE: FileKind.FILE,
+    tarfile.GNUTYPE_SPARSE: FileKind.FILE,
+    tarfile.DIRTYPE: FileKind.DIR,
+    tarfile.SYMTYPE: FileKind.SYMLINK,
+    tarfile.LNKTYPE: FileKind.HARDLINK,
+    tarfile.CHRTYPE: FileKind.CHAR,
+    tarfile.BLKTYPE: FileKind.BLOCK,
+    tarfile.FIFOTYPE: FileKind.FIFO,
+}
+
+
+class ContentSink(Protocol):
+    """The engine's side of the layer pass."""
+
+    def wants(self, meta: FileMeta) -> bool: ...
+
+    def content(self, layer: int, meta: FileMeta, data: bytes) -> None: ...
+
+
+@dataclass
+class LayerIndex:
+    layer: int
+    entries: dict[str, FileMeta] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
+    opaque: set[str] = field(default_factory=set)
+    warnings: list[Warning] = field(default_factory=list)
+    file_bytes: int = 0
+    tar_bytes: int = 0
+    compression: str = "none"
+
+    def warn(self, message: str, path: str | None = None, analyzer: str | None = None) -> None:
+        self.warnings.append(
+            Warning(message=message, path=path, layer=self.layer, analyzer=analyzer)
+        )
+
+
+@dataclass
+class FileCounter:
+    limit: int
+    count: int = 0
+
+    def add(self, where: str) -> None:
+        self.count += 1
+        if self.count > self.limit:
+            raise LimitExceededError("max_files", self.limit, where)
+
+
+def safe_name(raw: str) -> str | None:
+    """The absolute in-image path of a tar member, or None if it climbs above the root."""
+    depth = 0
+    for part in raw.replace("\\", "/").split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return None
+        else:
+            depth += 1
+    return normalize(raw)
+
+
+def _meta(member: tarfile.TarInfo, path: str, kind: FileKind) -> FileMeta:
+    linkname: str | None = None
+    if kind is FileKind.SYMLINK:
+        linkname = member.linkname
+    elif kind is FileKind.HARDLINK:
+        linkname = normalize(member.linkname)
+    return FileMeta(
+        path=path,
+        kind=kind,
+        size=member.size if kind is FileKind.FILE else 0,
+        mode=member.mode,
+        uid=member.uid,
+        gid=member.gid,
+        mtime=int(member.mtime),
+        linkname=linkname,
+    )
+
+
+def index_layer(
+    stream: LayerStream,
+    layer: int,
+    *,
+    sink: ContentSink,
+    limits: ScanLimits,
+    counter: FileCounter,
+    what: str,
+    on_bytes: Callable[[int], None] | None = None,
+) -> LayerIndex:
+    index = LayerIndex(layer=layer, compression=stream.compression)
+    try:
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as tar:  # type: ignore[call-overload]
+            for member in tar:
+                _add_member(tar, member, index, sink, limits, counter, what)
+                if on_bytes is not None:
+                    on_bytes(stream.total)
+    except PortcullisError:
+        raise
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
+        raise LayerError(f"{what}: corrupt or truncated layer tar ({e})") from e
+    stream.finish()
+    index.tar_bytes = stream.total
+    return index
+
+
+def _add_member(
+    tar: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    index: LayerIndex,
+    sink: ContentSink,
+    limits: ScanLimits,
+    counter: FileCounter,
+    what: str,
+) -> None:
+    counter.add(what)
+    path = safe_name(member.name)
+    if path is None:
+        index.warn(f"tar entry {member.name!r} escapes the image root; ignored", member.name)
+        return
+    wh = whiteout.classify(path)
+    if wh is not None:
+        action, target = wh
+        if action == "delete":
+            index.deleted.add(target)
+        elif action == "opaque":
+            index.opaque.add(target)
+        return
+    kind = _KINDS.get(member.type)
+    if kind is None:
+        index.warn(f"unsupported tar entry type {member.type!r}; ignored", path)
+        return
+    if path == "/" and kind is not FileKind.DIR:
+        index.warn("a non-directory entry replaces the root; ignored", path)
+        return
+    meta = _meta(member, path, kind)
+    if kind is FileKind.HARDLINK and safe_name(member.linkname) is None:
+        index.warn(f"hard link target {member.linkname!r} escapes the image root", path)
+    index.entries[path] = meta
+    if kind is FileKind.FILE:
+        index.file_bytes += member.size
+        if sink.wants(meta):
+            _capture(tar, member, meta, index, sink, limits)
+
+
+def _capture(
+    tar: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    meta: FileMeta,
+    index: LayerIndex,
+    sink: ContentSink,
+    limits: ScanLimits,
+) -> None:
+    if member.size > limits.max_capture_size:
+        index.warn(
+            f"file of {member.size} bytes is over max_capture_size "
+            f"({limits.max_capture_size}); not analyzed",
+            meta.path,
+        )
+        return
+    fileobj = tar.extractfile(member)
+    if fileobj is None:
+        return
+    sink.content(index.layer, meta, fileobj.read())

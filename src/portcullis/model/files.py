@@ -1,0 +1,114 @@
+"""Files inside an image: metadata from tar headers, and where a thing was found."""
+
+from __future__ import annotations
+
+import posixpath
+import stat
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class FileKind(StrEnum):
+    FILE = "file"
+    DIR = "dir"
+    SYMLINK = "symlink"
+    HARDLINK = "hardlink"
+    CHAR = "char"
+    BLOCK = "block"
+    FIFO = "fifo"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileMeta:
+    """One tar entry of one layer. ``path`` is absolute and normalised.
+
+    For a symlink ``linkname`` is the raw target as stored; for a hard link it is the
+    normalised absolute path of the file it links to.
+    """
+
+    path: str
+    kind: FileKind
+    size: int = 0
+    mode: int = 0o644
+    uid: int = 0
+    gid: int = 0
+    mtime: int = 0
+    linkname: str | None = None
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind in (FileKind.FILE, FileKind.HARDLINK)
+
+    @property
+    def is_dir(self) -> bool:
+        return self.kind is FileKind.DIR
+
+    @property
+    def is_executable(self) -> bool:
+        return self.is_file and bool(self.mode & 0o111)
+
+    @property
+    def setuid(self) -> bool:
+        return bool(self.mode & stat.S_ISUID)
+
+    @property
+    def setgid(self) -> bool:
+        return bool(self.mode & stat.S_ISGID)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    """What one layer did to a path."""
+
+    layer: int
+    action: str  # "add", "modify", "delete"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileEntry:
+    """A version of a path in the squashed image.
+
+    ``layer`` wrote this version; ``history`` lists every layer that touched the path, bottom
+    first; ``introduced_in`` is where its current unbroken existence began; ``visible`` is
+    False for versions a later layer deleted or overwrote (their bytes are still in the image).
+    """
+
+    meta: FileMeta
+    layer: int
+    history: tuple[Change, ...] = field(default_factory=tuple)
+    visible: bool = True
+    removed_in: int | None = None
+
+    @property
+    def path(self) -> str:
+        return self.meta.path
+
+    @property
+    def introduced_in(self) -> int:
+        start = self.layer
+        for change in reversed(self.history):
+            if change.layer > self.layer:
+                continue
+            if change.action == "delete":
+                break
+            start = change.layer
+            if change.action == "add":
+                break
+        return start
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Location:
+    path: str
+    layer: int | None = None
+    line: int | None = None
+    visible: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "layer": self.layer, "line": self.line, "visible": self.visible}
+
+
+def normalize(path: str) -> str:
+    """Absolute, normalised POSIX path; ``..`` stops at the root."""
+    return posixpath.normpath("/" + path.replace("\\", "/").lstrip("/")).replace("//", "/")

@@ -1,0 +1,40 @@
+"""Software found in an image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from portcullis.model.files import Location
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Package:
+    name: str
+    version: str
+    type: str
+    purl: str | None = None
+    locations: tuple[Location, ...] = ()
+    introduced_in: int | None = None
+    found_by: str = ""
+    source_name: str | None = None
+    source_version: str | None = None
+    licenses: tuple[str, ...] = ()
+    properties: dict[str, str] = field(default_factory=dict)
+
+    def sort_key(self) -> tuple[str, str, str, str]:
+        path = self.locations[0].path if self.locations else ""
+        return (self.type, self.name, self.version, path)
+
+    def to_dict(self) -> dict[str, Any]:
+        loc = self.locations[0] if self.locations else None
+        return {
+            "name": self.name,
+            "version": self.version,
+            "type": self.type,
+            "purl": self.purl,
+            "source_name": self.source_name,
+            "licenses": list(self.licenses),
+            "path": loc.path if loc else None,
+            "layer": self.introduced_in,
+        }

@@ -1,0 +1,131 @@
+"""The scan report (CONTRACT.md §5). Writers see only this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from portcullis.model.distro import Distro
+from portcullis.model.finding import Finding, Severity, Warning
+from portcullis.model.image import ImageInfo
+from portcullis.model.package import Package
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileStats:
+    count: int = 0
+    total_size: int = 0
+    largest: tuple[tuple[str, int, int], ...] = ()  # (path, size, layer)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "total_size": self.total_size,
+            "largest": [{"path": p, "size": s, "layer": layer} for p, s, layer in self.largest],
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScannerResult:
+    status: str
+    message: str | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "message": self.message, "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Violation:
+    fingerprint: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    passed: bool
+    policy: str
+    violations: tuple[Violation, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "policy": self.policy,
+            "violations": [{"fingerprint": v.fingerprint, "reason": v.reason}
+                           for v in self.violations],
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    tool_version: str
+    created_at: datetime
+    image: ImageInfo
+    distro: Distro | None
+    packages: tuple[Package, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    warnings: tuple[Warning, ...] = ()
+    files: FileStats = field(default_factory=FileStats)
+    scanners: dict[str, ScannerResult] = field(default_factory=dict)
+    base_image: dict[str, Any] | None = None
+    db: dict[str, Any] | None = None
+    verdict: Verdict = field(default_factory=lambda: Verdict(passed=True, policy="default"))
+
+    def by_severity(self) -> dict[str, int]:
+        counts = {s.name: 0 for s in sorted(Severity, reverse=True)}
+        for f in self.findings:
+            counts[f.severity.name] += 1
+        return counts
+
+    def by_kind(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for f in self.findings:
+            counts[f.kind] = counts.get(f.kind, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def risk_level(self) -> str | None:
+        if not self.findings:
+            return None
+        return max(f.severity for f in self.findings).name
+
+    def artifact(self) -> dict[str, Any]:
+        info = self.image
+        return {
+            "reference": info.reference,
+            "source": info.source,
+            "manifest_digest": info.manifest_digest,
+            "config_digest": info.config_digest,
+            "platform": info.platform.to_dict(),
+            "os": self.distro.to_dict() if self.distro else None,
+            "size": info.size,
+            "repo_tags": list(info.repo_tags),
+            "layers": [layer.to_dict() for layer in info.layers],
+            "config": info.config.to_dict(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        created = self.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "portcullis", "version": self.tool_version},
+            "created_at": created,
+            "artifact": self.artifact(),
+            "base_image": self.base_image,
+            "packages": [p.to_dict() for p in sorted(self.packages, key=Package.sort_key)],
+            "files": self.files.to_dict(),
+            "findings": [f.to_dict() for f in sorted(self.findings, key=Finding.sort_key)],
+            "scanners": {k: v.to_dict() for k, v in sorted(self.scanners.items())},
+            "summary": {
+                "by_kind": self.by_kind(),
+                "by_severity": self.by_severity(),
+                "risk_level": self.risk_level(),
+            },
+            "db": self.db,
+            "verdict": self.verdict.to_dict(),
+            "warnings": [w.to_dict() for w in sorted(
+                self.warnings, key=lambda w: (w.layer if w.layer is not None else -1,
+                                              w.path or "", w.analyzer or "", w.message))],
+        }

@@ -1,0 +1,1 @@
+"""Report writers. Each module with a ``WRITER`` (a WriterSpec) is found by discovery."""

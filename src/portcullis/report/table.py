@@ -1,0 +1,76 @@
+"""``--format table``: a human summary for terminals and CI logs."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+from portcullis.model.report import Report
+from portcullis.report.base import WriterSpec
+
+_COLOURS = {"CRITICAL": "bold red", "HIGH": "red", "MEDIUM": "yellow", "LOW": "blue",
+            "UNKNOWN": "dim"}
+
+
+def _mb(size: int | None) -> str:
+    return "-" if size is None else f"{size / 1e6:.1f} MB"
+
+
+def write_table(report: Report, out: TextIO, colour: bool = False) -> None:
+    console = Console(file=out, force_terminal=colour, no_color=not colour, width=120,
+                      highlight=False)
+    doc = report.to_dict()
+    art = doc["artifact"]
+    os_text = "unknown"
+    if art["os"]:
+        os_text = f"{art['os']['name']} {art['os']['version'] or ''}".strip()
+    console.print(f"[bold]{art['reference']}[/bold] ({art['source']}, {art['platform']['os']}/"
+                  f"{art['platform']['architecture']}, {os_text})")
+    if art["manifest_digest"] or art["config_digest"]:
+        console.print(f"manifest {art['manifest_digest'] or '-'}  config {art['config_digest']}")
+
+    layers = Table(title="Layers", title_justify="left")
+    for col in ("#", "size", "created by"):
+        layers.add_column(col)
+    for layer in art["layers"]:
+        layers.add_row(str(layer["index"]), _mb(layer["size"]),
+                       (layer["created_by"] or "")[:90])
+    console.print(layers)
+
+    scanners = Table(title="Scanners", title_justify="left")
+    for col in ("scanner", "status", "note"):
+        scanners.add_column(col)
+    for name, st in doc["scanners"].items():
+        scanners.add_row(name, st["status"], st["message"] or "")
+    console.print(scanners)
+
+    if doc["findings"]:
+        findings = Table(title="Findings", title_justify="left")
+        for col in ("severity", "kind", "id", "where", "layer", "title"):
+            findings.add_column(col)
+        for f in doc["findings"]:
+            sev = f["severity"]
+            where = f["path"] or ""
+            if f.get("line"):
+                where += f":{f['line']}"
+            findings.add_row(f"[{_COLOURS.get(sev, '')}]{sev}[/]", f["kind"], f["id"], where,
+                             "" if f["layer"] is None else str(f["layer"]), f["title"][:60])
+        console.print(findings)
+    summary = doc["summary"]["by_severity"]
+    files = doc["files"]
+    console.print(
+        f"{files['count']} files, {_mb(files['total_size'])}; findings: "
+        + ", ".join(f"{k} {v}" for k, v in summary.items())
+    )
+    for w in doc["warnings"]:
+        where = f" {w['path']}" if w["path"] else ""
+        layer = f" (layer {w['layer']})" if w["layer"] is not None else ""
+        console.print(f"[yellow]warning[/]{where}{layer}: {w['message']}")
+    verdict = doc["verdict"]
+    state = "[green]PASSED[/]" if verdict["passed"] else "[bold red]FAILED[/]"
+    console.print(f"policy {verdict['policy']}: {state}")
+
+
+WRITER = WriterSpec(name="table", description="human-readable summary", write=write_table)
