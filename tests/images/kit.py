@@ -83,8 +83,14 @@ class Layer:
     entries: list[Entry]
     compression: str = "gzip"  # gzip, zstd, none
     created_by: str = "RUN test"
+    tar_override: bytes | None = None
+    """Use these bytes as the layer's tar (for truncated or odd archives)."""
+    blob_override: bytes | None = None
+    """Use these bytes as the compressed blob (for corrupt compression)."""
 
     def tar_bytes(self) -> bytes:
+        if self.tar_override is not None:
+            return self.tar_override
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
             for e in self.entries:
@@ -92,6 +98,8 @@ class Layer:
         return buf.getvalue()
 
     def blob(self) -> bytes:
+        if self.blob_override is not None:
+            return self.blob_override
         raw = self.tar_bytes()
         if self.compression == "gzip":
             return gzip.compress(raw, compresslevel=6, mtime=0)

@@ -153,7 +153,7 @@ def read_layers(
         raw = image.open_layer(layer)
         seen = 0
 
-        def advance(_total: int, raw: object = raw) -> None:
+        def advance(_total: int, raw: object = raw, key: str = key) -> None:
             nonlocal seen
             done = getattr(raw, "bytes_read", 0)
             options.progress.advance(key, done - seen)

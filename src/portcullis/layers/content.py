@@ -26,7 +26,7 @@ class ContentStore:
         old = self._items.pop((layer, path), None)
         if old is not None:
             old.close()
-        self._items[(layer, path)] = spool  # type: ignore[assignment]
+        self._items[(layer, path)] = spool
         self.bytes += len(data)
 
     def has(self, layer: int, path: str) -> bool:

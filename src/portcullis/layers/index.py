@@ -114,7 +114,7 @@ def index_layer(
 ) -> LayerIndex:
     index = LayerIndex(layer=layer, compression=stream.compression)
     try:
-        with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as tar:  # type: ignore[call-overload]
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as tar:
             for member in tar:
                 _add_member(tar, member, index, sink, limits, counter, what)
                 if on_bytes is not None:

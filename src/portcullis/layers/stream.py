@@ -26,6 +26,9 @@ from portcullis.source.base import Reader
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 20
+_ISAL_ERROR: type[Exception] = isal.isal_zlib.error  # type: ignore[assignment]
+_DECOMPRESSION_ERRORS = (EOFError, zlib.error, _ISAL_ERROR, OSError, ValueError,
+                         zstandard.ZstdError)
 
 
 class _Prefixed(io.RawIOBase):
@@ -81,10 +84,12 @@ class LayerStream(io.RawIOBase):
         prefixed = _Prefixed(head, raw)
         self._inner: Reader
         if self.compression == "gzip":
-            self._inner = isal.igzip.IGzipFile(fileobj=prefixed, mode="rb")
+            self._inner = isal.igzip.IGzipFile(fileobj=prefixed, mode="rb")  # type: ignore[no-untyped-call]
         elif self.compression == "zstd":
             self._inner = zstandard.ZstdDecompressor().stream_reader(
-                prefixed, read_across_frames=True, closefd=False
+                prefixed,  # type: ignore[arg-type]
+                read_across_frames=True,
+                closefd=False,
             )
         else:
             self._inner = prefixed
@@ -99,7 +104,7 @@ class LayerStream(io.RawIOBase):
             data = self._inner.read(size if size is not None and size >= 0 else _CHUNK)
         except PortcullisError:
             raise
-        except (EOFError, zlib.error, isal.isal_zlib.error, OSError, ValueError, zstandard.ZstdError) as e:
+        except _DECOMPRESSION_ERRORS as e:
             raise LayerError(f"{self._what}: corrupt {self.compression} stream ({e})") from e
         if data:
             self.total += len(data)

@@ -12,7 +12,9 @@ from portcullis.model.digest import Digest
 # The diff_id of an empty tar (1024 zero bytes): what `WORKDIR`-style steps leave behind.
 EMPTY_LAYER_DIFF_ID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
 
-_ARCH_ALIASES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386", "i386": "386"}
+_ARCH_ALIASES = {
+    "x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386", "i386": "386",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,7 +15,12 @@ _COLOURS = {"CRITICAL": "bold red", "HIGH": "red", "MEDIUM": "yellow", "LOW": "b
 
 
 def _mb(size: int | None) -> str:
-    return "-" if size is None else f"{size / 1e6:.1f} MB"
+    if size is None:
+        return "-"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
 
 
 def write_table(report: Report, out: TextIO, colour: bool = False) -> None:

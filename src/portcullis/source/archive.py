@@ -11,6 +11,7 @@ import gzip
 import posixpath
 import shutil
 import tarfile
+import tempfile
 import zlib
 from pathlib import Path
 from typing import IO, Protocol
@@ -36,8 +37,7 @@ class BlobStore(Protocol):
 
 
 def _clean(name: str) -> str:
-    norm = posixpath.normpath("/" + name.replace("\\", "/")).lstrip("/")
-    return norm
+    return posixpath.normpath("/" + name.replace("\\", "/")).lstrip("/")
 
 
 class DirStore:
@@ -88,7 +88,7 @@ class TarStore:
     def __init__(self, path: Path, options: SourceOptions) -> None:
         self.where = str(path)
         self._spool: Path | None = None
-        self._tmp = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
         try:
             with path.open("rb") as f:
                 magic = f.read(2)
@@ -99,14 +99,15 @@ class TarStore:
         if magic == _GZIP_MAGIC:
             path = self._inflate(path, options)
         try:
-            self._tar = tarfile.open(path, "r:")
+            self._tar = tarfile.open(path, "r:")  # noqa: SIM115 (closed in close())
             self._members = {_clean(m.name): m for m in self._tar.getmembers()}
         except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
             raise SourceError(f"{self.where}: corrupt or truncated tar archive ({e})") from e
 
     def _inflate(self, path: Path, options: SourceOptions) -> Path:
-        self._tmp = options.make_temp_dir()
-        out = Path(self._tmp.name) / "archive.tar"
+        tmp = options.make_temp_dir()
+        self._tmp = tmp
+        out = Path(tmp.name) / "archive.tar"
         limit = options.limits.max_image_bytes
         try:
             with gzip.open(path, "rb") as src, out.open("wb") as dst:
@@ -155,8 +156,11 @@ class TarStore:
     def read(self, name: str, limit: int) -> bytes:
         if self.size(name) > limit:
             raise LimitExceededError("max_metadata_size", limit, f"{self.where}/{name}")
-        with self.open(name) as f:
-            return f.read()
+        stream = self.open(name)
+        try:
+            return stream.read()
+        finally:
+            stream.close()
 
     def close(self) -> None:
         self._tar.close()

@@ -69,7 +69,9 @@ def _pick_entry(entries: list[Any], ref_name: str | None, where: str) -> dict[st
         raise NotFoundError(f"{where}: no image tagged {ref_name!r}")
     if len(valid) > 1:
         tags = sorted(t for e in valid for t in (e.get("RepoTags") or []))
-        raise ConfigError(f"{where}: holds {len(valid)} images; pick one with :TAG ({', '.join(tags)})")
+        raise ConfigError(
+            f"{where}: holds {len(valid)} images; pick one with :TAG ({', '.join(tags)})"
+        )
     return valid[0]
 
 

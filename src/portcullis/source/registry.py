@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -194,8 +194,10 @@ class RegistryClient:
         self._tokens: dict[str, str] = {}
         self._creds: Credentials | None = None
         self._creds_loaded = False
+        self._closed = False
 
     def close(self) -> None:
+        self._closed = True
         self._http.close()
 
     # ----------------------------------------------------------------- public operations
@@ -235,6 +237,8 @@ class RegistryClient:
         self, call: _Call, consume: Callable[[httpx.Response], _T], *, keep_open: bool = False
     ) -> _T:
         """Send ``call`` with auth and retries; hand a 2xx response to ``consume``."""
+        if self._closed:
+            raise SourceError(f"{self.where}: {call.what}: the image was already closed")
         self._ensure_base()
         reauthed = False
         while True:
@@ -649,7 +653,7 @@ class BlobStream(io.RawIOBase):
         self._buffer = b""
         self._eof = False
         self._response = response
-        self._chunks: Iterator[bytes] = self._response.iter_raw(_CHUNK)
+        self._chunks: Iterator[bytes] = self._response.iter_raw()
         progress.start(self._key, what, total)
 
     def readable(self) -> bool:
@@ -717,7 +721,7 @@ class BlobStream(io.RawIOBase):
         self._response = self._client.open_blob(self._digest, self._what, self._received)
         if self._response.status_code != 206:
             self._skip = self._received  # no range support: the blob starts over
-        self._chunks = self._response.iter_raw(_CHUNK)
+        self._chunks = self._response.iter_raw()
 
 
 # --------------------------------------------------------------------------- the image
@@ -730,6 +734,9 @@ class RegistryImage(ImageBase):
         self._client = client
         self._options = options
         self.on_close(client.close)
+
+    def __enter__(self) -> Self:
+        return self
 
     def open_layer(self, layer: LayerRef) -> Reader:
         if layer.digest is None:

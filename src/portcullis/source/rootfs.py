@@ -6,6 +6,7 @@ pipeline reads it; symlinks are stored as links, never followed out of the direc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tarfile
 import threading
@@ -50,10 +51,8 @@ def _write_tar(root: Path, out: object) -> None:
     except (BrokenPipeError, ValueError):
         pass  # the reader stopped early (limit or error): nothing more to do
     finally:
-        try:
+        with contextlib.suppress(OSError):
             out.close()  # type: ignore[attr-defined]
-        except OSError:
-            pass
 
 
 def open_rootfs(ref: ImageReference, options: SourceOptions) -> RootfsImage:

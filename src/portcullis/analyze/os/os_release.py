@@ -6,6 +6,7 @@ release files for images that predate os-release or strip it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from typing import ClassVar
@@ -69,8 +70,8 @@ _NAME_FAMILY = (
 def parse_os_release(text: str) -> dict[str, str]:
     """KEY=value lines with shell quoting, as os-release(5) specifies."""
     fields: dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.strip()
+    for raw in text.splitlines():
+        line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.partition("=")
@@ -180,9 +181,5 @@ def _refine_debian(fs: Filesystem, distro: Distro) -> Distro:
         return distro
     text = found[0].strip()
     if text[:1].isdigit():
-        return Distro(**{**_as_dict(distro), "version": text.split(".")[0]})
+        return dataclasses.replace(distro, version=text.split(".")[0])
     return distro
-
-
-def _as_dict(distro: Distro) -> dict[str, object]:
-    return {name: getattr(distro, name) for name in distro.__slots__}  # type: ignore[attr-defined]

@@ -1,0 +1,107 @@
+"""Test-wide guards and helpers.
+
+No test may open a socket to anything but loopback: the scanner under test must never reach
+the internet by accident (registry pulls and DB updates are tested against local servers).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _allowed(address: object) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    if isinstance(address, tuple) and address:
+        host = address[0]
+        if host in ("localhost",):
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+    return False
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if not _allowed(address):
+        raise OSError(f"test network guard: connection to {address!r} refused (loopback only)")
+    _real_connect(self, address)  # type: ignore[arg-type]
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    if not _allowed(address):
+        raise OSError(f"test network guard: connection to {address!r} refused (loopback only)")
+    return _real_connect_ex(self, address)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _network_guard() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m portcullis`` as a user would, in a child process."""
+    import os
+
+    full_env = dict(os.environ)
+    full_env.pop("CI", None)
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "portcullis", *args],
+        input=stdin, capture_output=True, text=True, timeout=timeout, env=full_env,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def sample_formats(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The sample image (tests/images/kit.py) in every format a pipeline produces."""
+    from tests.images import kit
+
+    root = tmp_path_factory.mktemp("sample")
+    spec = kit.sample_image()
+    kit.write_oci_layout(root / "oci", spec, ref="1.0")
+    kit.write_oci_archive(root / "image.oci.tar", spec, ref="1.0")
+    refs = {"oci": f"oci:{root / 'oci'}:1.0", "oci-archive": f"oci-archive:{root / 'image.oci.tar'}"}
+    for style in ("modern", "legacy", "skopeo"):
+        path = kit.write_docker_archive(root / f"docker-{style}.tar", spec, style=style)
+        refs[f"docker-archive-{style}"] = f"docker-archive:{path}"
+    gz = kit.write_docker_archive(root / "docker.tar.gz", spec, style="skopeo", gzip_whole=True)
+    refs["docker-archive-gzip"] = f"docker-archive:{gz}"
+    refs["bare-oci-dir"] = str(root / "oci")
+    refs["bare-docker-tar"] = str(root / "docker-skopeo.tar")
+    return refs
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """Assert the CLI failed like the contract says: exit 2, one line, no traceback."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert lines[0].startswith("portcullis: error: ")
+    return lines[0]
+
+
+@pytest.fixture
+def empty_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "scratch"
+    d.mkdir()
+    return d

@@ -1,0 +1,40 @@
+"""Run kit layers through the real layer pipeline (stream → index → view)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from portcullis.layers.content import ContentStore
+from portcullis.layers.index import FileCounter, LayerIndex, index_layer
+from portcullis.layers.stream import LayerStream
+from portcullis.layers.view import SquashedView
+from portcullis.limits import ScanLimits
+from portcullis.model.files import FileMeta
+from tests.images import kit
+
+
+class CaptureAll:
+    def __init__(self, store: ContentStore) -> None:
+        self.store = store
+
+    def wants(self, meta: FileMeta) -> bool:
+        return True
+
+    def content(self, layer: int, meta: FileMeta, data: bytes) -> None:
+        self.store.put(layer, meta.path, data)
+
+
+def index_of(layer: kit.Layer, number: int, store: ContentStore,
+             limits: ScanLimits | None = None) -> LayerIndex:
+    limits = limits or ScanLimits()
+    stream = LayerStream(io.BytesIO(layer.blob()), diff_id=kit.sha(layer.tar_bytes()),
+                         limit=limits.max_layer_bytes, what=f"layer {number}")
+    return index_layer(stream, number, sink=CaptureAll(store), limits=limits,
+                       counter=FileCounter(limits.max_files), what=f"layer {number}")
+
+
+def view_of(layers: Sequence[kit.Layer]) -> SquashedView:
+    store = ContentStore()
+    return SquashedView.build([index_of(layer, i, store) for i, layer in enumerate(layers)],
+                              store)

@@ -1,0 +1,117 @@
+"""The squashed view: whiteouts, opaque dirs, history, links."""
+
+from __future__ import annotations
+
+from portcullis.model.files import FileKind
+from tests.images import kit
+from tests.images.kit import Layer, directory, file, hardlink, opaque, symlink, whiteout
+from tests.unit.layer_helpers import view_of
+
+
+def test_whiteout_hides_file_but_keeps_its_bytes() -> None:
+    view = view_of([
+        Layer([file("etc/secret", "s3cr3t"), file("etc/keep", "k")]),
+        Layer([whiteout("etc/secret")]),
+    ])
+    assert view.entry("/etc/secret") is None
+    assert view.entry("/etc/keep") is not None
+    hidden = [e for e in view.hidden() if e.path == "/etc/secret"]
+    assert len(hidden) == 1
+    assert hidden[0].visible is False and hidden[0].layer == 0 and hidden[0].removed_in == 1
+    assert view.read_entry(hidden[0]) == b"s3cr3t"
+    assert [(c.layer, c.action) for c in view.history("/etc/secret")] == [(0, "add"), (1, "delete")]
+
+
+def test_whiteout_of_directory_removes_subtree() -> None:
+    view = view_of([
+        Layer([directory("a"), directory("a/b"), file("a/b/c", "1"), file("a/d", "2"),
+               file("ab", "3")]),
+        Layer([whiteout("a")]),
+    ])
+    assert [e.path for e in view.walk()] == ["/ab"]
+    assert sorted(e.path for e in view.hidden()) == ["/a/b/c", "/a/d"]
+
+
+def test_opaque_dir_hides_lower_children_only() -> None:
+    view = view_of([
+        Layer([directory("opt"), file("opt/old1", "1"), directory("opt/sub"),
+               file("opt/sub/old2", "2")]),
+        Layer([opaque("opt"), file("opt/new", "n")]),
+    ])
+    assert sorted(e.path for e in view.walk()) == ["/opt", "/opt/new"]
+    assert view.entry("/opt") is not None
+
+
+def test_overwrite_keeps_old_version_hidden_and_history() -> None:
+    view = view_of([
+        Layer([file("app/x", "v1")]),
+        Layer([file("app/y", "other")]),
+        Layer([file("app/x", "v2")]),
+    ])
+    entry = view.entry("/app/x")
+    assert entry is not None and entry.layer == 2 and view.read("/app/x") == b"v2"
+    assert entry.introduced_in == 0
+    assert [(c.layer, c.action) for c in entry.history] == [(0, "add"), (2, "modify")]
+    old = [e for e in view.hidden() if e.path == "/app/x"]
+    assert len(old) == 1 and view.read_entry(old[0]) == b"v1"
+
+
+def test_readded_file_is_introduced_where_it_came_back() -> None:
+    view = view_of([
+        Layer([file("f", "1")]),
+        Layer([whiteout("f")]),
+        Layer([file("f", "2")]),
+        Layer([file("f", "3")]),
+    ])
+    entry = view.entry("/f")
+    assert entry is not None
+    assert entry.layer == 3 and entry.introduced_in == 2
+
+
+def test_file_replacing_directory_drops_children() -> None:
+    view = view_of([
+        Layer([directory("x"), file("x/inner", "1")]),
+        Layer([file("x", "now a file")]),
+    ])
+    assert view.entry("/x") is not None and view.entry("/x/inner") is None
+    assert view.entry("/x").meta.kind is FileKind.FILE  # type: ignore[union-attr]
+
+
+def test_symlinks_resolve_inside_the_image() -> None:
+    view = view_of([
+        Layer([
+            directory("etc"), file("etc/real", "content"),
+            symlink("etc/abs", "/etc/real"),
+            symlink("etc/rel", "real"),
+            symlink("etc/escape", "../../../../etc/real"),
+            symlink("lib", "usr/lib"), directory("usr"), directory("usr/lib"),
+            file("usr/lib/libz.so", "z"),
+            symlink("loop1", "loop2"), symlink("loop2", "loop1"),
+            symlink("dangling", "/nowhere"),
+        ]),
+    ])
+    assert view.read("/etc/abs") == b"content"
+    assert view.read("/etc/rel") == b"content"
+    # "../" beyond the root stays at the image root, never the host's.
+    assert view.read("/etc/escape") == b"content"
+    assert view.read("/lib/libz.so") == b"z"
+    assert view.resolve("/loop1") is None
+    assert view.resolve("/dangling") is None
+    assert view.entry("/etc/abs") is not None  # lstat semantics for entry()
+
+
+def test_hard_link_reads_target_content() -> None:
+    view = view_of([Layer([file("bin/a", "payload"), hardlink("bin/b", "bin/a")])])
+    entry = view.entry("/bin/b")
+    assert entry is not None and entry.meta.kind is FileKind.HARDLINK
+    assert view.read("/bin/b") == b"payload"
+
+
+def test_sample_image_view() -> None:
+    spec = kit.sample_image()
+    view = view_of(spec.layers)
+    assert view.read("/app/main.py") == b"print('hello, world')\n"
+    assert view.read("/app/current") == b"print('hello, world')\n"
+    assert view.read("/app/main-link.py") == b"print('hello')\n"  # hard link of layer 1
+    assert view.entry("/tmp-secret") is None
+    assert sorted(e.path for e in view.glob("/opt/cache/*")) == ["/opt/cache/c.txt"]
