@@ -115,3 +115,16 @@ def test_sample_image_view() -> None:
     assert view.read("/app/main-link.py") == b"print('hello')\n"  # hard link of layer 1
     assert view.entry("/tmp-secret") is None
     assert sorted(e.path for e in view.glob("/opt/cache/*")) == ["/opt/cache/c.txt"]
+
+
+def test_versions_lists_every_version_bottom_up() -> None:
+    view = view_of([
+        Layer([file("var/lib/db", "v0")]),
+        Layer([file("other", "x")]),
+        Layer([file("var/lib/db", "v2")]),
+        Layer([whiteout("var/lib/db")]),
+        Layer([file("var/lib/db", "v4")]),
+    ])
+    versions = view.versions("/var/lib/db")
+    assert [(e.layer, e.visible, view.read_entry(e)) for e in versions] == [
+        (0, False, b"v0"), (2, False, b"v2"), (4, True, b"v4")]

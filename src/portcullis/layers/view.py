@@ -36,6 +36,8 @@ class Filesystem(Protocol):
 
     def hidden(self) -> Iterator[FileEntry]: ...
 
+    def versions(self, path: str) -> list[FileEntry]: ...
+
 
 class SymlinkLoopError(Exception):
     pass
@@ -202,6 +204,17 @@ class SquashedView:
     def hidden(self) -> Iterator[FileEntry]:
         for entry in self._hidden:
             yield replace(entry, history=tuple(self._history.get(entry.path, ())))
+
+    def versions(self, path: str) -> list[FileEntry]:
+        """Every version of ``path`` bottom-up: hidden (deleted/overwritten) ones, then the
+        visible one. Lets analyzers see how a file (a package DB, say) changed layer by layer."""
+        p = normalize(path)
+        history = tuple(self._history.get(p, ()))
+        found = [replace(e, history=history) for e in self._hidden if e.path == p]
+        current = self._current.get(p)
+        if current is not None:
+            found.append(replace(current, history=history))
+        return sorted(found, key=lambda e: e.layer)
 
     def close(self) -> None:
         """Drop captured contents (their spool files)."""
