@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
 from portcullis.limits import ScanLimits
 from portcullis.model.image import ImageInfo, LayerRef, Platform
@@ -85,7 +85,7 @@ class ImageBase:
         while self._cleanups:
             self._cleanups.pop()()
 
-    def __enter__(self) -> ImageBase:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -61,16 +61,23 @@ def open_daemon_image(ref: ImageReference, options: SourceOptions) -> DockerArch
     if not name:
         raise ConfigError(f"{ref.text}: docker-daemon: needs an image name or ID")
     host, client = _connect(options)
-    tmp = options.make_temp_dir()
     try:
-        path = Path(tmp.name) / "image.tar"
-        _export(client, host, name, path, options)
-        image = _open_archive(path, ref.text, name, options)
-    except BaseException:
-        tmp.cleanup()
-        raise
+        try:
+            tmp = options.make_temp_dir()
+        except OSError as e:
+            raise SourceError(f"{ref.text}: cannot create a temp folder for the export: "
+                              f"{e.strerror} ({e.filename})") from e
+        try:
+            path = Path(tmp.name) / "image.tar"
+            _export(client, host, name, path, options)
+            image = _open_archive(path, ref.text, name, options)
+        except BaseException:
+            tmp.cleanup()
+            raise
     finally:
         client.close()
+    # Runs before the archive's own close (cleanups are LIFO); fine on POSIX, where an open
+    # file may be unlinked.
     image.on_close(tmp.cleanup)
     return image
 
@@ -149,29 +156,14 @@ def _connect(options: SourceOptions) -> tuple[str, Any]:
 
 def _export(client: Any, host: str, name: str, dst: Path, options: SourceOptions) -> None:
     what = f"docker-daemon:{name}"
-    limit = options.limits.max_image_size
     timeout = (options.timeout, max(options.timeout, READ_TIMEOUT_FLOOR))
-    progress = options.progress
-    started = False
+    receiving = False
     try:
         response = client.get(client._url("/images/{0}/get", name), stream=True, timeout=timeout)
         try:
             _check_status(response, host, name)
-            progress.start("export", f"exporting {name} from the daemon", _length(response))
-            started = True
-            copied = 0
-            with dst.open("wb") as out:
-                for chunk in response.iter_content(CHUNK):
-                    copied += len(chunk)
-                    if copied > limit:
-                        raise LimitExceededError("max_image_size", limit, what)
-                    try:
-                        out.write(chunk)
-                    except OSError as e:
-                        raise SourceError(
-                            f"{what}: cannot write the export to {dst.parent}: {e.strerror}"
-                        ) from e
-                    progress.advance("export", len(chunk))
+            receiving = True
+            _spool(response, dst, what, options)
         finally:
             response.close()
     except PortcullisError:
@@ -182,14 +174,41 @@ def _export(client: Any, host: str, name: str, dst: Path, options: SourceOptions
     except requests.Timeout as e:
         raise SourceError(f"{what}: the Docker daemon at {host} stopped answering "
                           f"(no data for {timeout[1]:g}s)") from e
-    except requests.ConnectionError as e:
-        raise SourceError(f"cannot reach the Docker daemon at {host}: {_reason(e)}") from e
     except (*_NETWORK_ERRORS, OSError) as e:
+        if receiving:
+            raise SourceError(f"{what}: the export from the Docker daemon at {host} broke off: "
+                              f"{_reason(e)}") from e
+        if isinstance(e, requests.ConnectionError):
+            raise SourceError(f"cannot reach the Docker daemon at {host}: {_reason(e)}") from e
         raise SourceError(f"{what}: export from the Docker daemon at {host} failed: "
                           f"{_reason(e)}") from e
+
+
+def _spool(response: Any, dst: Path, what: str, options: SourceOptions) -> None:
+    """Copy the export into ``dst`` chunk by chunk, within ``max_image_size``."""
+    limit = options.limits.max_image_size
+    progress = options.progress
+    progress.start("export", f"exporting {what}", _length(response))
+    try:
+        try:
+            out = dst.open("wb")
+        except OSError as e:
+            raise SourceError(f"{what}: cannot write the export to {dst.parent}: "
+                              f"{e.strerror}") from e
+        with out:
+            copied = 0
+            for chunk in response.iter_content(CHUNK):
+                copied += len(chunk)
+                if copied > limit:
+                    raise LimitExceededError("max_image_size", limit, what)
+                try:
+                    out.write(chunk)
+                except OSError as e:
+                    raise SourceError(f"{what}: cannot write the export to {dst.parent}: "
+                                      f"{e.strerror}") from e
+                progress.advance("export", len(chunk))
     finally:
-        if started:
-            progress.finish("export")
+        progress.finish("export")
 
 
 def _length(response: Any) -> int | None:
@@ -235,9 +254,11 @@ def _error_message(response: Any) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    """The most specific cause: an OS error's text if there is one, else the exception's."""
+    """The most specific cause: an OS error's text if there is one, else the first plain message
+    in the chain (requests and urllib3 wrap the real cause in tuples of arguments)."""
     seen: set[int] = set()
     todo: list[object] = [exc]
+    message = ""
     while todo:
         item = todo.pop(0)
         if not isinstance(item, BaseException) or id(item) in seen:
@@ -245,9 +266,11 @@ def _reason(exc: BaseException) -> str:
         seen.add(id(item))
         if isinstance(item, OSError) and item.strerror:
             return _one_line(item.strerror)
+        if not message and item.args and isinstance(item.args[0], str):
+            message = item.args[0]
         todo.extend(item.args)
         todo.extend([getattr(item, "reason", None), item.__cause__, item.__context__])
-    return _one_line(str(exc)) or type(exc).__name__
+    return _one_line(message or str(exc)) or type(exc).__name__
 
 
 def _one_line(text: str, limit: int = 300) -> str:

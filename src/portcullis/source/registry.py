@@ -435,7 +435,7 @@ class RegistryClient:
 
     def _fetch_token(self, realm: str, service: str | None, scope: str) -> str:
         creds = self._credentials()
-        what = f"token from {httpx.URL(realm).host}"
+        what = f"token from {httpx.URL(realm).netloc.decode(errors='replace')}"
         if creds is not None and creds.identity_token:
             data = {
                 "grant_type": "refresh_token",
@@ -652,6 +652,7 @@ class BlobStream(io.RawIOBase):
         self._skip = 0
         self._buffer = b""
         self._eof = False
+        self._finished = False
         self._response = response
         self._chunks: Iterator[bytes] = self._response.iter_raw()
         progress.start(self._key, what, total)
@@ -686,8 +687,13 @@ class BlobStream(io.RawIOBase):
     def close(self) -> None:
         if not self.closed:
             self._response.close()
-            self._progress.finish(self._key)
+            self._finish_progress()
         super().close()
+
+    def _finish_progress(self) -> None:
+        if not self._finished:
+            self._finished = True
+            self._progress.finish(self._key)
 
     def _fill(self) -> None:
         try:
@@ -695,6 +701,7 @@ class BlobStream(io.RawIOBase):
         except StopIteration:
             self._eof = True
             self._response.close()
+            self._finish_progress()
             return
         except httpx.TransportError as e:
             self._resume(e)
@@ -719,9 +726,17 @@ class BlobStream(io.RawIOBase):
                  describe(error), self._received)
         self._client.pause(self._client.backoff(self._failures - 1))
         self._response = self._client.open_blob(self._digest, self._what, self._received)
+        self._chunks = self._response.iter_raw()
         if self._response.status_code != 206:
             self._skip = self._received  # no range support: the blob starts over
-        self._chunks = self._response.iter_raw()
+            return
+        content_range = self._response.headers.get("content-range", "")
+        if not content_range.startswith(f"bytes {self._received}-"):
+            self._response.close()
+            raise SourceError(
+                f"{self._client.where}: {self._what}: resumed download starts at the wrong "
+                f"offset (Content-Range: {one_line(content_range) or 'missing'})"
+            )
 
 
 # --------------------------------------------------------------------------- the image
