@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from portcullis import __version__
-from portcullis.analyze.base import SCANNERS
+from portcullis.analyze.base import SCANNERS, expand_scanners
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
 from portcullis.errors import ConfigError
@@ -52,6 +52,7 @@ def parse_scanners(text: str) -> frozenset[str]:
 
 def _selected_analyzers(scanners: frozenset[str]) -> list[object]:
     out: list[object] = []
+    scanners = expand_scanners(scanners)
     for cls in analyzer_classes():
         serves: frozenset[str] = cls.spec.scanners  # type: ignore[attr-defined]
         if not serves or serves & scanners:

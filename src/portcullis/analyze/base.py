@@ -19,6 +19,22 @@ from portcullis.model.package import Package
 SCANNERS = ("vuln", "secret", "malware", "baseline", "compliance", "packages", "files",
             "base-image")
 
+# Scanners that work on what other scanners find: asking for vulnerabilities means the
+# package inventory must be built even when "packages" itself was not requested.
+SCANNER_NEEDS: dict[str, frozenset[str]] = {
+    "vuln": frozenset({"packages"}),
+    "compliance": frozenset({"packages"}),
+    "base-image": frozenset({"packages"}),
+}
+
+
+def expand_scanners(requested: frozenset[str]) -> frozenset[str]:
+    out = set(requested)
+    for name in requested:
+        out |= SCANNER_NEEDS.get(name, frozenset())
+    return frozenset(out)
+
+
 STAGE_ENVIRONMENT = 0  # OS detection: other analyzers read ctx.distro
 STAGE_INVENTORY = 1  # packages
 STAGE_CHECKS = 2  # baseline, compliance, base image: may read the inventory

@@ -12,7 +12,7 @@ from typing import Any
 
 from portcullis.errors import ConfigError, NotFoundError, SourceError
 from portcullis.model.digest import Digest
-from portcullis.model.image import Platform
+from portcullis.model.image import ImageConfig, ImageInfo, Platform, build_layers
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -136,4 +136,34 @@ def select_platform(index: Index, wanted: Platform, where: str) -> Descriptor:
     available = sorted({str(m.platform) for m in candidates if m.platform}) or ["(unspecified)"]
     raise NotFoundError(
         f"{where}: no image for platform {wanted} (available: {', '.join(available)})"
+    )
+
+
+def image_info(
+    reference: str,
+    source: str,
+    manifest_digest: str | None,
+    manifest: Manifest,
+    config_bytes: bytes,
+    where: str,
+) -> ImageInfo:
+    """Pair a manifest with its config: the ImageInfo every manifest-based source returns."""
+    try:
+        config = ImageConfig.from_json(load_json(config_bytes, f"{where}: config"))
+        layers = build_layers(
+            config,
+            [str(d.digest) for d in manifest.layers],
+            [d.size for d in manifest.layers],
+            [d.media_type for d in manifest.layers],
+        )
+    except ConfigError as e:
+        raise SourceError(f"{where}: {e}") from e
+    return ImageInfo(
+        reference=reference,
+        source=source,
+        manifest_digest=manifest_digest,
+        config_digest=str(manifest.config.digest),
+        config=config,
+        layers=layers,
+        annotations=dict(manifest.annotations),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from portcullis.errors import ConfigError, DigestMismatchError, NotFoundError, SourceError
 from portcullis.model.digest import Digest
-from portcullis.model.image import ImageConfig, ImageInfo, LayerRef, Platform, build_layers
+from portcullis.model.image import ImageInfo, LayerRef, Platform
 from portcullis.source.archive import BlobStore, open_store
 from portcullis.source.base import ImageBase, Reader, SourceOptions
 from portcullis.source.manifest import (
@@ -12,7 +12,7 @@ from portcullis.source.manifest import (
     Descriptor,
     Index,
     Manifest,
-    load_json,
+    image_info,
     parse_document,
     select_platform,
 )
@@ -104,35 +104,6 @@ def resolve_manifest(
     raise SourceError(f"{store.where}: image indexes nested too deeply")
 
 
-def image_info_from_manifest(
-    reference: str,
-    source: str,
-    manifest_desc: Descriptor | None,
-    manifest: Manifest,
-    config_bytes: bytes,
-    where: str,
-) -> ImageInfo:
-    config = ImageConfig.from_json(load_json(config_bytes, f"{where}: config"))
-    try:
-        layers = build_layers(
-            config,
-            [str(d.digest) for d in manifest.layers],
-            [d.size for d in manifest.layers],
-            [d.media_type for d in manifest.layers],
-        )
-    except ConfigError as e:
-        raise SourceError(f"{where}: {e}") from e
-    return ImageInfo(
-        reference=reference,
-        source=source,
-        manifest_digest=str(manifest_desc.digest) if manifest_desc else None,
-        config_digest=str(manifest.config.digest),
-        config=config,
-        layers=layers,
-        annotations=dict(manifest.annotations),
-    )
-
-
 def open_oci(ref: ImageReference, options: SourceOptions) -> LayoutImage:
     if ref.path is None:
         raise ConfigError(f"{ref.text}: missing path")
@@ -154,7 +125,6 @@ def _open_in_store(store: BlobStore, ref: ImageReference, options: SourceOptions
     top = _pick_top(index, ref.ref_name, options.wanted_platform(), store.where)
     manifest_desc, manifest = resolve_manifest(store, top, options)
     config = read_blob(store, manifest.config, limit)
-    info = image_info_from_manifest(
-        ref.text, ref.scheme, manifest_desc, manifest, config, store.where
-    )
+    info = image_info(ref.text, ref.scheme, str(manifest_desc.digest), manifest, config,
+                      store.where)
     return LayoutImage(store, info, options)

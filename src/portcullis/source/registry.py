@@ -39,7 +39,7 @@ from portcullis.errors import (
     SourceError,
 )
 from portcullis.model.digest import Digest, is_digest
-from portcullis.model.image import ImageConfig, ImageInfo, LayerRef, build_layers
+from portcullis.model.image import ImageInfo, LayerRef
 from portcullis.progress import Progress
 from portcullis.source.base import ImageBase, Reader, SourceOptions
 from portcullis.source.credentials import Credentials, find_credentials
@@ -47,6 +47,7 @@ from portcullis.source.manifest import (
     ALL_TYPES,
     Descriptor,
     Manifest,
+    image_info,
     load_json,
     parse_document,
     select_platform,
@@ -802,25 +803,7 @@ def _load_info(client: RegistryClient, ref: ImageReference, options: SourceOptio
     assert ref.registry is not None
     digest, manifest = resolve_manifest(client, ref.registry, options)
     config_bytes = client.fetch_blob(manifest.config.digest, "config blob")
-    config = _parse_config(config_bytes, client.where)
-    try:
-        layers = build_layers(
-            config,
-            [str(d.digest) for d in manifest.layers],
-            [d.size for d in manifest.layers],
-            [d.media_type for d in manifest.layers],
-        )
-    except ConfigError as e:
-        raise SourceError(f"{client.where}: {e}") from e
-    return ImageInfo(
-        reference=ref.text,
-        source="registry",
-        manifest_digest=str(digest),
-        config_digest=str(manifest.config.digest),
-        config=config,
-        layers=layers,
-        annotations=dict(manifest.annotations),
-    )
+    return image_info(ref.text, "registry", str(digest), manifest, config_bytes, client.where)
 
 
 def resolve_manifest(
@@ -838,10 +821,3 @@ def resolve_manifest(
         log.debug("%s: platform %s → %s", ref, options.wanted_platform(), chosen.digest)
         reference, expected = str(chosen.digest), chosen.digest
     raise SourceError(f"{ref}: image indexes nested too deeply")
-
-
-def _parse_config(data: bytes, where: str) -> ImageConfig:
-    try:
-        return ImageConfig.from_json(load_json(data, f"{where}: config"))
-    except ConfigError as e:
-        raise SourceError(f"{where}: config: {e}") from e

@@ -1,0 +1,1 @@
+"""Language ecosystem package analyzers."""

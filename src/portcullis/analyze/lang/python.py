@@ -1,0 +1,274 @@
+"""Python packages: installed distributions (``*.dist-info``, ``*.egg-info``) and lock files
+of applications (poetry.lock, uv.lock, Pipfile.lock, pinned requirements*.txt)."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from email.parser import HeaderParser
+from typing import Any, ClassVar
+
+from packageurl import PackageURL
+
+from portcullis.analyze.base import (
+    STAGE_INVENTORY,
+    AnalysisContext,
+    AnalysisResult,
+    AnalyzerSpec,
+)
+from portcullis.layers.view import Filesystem
+from portcullis.model.files import FileEntry, Location
+from portcullis.model.finding import Warning
+from portcullis.model.package import Package
+
+_INSTALL_DIRS = ("/site-packages/", "/dist-packages/")
+_NORMALISE = re.compile(r"[-_.]+")
+_PINNED = re.compile(
+    r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*"
+    r"===?\s*(?P<version>[A-Za-z0-9][A-Za-z0-9.+!_-]*)$"
+)
+_HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):(?:\s|$)")
+_UNKNOWN_LICENSES = {"", "unknown", "none", "n/a"}
+_MAX_LICENSE_FIELD = 100
+
+
+class ParseError(ValueError):
+    """A file that is not what its name promises."""
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    name: str
+    version: str
+    licenses: tuple[str, ...] = ()
+    line: int | None = None
+
+
+def normalise_name(name: str) -> str:
+    """PEP 503 normalised project name."""
+    return _NORMALISE.sub("-", name).lower()
+
+
+def purl_of(name: str, version: str) -> str:
+    return str(PackageURL(type="pypi", name=normalise_name(name), version=version).to_string())
+
+
+# installed metadata ---------------------------------------------------------------------------
+
+
+def _licenses(headers: Any) -> tuple[str, ...]:
+    expression = str(headers.get("License-Expression") or "").strip()
+    if expression:
+        return (expression,)
+    field = str(headers.get("License") or "").strip()
+    if (field.lower() not in _UNKNOWN_LICENSES and "\n" not in field
+            and len(field) <= _MAX_LICENSE_FIELD):
+        return (field,)
+    found: list[str] = []
+    for classifier in headers.get_all("Classifier") or []:
+        parts = [p.strip() for p in str(classifier).split("::")]
+        if len(parts) >= 3 and parts[0] == "License" and parts[-1] not in found:
+            found.append(parts[-1])
+    return tuple(found)
+
+
+def _fold_description(text: str) -> str:
+    """Old PKG-INFO files carry a folded ``Description:`` header whose empty lines lost their
+    indentation; such an empty line would end the header block too early. Keep it inside the
+    field when more of the description (indented) or another header follows."""
+    lines = text.splitlines()
+    field = ""
+    for i, line in enumerate(lines):
+        if match := _HEADER.match(line):
+            field = match[1].lower()
+        elif not line.strip():
+            following = next((n for n in lines[i + 1:] if n.strip()), "")
+            if field != "description" or not (following[:1].isspace()
+                                              or _HEADER.match(following)):
+                break
+            lines[i] = "        "
+    return "\n".join(lines)
+
+
+def parse_metadata(data: bytes) -> list[Found]:
+    """METADATA / PKG-INFO: RFC 822 style headers (core metadata spec)."""
+    text = _fold_description(data.decode("utf-8", "replace"))
+    headers = HeaderParser().parsestr(text)
+    name = str(headers.get("Name") or "").strip()
+    version = str(headers.get("Version") or "").strip()
+    if not name or not version:
+        raise ParseError("core metadata without Name or Version")
+    return [Found(name, version, _licenses(headers))]
+
+
+# lock files -----------------------------------------------------------------------------------
+
+
+def _toml_packages(data: bytes) -> list[Found]:
+    """poetry.lock and uv.lock: ``[[package]]`` tables with name and version."""
+    doc = tomllib.loads(data.decode("utf-8"))
+    packages = doc.get("package", [])
+    if not isinstance(packages, list):
+        raise ParseError("'package' is not an array of tables")
+    found: list[Found] = []
+    for item in packages:
+        if not isinstance(item, dict):
+            continue
+        source = item.get("source")
+        if isinstance(source, dict) and ("virtual" in source or "editable" in source):
+            continue  # uv: the project itself or a workspace member, not a dependency
+        name, version = item.get("name"), item.get("version")
+        if isinstance(name, str) and isinstance(version, str) and name and version:
+            found.append(Found(name, version))
+    return found
+
+
+def parse_pipfile_lock(data: bytes) -> list[Found]:
+    doc = json.loads(data)
+    if not isinstance(doc, dict):
+        raise ParseError("Pipfile.lock is not a JSON object")
+    found: list[Found] = []
+    for section in ("default", "develop"):
+        deps = doc.get(section) or {}
+        if not isinstance(deps, dict):
+            raise ParseError(f"Pipfile.lock section {section!r} is not an object")
+        for name, info in deps.items():
+            version = info.get("version") if isinstance(info, dict) else None
+            if isinstance(version, str) and version.startswith("=="):
+                found.append(Found(name, version.lstrip("=").strip()))
+    return found
+
+
+def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
+    """Lines with backslash continuations joined, numbered by their first physical line."""
+    pending: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not pending:
+            start = number
+        if raw.rstrip().endswith("\\"):
+            pending.append(raw.rstrip()[:-1])
+            continue
+        pending.append(raw)
+        yield start, " ".join(pending)
+        pending = []
+    if pending:
+        yield start, " ".join(pending)
+
+
+def _strip_requirement(line: str) -> str:
+    line = re.sub(r"(^|\s)#.*$", "", line)  # comments
+    line = line.split(";", 1)[0]  # environment markers
+    line = re.split(r"\s--?[A-Za-z]", " " + line, maxsplit=1)[0]  # per-requirement options
+    return line.strip()
+
+
+def parse_requirements(data: bytes) -> list[Found]:
+    """Only exact pins (``name==version``): ranges do not say what is installed."""
+    found: list[Found] = []
+    for number, raw in _logical_lines(data.decode("utf-8", "replace")):
+        if raw.lstrip().startswith("-"):
+            continue  # -r, -e, --index-url, ...
+        match = _PINNED.match(_strip_requirement(raw))
+        if match and "*" not in match["version"]:
+            found.append(Found(match["name"], match["version"], line=number))
+    return found
+
+
+def _lock_parser(path: str) -> Callable[[bytes], list[Found]] | None:
+    base = posixpath.basename(path)
+    if base in ("poetry.lock", "uv.lock"):
+        return _toml_packages
+    if base == "Pipfile.lock":
+        return parse_pipfile_lock
+    if base.startswith("requirements") and base.endswith(".txt"):
+        return parse_requirements
+    return None
+
+
+def _metadata_parser(path: str) -> Callable[[bytes], list[Found]] | None:
+    if path.endswith((".dist-info/METADATA", ".egg-info/PKG-INFO", ".egg-info")):
+        return parse_metadata
+    return None
+
+
+# the analyzer ---------------------------------------------------------------------------------
+
+
+class PythonPackages:
+    spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
+        name="python",
+        version=1,
+        kind="tree",
+        scanners=frozenset({"packages"}),
+        paths=(
+            "*.dist-info/METADATA",
+            "*.egg-info/PKG-INFO",
+            "*.egg-info",
+            "*/poetry.lock",
+            "*/Pipfile.lock",
+            "*/uv.lock",
+            "*/requirements*.txt",
+        ),
+        stage=STAGE_INVENTORY,
+    )
+
+    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
+        result = AnalysisResult()
+        entries: dict[str, FileEntry] = {}
+        for pattern in self.spec.paths:
+            for entry in fs.glob(pattern):
+                if entry.meta.is_file:
+                    entries.setdefault(entry.path, entry)
+        for path in sorted(entries):
+            self._analyze_file(fs, entries[path], result)
+        return result
+
+    def _analyze_file(self, fs: Filesystem, entry: FileEntry, result: AnalysisResult) -> None:
+        installed = _metadata_parser(entry.path)
+        parse = installed or self._application_lock(entry.path)
+        if parse is None:
+            return
+        data = fs.read_entry(entry)
+        if data is None:
+            return
+        try:
+            found = parse(data)
+        except (ValueError, TypeError, AttributeError) as e:
+            result.warnings.append(Warning(
+                message=f"cannot parse Python package file: {e}", path=entry.path,
+                layer=entry.layer, analyzer=self.spec.name))
+            return
+        result.packages.extend(_packages(found, entry, lockfile=installed is None))
+
+    @staticmethod
+    def _application_lock(path: str) -> Callable[[bytes], list[Found]] | None:
+        if any(part in path for part in _INSTALL_DIRS):
+            return None  # files shipped inside an installed distribution, not an application
+        return _lock_parser(path)
+
+
+def _packages(found: Iterable[Found], entry: FileEntry, *, lockfile: bool) -> list[Package]:
+    seen: set[tuple[str, str]] = set()
+    packages: list[Package] = []
+    for item in found:
+        key = (normalise_name(item.name), item.version)
+        if key in seen:
+            continue
+        seen.add(key)
+        packages.append(Package(
+            name=item.name,
+            version=item.version,
+            type="python",
+            purl=purl_of(item.name, item.version),
+            locations=(Location(path=entry.path, layer=entry.layer, line=item.line),),
+            introduced_in=entry.introduced_in,
+            found_by="python-lockfile" if lockfile else "python-installed",
+            licenses=item.licenses,
+            properties={"source": "lockfile"} if lockfile else {},
+        ))
+    return packages
