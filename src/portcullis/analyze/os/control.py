@@ -1,0 +1,88 @@
+"""Debian control-file syntax (deb822): the format of dpkg's status DB and of DEP-5 copyright.
+
+A file is a series of paragraphs separated by blank lines; a paragraph is ``Field: value``
+lines, where a line that starts with a space or tab continues the previous field. A
+continuation line of just ``.`` stands for an empty line. Field names are case-insensitive.
+Lenient on purpose: a line that is neither a field nor a continuation is skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Paragraph:
+    """One paragraph. ``fields`` is keyed by the lower-cased field name; ``line`` is the
+    1-based line number of its first field."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    line: int = 0
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.fields.get(name.lower(), default)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self.fields
+
+    def first_line(self, name: str) -> str:
+        """The value on the field's own line (for fields whose continuation is free text)."""
+        return self.get(name).split("\n", 1)[0].strip()
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+        self.line = 0
+        self.key: str | None = None
+
+    def reset(self) -> None:
+        self.fields = {}
+        self.line = 0
+        self.key = None
+
+    def add_field(self, key: str, value: str, number: int) -> None:
+        if not self.fields:
+            self.line = number
+        self.key = key.lower()
+        # A repeated field keeps its first value, like dpkg's own parser would reject it.
+        self.fields.setdefault(self.key, value)
+
+    def add_continuation(self, text: str) -> None:
+        if self.key is None or self.key not in self.fields:
+            return
+        body = text.strip()
+        self.fields[self.key] += "\n" + ("" if body == "." else body)
+
+    def take(self) -> Paragraph | None:
+        paragraph = Paragraph(fields=self.fields, line=self.line) if self.fields else None
+        self.reset()
+        return paragraph
+
+
+def paragraphs(text: str) -> Iterator[Paragraph]:
+    """Every non-empty paragraph of ``text``, in order."""
+    builder = _Builder()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            if (done := builder.take()) is not None:
+                yield done
+            continue
+        if raw[0] in " \t":
+            builder.add_continuation(raw)
+            continue
+        if raw.startswith("#"):
+            continue
+        key, sep, value = raw.partition(":")
+        if not sep or not key.strip() or " " in key.strip():
+            builder.key = None  # a stray line also ends the field it might have continued
+            continue
+        builder.add_field(key.strip(), value.strip(), number)
+    if (done := builder.take()) is not None:
+        yield done
+
+
+def parse(data: bytes) -> list[Paragraph]:
+    """Decode (UTF-8, bad bytes replaced) and split into paragraphs."""
+    return list(paragraphs(data.decode("utf-8", "replace")))

@@ -1,0 +1,486 @@
+"""Debian and Ubuntu packages: dpkg's status DB, its file lists and the copyright files.
+
+Reads /var/lib/dpkg/status and, as distroless images write it, one file per package under
+/var/lib/dpkg/status.d/. A package counts when dpkg considers its files unpacked and
+configured (state ``installed`` or a pending trigger), whatever the wanted action; entries
+that are only remembered (``config-files``, ``not-installed``) are skipped. status.d entries
+may lack ``Status`` altogether: they are installed by construction.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from packageurl import PackageURL
+
+from portcullis.analyze.base import (
+    STAGE_INVENTORY,
+    AnalysisContext,
+    AnalysisResult,
+    AnalyzerSpec,
+)
+from portcullis.analyze.os.control import Paragraph
+from portcullis.analyze.os.control import parse as parse_control
+from portcullis.analyze.provenance import first_layers
+from portcullis.layers.view import Filesystem
+from portcullis.model.distro import Distro
+from portcullis.model.files import FileEntry, Location, normalize
+from portcullis.model.finding import Warning
+from portcullis.model.package import Package
+
+STATUS = "/var/lib/dpkg/status"
+STATUS_D = "/var/lib/dpkg/status.d"
+INFO = "/var/lib/dpkg/info"
+DOC = "/usr/share/doc"
+
+# Distro families whose packages are debs, and so name the purl namespace.
+DEB_FAMILIES = frozenset({"debian", "ubuntu"})
+
+# dpkg package states in which the package's files are on disk and configured.
+_INSTALLED_STATES = frozenset({"installed", "triggers-pending", "triggers-awaited"})
+
+_SOURCE = re.compile(r"^(?P<name>\S+)(?:\s*\((?P<version>[^)]*)\))?")
+
+Key = tuple[str, str, str]  # (name, version, architecture)
+
+
+# --- the status DB -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Record:
+    """One installed package as the status DB describes it."""
+
+    name: str
+    version: str
+    arch: str
+    maintainer: str
+    source_name: str
+    source_version: str
+    upstream: str | None  # syft's purl ``upstream`` qualifier, when a Source field exists
+    line: int
+
+    @property
+    def key(self) -> Key:
+        return (self.name, self.version, self.arch)
+
+
+def is_installed(status: str | None, *, status_required: bool) -> bool:
+    """``want error state`` with an installed-like state; no Status only where allowed."""
+    if status is None:
+        return not status_required
+    words = status.split()
+    return len(words) == 3 and words[2] in _INSTALLED_STATES
+
+
+def _record(paragraph: Paragraph) -> Record | None:
+    name, version = paragraph.get("package").strip(), paragraph.get("version").strip()
+    if not name or not version:
+        return None
+    source = _SOURCE.match(paragraph.get("source").strip())
+    source_name = source.group("name") if source else name
+    explicit = (source.group("version") or "").strip() if source else ""
+    upstream = None
+    if source_name != name or explicit:
+        upstream = f"{source_name}@{explicit}" if explicit else source_name
+    return Record(
+        name=name,
+        version=version,
+        arch=paragraph.get("architecture").strip(),
+        maintainer=paragraph.first_line("maintainer"),
+        source_name=source_name,
+        source_version=explicit or version,
+        upstream=upstream,
+        line=paragraph.line,
+    )
+
+
+def read_records(data: bytes, *, status_required: bool) -> tuple[list[Record], list[str]]:
+    """Installed packages of one DB file, and a message per installed entry that is broken."""
+    records: list[Record] = []
+    problems: list[str] = []
+    for paragraph in parse_control(data):
+        status = paragraph.get("status") if "status" in paragraph else None
+        if not is_installed(status, status_required=status_required):
+            continue
+        record = _record(paragraph)
+        if record is None:
+            missing = "Version" if paragraph.get("package").strip() else "Package"
+            problems.append(f"installed dpkg entry at line {paragraph.line} has no {missing} "
+                            "field; skipped")
+            continue
+        records.append(record)
+    return records, problems
+
+
+def _in_status_d(path: str) -> bool:
+    return posixpath.dirname(path) == STATUS_D
+
+
+def databases(fs: Filesystem) -> list[FileEntry]:
+    """The DB files: the status file, then every status.d entry that is not an md5sums."""
+    found: list[FileEntry] = []
+    status = fs.resolve(STATUS)
+    if status is not None and status.meta.is_file:
+        found.append(status)
+    for entry in fs.glob(f"{STATUS_D}/*"):
+        if _in_status_d(entry.path) and entry.meta.is_file and not entry.path.endswith(
+            ".md5sums"
+        ):
+            found.append(entry)
+    return found
+
+
+def _keys_of(path: str) -> Callable[[bytes], list[Key]]:
+    required = not _in_status_d(path)
+
+    def keys(data: bytes) -> list[Key]:
+        return [r.key for r in read_records(data, status_required=required)[0]]
+
+    return keys
+
+
+def _introduced(fs: Filesystem, dbs: list[FileEntry]) -> dict[Key, int]:
+    """Per DB file, because status and status.d entries differ on whether Status is needed."""
+    first: dict[Key, int] = {}
+    for path in sorted({db.path for db in dbs}, reverse=True):
+        first.update(first_layers(fs, [path], _keys_of(path)))
+    return first
+
+
+# --- installed files -------------------------------------------------------------------------
+
+
+def _list_paths(data: bytes) -> list[str]:
+    out = []
+    for raw in data.decode("utf-8", "replace").splitlines():
+        line = raw.strip()
+        if line and line != "/.":
+            out.append(normalize(line))
+    return out
+
+
+def _md5sums_paths(data: bytes) -> list[str]:
+    out = []
+    for raw in data.decode("utf-8", "replace").splitlines():
+        parts = raw.strip().split(maxsplit=1)
+        if len(parts) == 2:
+            out.append(normalize(parts[1]))
+    return out
+
+
+def _candidates(record: Record, db_path: str) -> list[tuple[str, bool]]:
+    """(path, is .list) in order of preference."""
+    stems = [f"{record.name}:{record.arch}", record.name] if record.arch else [record.name]
+    found = [(f"{INFO}/{stem}.list", True) for stem in stems]
+    md5_dirs = [INFO]
+    if _in_status_d(db_path):
+        stems = [*stems, posixpath.basename(db_path)]
+        md5_dirs = [STATUS_D, INFO]
+    found += [(f"{d}/{stem}.md5sums", False) for d in md5_dirs for stem in stems]
+    return found
+
+
+def installed_files(fs: Filesystem, record: Record, db_path: str) -> tuple[str, ...] | None:
+    """The paths a package installed (directories left out), or None when dpkg kept no list
+    (.list, else .md5sums) for it."""
+    for path, is_list in _candidates(record, db_path):
+        data = fs.read(path)
+        if data is None:
+            continue
+        paths = _list_paths(data) if is_list else _md5sums_paths(data)
+        return tuple(sorted({p for p in paths if not _is_dir(fs, p)}))
+    return None
+
+
+def _is_dir(fs: Filesystem, path: str) -> bool:
+    entry = fs.entry(path)
+    return entry is not None and entry.meta.is_dir
+
+
+def owned_paths(fs: Filesystem) -> frozenset[str]:
+    """Every path some installed deb package owns: language analyzers use it not to report
+    a dpkg-installed library a second time."""
+    owned: set[str] = set()
+    for db in databases(fs):
+        data = fs.read_entry(db)
+        if data is None:
+            continue
+        for record in read_records(data, status_required=not _in_status_d(db.path))[0]:
+            owned.update(installed_files(fs, record, db.path) or ())
+    return frozenset(owned)
+
+
+# --- licenses from /usr/share/doc/<name>/copyright ----------------------------------------
+
+# DEP-5 short names (and a few spellings seen in the wild) → SPDX ids, lower-cased keys.
+SPDX_NAMES = {
+    "expat": "MIT",
+    "mit": "MIT",
+    "isc": "ISC",
+    "zlib": "Zlib",
+    "libpng": "Libpng",
+    "x11": "X11",
+    "openssl": "OpenSSL",
+    "w3c": "W3C",
+    "curl": "curl",
+    "ftl": "FTL",
+    "sleepycat": "Sleepycat",
+    "unicode-dfs-2016": "Unicode-DFS-2016",
+    "bsd-2-clause": "BSD-2-Clause",
+    "bsd-3-clause": "BSD-3-Clause",
+    "bsd-4-clause": "BSD-4-Clause",
+    "bsd-4-clause-uc": "BSD-4-Clause-UC",
+    "gfdl-niv-1.2": "GFDL-1.2-no-invariants-only",
+    "gfdl-niv-1.2+": "GFDL-1.2-no-invariants-or-later",
+    "gfdl-niv-1.3": "GFDL-1.3-no-invariants-only",
+    "gfdl-niv-1.3+": "GFDL-1.3-no-invariants-or-later",
+    "cc0": "CC0-1.0",
+    "cc0-1.0": "CC0-1.0",
+    "public-domain": "LicenseRef-public-domain",
+    # Debian's "Artistic" is the Perl Artistic License 1.0 (/usr/share/common-licenses/Artistic)
+    "artistic": "Artistic-1.0-Perl",
+    # DEP-5 "Perl": the terms of Perl itself, a choice of two licenses
+    "perl": "Artistic-1.0-Perl OR GPL-1.0-or-later",
+}
+
+# Versioned families: DEP-5 family → (SPDX family, GNU-style only/or-later, known versions).
+SPDX_FAMILIES: dict[str, tuple[str, bool, frozenset[str]]] = {
+    "gpl": ("GPL", True, frozenset({"1.0", "2.0", "3.0"})),
+    "lgpl": ("LGPL", True, frozenset({"2.0", "2.1", "3.0"})),
+    "agpl": ("AGPL", True, frozenset({"1.0", "3.0"})),
+    "gfdl": ("GFDL", True, frozenset({"1.1", "1.2", "1.3"})),
+    "apache": ("Apache", False, frozenset({"1.0", "1.1", "2.0"})),
+    "mpl": ("MPL", False, frozenset({"1.0", "1.1", "2.0"})),
+    "artistic": ("Artistic", False, frozenset({"1.0", "2.0"})),
+    "cc-by": ("CC-BY", False, frozenset({"1.0", "2.0", "2.5", "3.0", "4.0"})),
+    "cc-by-sa": ("CC-BY-SA", False, frozenset({"1.0", "2.0", "2.5", "3.0", "4.0"})),
+    "epl": ("EPL", False, frozenset({"1.0", "2.0"})),
+    "cddl": ("CDDL", False, frozenset({"1.0", "1.1"})),
+    "ofl": ("OFL", False, frozenset({"1.0", "1.1"})),
+    "sil-ofl": ("OFL", False, frozenset({"1.0", "1.1"})),
+    "zpl": ("ZPL", False, frozenset({"1.1", "2.0", "2.1"})),
+    "zope": ("ZPL", False, frozenset({"1.1", "2.0", "2.1"})),
+    "python": ("Python", False, frozenset({"2.0"})),
+    "psf": ("PSF", False, frozenset({"2.0"})),
+}
+
+_VERSIONED = re.compile(
+    r"^(?P<family>[a-z][a-z-]*?)-?v?(?P<version>\d+(?:\.\d+)?)(?P<suffix>\+|-only|-or-later)?$"
+)
+
+
+def spdx_license(name: str) -> str:
+    """A DEP-5 short name as an SPDX id where one maps; otherwise the name unchanged."""
+    text = name.strip()
+    low = text.lower()
+    if low in SPDX_NAMES:
+        return SPDX_NAMES[low]
+    match = _VERSIONED.match(low)
+    if match is None or match.group("family").rstrip("-") not in SPDX_FAMILIES:
+        return text
+    family, gnu, versions = SPDX_FAMILIES[match.group("family").rstrip("-")]
+    version = match.group("version")
+    version = version if "." in version else f"{version}.0"
+    if version not in versions:
+        return text
+    later = match.group("suffix") in ("+", "-or-later")
+    if gnu:
+        return f"{family}-{version}-{'or-later' if later else 'only'}"
+    return f"{family}-{version}{'+' if later else ''}"
+
+
+_DEP5_FORMAT = re.compile(r"copyright-format|dep-?5", re.IGNORECASE)
+_EXPRESSION_SPLIT = re.compile(r"\s*,?\s+(?:and/or|and|or)\s+|\s*\|\s*", re.IGNORECASE)
+
+
+def _dep5_licenses(paragraphs: list[Paragraph]) -> list[str]:
+    found: list[str] = []
+    for paragraph in paragraphs:
+        value = paragraph.first_line("license")
+        for part in _EXPRESSION_SPLIT.split(value):
+            name = part.strip().strip(",")
+            if name:
+                found.append(spdx_license(name))
+    return found
+
+
+# /usr/share/common-licenses/<name> → SPDX family or id. GNU ones get -only/-or-later from the
+# text that leads up to the reference; the unversioned GPL and LGPL links get their version
+# from that text too, and are left out when it names none.
+COMMON_LICENSES = {
+    "GPL-1": "GPL-1.0",
+    "GPL-2": "GPL-2.0",
+    "GPL-3": "GPL-3.0",
+    "LGPL-2": "LGPL-2.0",
+    "LGPL-2.1": "LGPL-2.1",
+    "LGPL-3": "LGPL-3.0",
+    "GFDL-1.2": "GFDL-1.2",
+    "GFDL-1.3": "GFDL-1.3",
+    "Apache-2.0": "Apache-2.0",
+    "Artistic": "Artistic-1.0-Perl",
+    "BSD": "BSD-3-Clause",
+    "MPL-1.1": "MPL-1.1",
+    "MPL-2.0": "MPL-2.0",
+    "CC0-1.0": "CC0-1.0",
+}
+_UNVERSIONED = {"GPL": "gpl", "LGPL": "lgpl"}
+_GNU_PREFIXES = ("GPL-", "LGPL-", "GFDL-")
+_COMMON_REF = re.compile(r"/usr/share/common-licenses/(?P<name>[A-Za-z0-9][A-Za-z0-9.+_-]*)")
+_STATED_VERSION = re.compile(r"\bversion\s+(?P<version>\d+(?:\.\d+)?)\b")
+_LOOKBACK = 1500
+
+
+def _stated(name: str, lead: str) -> str | None:
+    """GPL/LGPL without a version in the path: the version the text states, if any."""
+    versions = _STATED_VERSION.findall(lead)
+    if not versions:
+        return None
+    family, _, known = SPDX_FAMILIES[_UNVERSIONED[name]]
+    version = versions[-1] if "." in versions[-1] else f"{versions[-1]}.0"
+    return f"{family}-{version}" if version in known else None
+
+
+def _common_license_refs(text: str) -> list[str]:
+    found: list[str] = []
+    previous_end = 0
+    for match in _COMMON_REF.finditer(text):
+        name = match.group("name").rstrip(".")
+        lead = " ".join(text[max(previous_end, match.start() - _LOOKBACK):match.start()]
+                        .lower().split())
+        previous_end = match.end()
+        spdx = _stated(name, lead) if name in _UNVERSIONED else COMMON_LICENSES.get(name)
+        if spdx is None:
+            continue
+        if spdx.startswith(_GNU_PREFIXES):
+            spdx = f"{spdx}-{'or-later' if 'any later version' in lead else 'only'}"
+        found.append(spdx)
+    return found
+
+
+def copyright_licenses(data: bytes) -> tuple[str, ...]:
+    """Licenses named in a Debian copyright file: every ``License:`` of a DEP-5 file, or the
+    /usr/share/common-licenses references of a free-form one. Sorted, without duplicates."""
+    text = data.decode("utf-8", "replace")
+    paragraphs = parse_control(data)
+    header = paragraphs[0] if paragraphs else None
+    if header is not None and (
+        _DEP5_FORMAT.search(header.get("format"))
+        or _DEP5_FORMAT.search(header.get("format-specification"))
+    ):
+        return tuple(sorted(set(_dep5_licenses(paragraphs))))
+    return tuple(sorted(set(_common_license_refs(text))))
+
+
+# --- packages --------------------------------------------------------------------------------
+
+
+def distro_qualifier(distro: Distro | None, families: Iterable[str]) -> str | None:
+    """``<family>-<version>`` (or the codename when there is no version) for purls."""
+    if distro is None or distro.family not in set(families):
+        return None
+    release = distro.version or distro.version_codename
+    return f"{distro.family}-{release}" if release else None
+
+
+def purl(record: Record, distro: Distro | None) -> str:
+    namespace = distro.family if distro is not None and distro.family in DEB_FAMILIES else "debian"
+    qualifiers: dict[str, str] = {}
+    if record.arch:
+        qualifiers["arch"] = record.arch
+    if (release := distro_qualifier(distro, DEB_FAMILIES)) is not None:
+        qualifiers["distro"] = release
+    if record.upstream:
+        qualifiers["upstream"] = record.upstream
+    return PackageURL(type="deb", namespace=namespace, name=record.name,
+                      version=record.version, qualifiers=qualifiers).to_string()
+
+
+class _Licenses:
+    """Copyright files read once per resolved path (doc dirs are often symlinks)."""
+
+    def __init__(self, fs: Filesystem) -> None:
+        self._fs = fs
+        self._seen: dict[str, tuple[str, ...]] = {}
+
+    def of(self, name: str) -> tuple[str, ...]:
+        entry = self._fs.resolve(f"{DOC}/{name}/copyright")
+        if entry is None:
+            return ()
+        if entry.path not in self._seen:
+            data = self._fs.read_entry(entry)
+            self._seen[entry.path] = copyright_licenses(data) if data is not None else ()
+        return self._seen[entry.path]
+
+
+def _package(fs: Filesystem, record: Record, db: FileEntry, introduced: dict[Key, int],
+             licenses: _Licenses, distro: Distro | None) -> Package:
+    properties = {"arch": record.arch, "maintainer": record.maintainer}
+    files = installed_files(fs, record, db.path)
+    if files is not None:
+        properties["files"] = str(len(files))
+    return Package(
+        name=record.name,
+        version=record.version,
+        type="deb",
+        purl=purl(record, distro),
+        locations=(Location(path=db.path, layer=db.layer, line=record.line),),
+        introduced_in=introduced.get(record.key, db.layer),
+        found_by="dpkg",
+        source_name=record.source_name,
+        source_version=record.source_version,
+        licenses=licenses.of(record.name),
+        properties={k: v for k, v in properties.items() if v},
+    )
+
+
+class Dpkg:
+    spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
+        name="dpkg",
+        version=1,
+        kind="tree",
+        scanners=frozenset({"packages"}),
+        paths=(
+            "/var/lib/dpkg/status",
+            "/var/lib/dpkg/status.d/*",
+            "/var/lib/dpkg/info/*.list",
+            "/var/lib/dpkg/info/*.md5sums",
+            "/usr/share/doc/*/copyright",
+        ),
+        stage=STAGE_INVENTORY,
+    )
+
+    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
+        result = AnalysisResult()
+        dbs = databases(fs)
+        if not dbs:
+            return result
+        introduced = _introduced(fs, dbs)
+        licenses = _Licenses(fs)
+        seen: set[Key] = set()
+        for db in dbs:
+            for record in self._records(fs, db, result):
+                if record.key in seen:
+                    continue
+                seen.add(record.key)
+                result.packages.append(
+                    _package(fs, record, db, introduced, licenses, ctx.distro)
+                )
+        result.packages.sort(key=lambda p: (p.sort_key(), p.purl or ""))
+        return result
+
+    def _records(self, fs: Filesystem, db: FileEntry, result: AnalysisResult) -> list[Record]:
+        data = fs.read_entry(db)
+        if data is None:
+            result.warnings.append(self._warning("package DB could not be read", db))
+            return []
+        records, problems = read_records(data, status_required=not _in_status_d(db.path))
+        result.warnings.extend(self._warning(problem, db) for problem in problems)
+        return records
+
+    def _warning(self, message: str, db: FileEntry) -> Warning:
+        return Warning(message=message, path=db.path, layer=db.layer, analyzer=self.spec.name)
