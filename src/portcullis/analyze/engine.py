@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from portcullis.analyze.base import (
+    STAGE_INVENTORY,
     AnalysisContext,
     AnalysisResult,
     FileAnalyzer,
     TreeAnalyzer,
 )
+from portcullis.analyze.ownership import drop_os_owned
 from portcullis.errors import LimitExceededError, PortcullisError
 from portcullis.layers.content import ContentStore
 from portcullis.layers.index import FileCounter, LayerIndex, index_layer
@@ -202,7 +204,11 @@ def run(
         collected.warnings.extend(index.warnings)
     view = SquashedView.build(indexes, content, options.limits.max_symlink_depth)
     failures: dict[str, str] = {}
+    deduped = False
     for analyzer in tree_analyzers:
+        if analyzer.spec.stage > STAGE_INVENTORY and not deduped:
+            _dedupe(view, collected, ctx)
+            deduped = True
         name = analyzer.spec.name
         started = time.perf_counter()
         try:
@@ -223,9 +229,19 @@ def run(
         ctx.packages.extend(result.packages)
         ctx.facts.update(result.facts)
         collected.merge(result)
+    if not deduped:
+        _dedupe(view, collected, ctx)
     engine = EngineResult(view=view, result=collected, layers=summaries)
     engine.statuses = _statuses(analyzers, timings, failures)
     return engine
+
+
+def _dedupe(view: SquashedView, collected: AnalysisResult, ctx: AnalysisContext) -> None:
+    """After the inventory stage: OS-owned files do not count twice (see ownership.py)."""
+    dropped = drop_os_owned(view, collected)
+    if dropped:
+        ctx.packages[:] = collected.packages
+        collected.facts["os_owned_language_packages"] = len(dropped)
 
 
 def _statuses(

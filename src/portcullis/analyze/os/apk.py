@@ -21,6 +21,7 @@ from portcullis.analyze.base import (
     AnalysisResult,
     AnalyzerSpec,
 )
+from portcullis.analyze.ownership import owned_fact
 from portcullis.analyze.provenance import first_layers
 from portcullis.layers.view import Filesystem
 from portcullis.model.distro import Distro
@@ -258,6 +259,7 @@ class Apk:
                 seen.add(record.key)
                 result.packages.append(_package(record, db, introduced, ctx.distro))
         result.packages.sort(key=lambda p: (p.sort_key(), p.purl or ""))
+        result.facts.update(owned_fact(self.spec.name, owned_paths(fs)))
         return result
 
     def _warning(self, message: str, db: FileEntry) -> Warning:

@@ -25,6 +25,7 @@ from portcullis.analyze.base import (
 )
 from portcullis.analyze.os.control import Paragraph
 from portcullis.analyze.os.control import parse as parse_control
+from portcullis.analyze.ownership import owned_fact
 from portcullis.analyze.provenance import first_layers
 from portcullis.layers.view import Filesystem
 from portcullis.model.distro import Distro
@@ -471,6 +472,7 @@ class Dpkg:
                     _package(fs, record, db, introduced, licenses, ctx.distro)
                 )
         result.packages.sort(key=lambda p: (p.sort_key(), p.purl or ""))
+        result.facts.update(owned_fact(self.spec.name, owned_paths(fs)))
         return result
 
     def _records(self, fs: Filesystem, db: FileEntry, result: AnalysisResult) -> list[Record]:

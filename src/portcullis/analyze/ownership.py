@@ -1,0 +1,54 @@
+"""Packages the OS package manager installed are not reported twice.
+
+Debian's python3-requests ships a ``*.egg-info``, its node-* packages ship ``package.json``
+files, its Go tools are Go binaries: the language analyzers find all of them. As Trivy does,
+a language package whose file an OS package owns is dropped; the OS package already stands
+for it (and is what the distro's advisories are written against).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from portcullis.analyze.base import AnalysisResult
+from portcullis.layers.view import Filesystem
+from portcullis.model.package import Package
+
+# Analyzers put the paths their package DB says it installed under this facts prefix.
+OWNED_PREFIX = "owned_paths:"
+OS_TYPES = frozenset({"deb", "apk", "rpm"})
+
+
+def owned_fact(analyzer: str, paths: Iterable[str]) -> dict[str, frozenset[str]]:
+    return {OWNED_PREFIX + analyzer: frozenset(paths)}
+
+
+def _owned(fs: Filesystem, facts: dict[str, object]) -> set[str]:
+    owned: set[str] = set()
+    for key, value in facts.items():
+        if not key.startswith(OWNED_PREFIX) or not isinstance(value, frozenset):
+            continue
+        for path in value:
+            owned.add(path)
+            # Merged /usr: the DB says /lib/x, the image stores /usr/lib/x behind a symlink.
+            real = fs.resolve(path)
+            if real is not None:
+                owned.add(real.path)
+    return owned
+
+
+def drop_os_owned(fs: Filesystem, result: AnalysisResult) -> list[Package]:
+    """Remove language packages found in OS-owned files; returns what was dropped."""
+    owned = _owned(fs, result.facts)
+    if not owned:
+        return []
+    kept: list[Package] = []
+    dropped: list[Package] = []
+    for package in result.packages:
+        path = package.locations[0].path if package.locations else None
+        if package.type not in OS_TYPES and path is not None and path in owned:
+            dropped.append(package)
+        else:
+            kept.append(package)
+    result.packages[:] = kept
+    return dropped
