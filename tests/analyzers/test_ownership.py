@@ -59,3 +59,16 @@ def test_os_owned_language_packages_are_not_reported_twice(tmp_path: Path) -> No
     ]
     app = {p.name: p for p in report.packages if p.type in ("npm", "python")}
     assert app["lodash"].introduced_in == 1 and app["requests"].introduced_in == 1
+
+
+def test_table_lists_packages_by_type(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    result = run_cli("scan", _image(tmp_path), "--format", "table", "--scanners", "packages")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines()
+            if line.count("│") == 4 and line.split("│")[1].strip() in ("deb", "npm", "python")}
+    assert set(rows) == {"deb", "npm", "python"}
+    assert rows["deb"].split("│")[2].strip() == "2"
+    assert rows["npm"].split("│")[3].strip() == "1"
+    assert "Packages (4)" in result.stdout

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -51,6 +51,9 @@ def write_table(report: Report, out: TextIO, colour: bool = False) -> None:
         scanners.add_row(name, st["status"], st["message"] or "")
     console.print(scanners)
 
+    if doc["packages"]:
+        console.print(_packages_table(doc["packages"]))
+
     if doc["findings"]:
         findings = Table(title="Findings", title_justify="left")
         for col in ("severity", "kind", "id", "where", "layer", "title"):
@@ -76,6 +79,24 @@ def write_table(report: Report, out: TextIO, colour: bool = False) -> None:
     verdict = doc["verdict"]
     state = "[green]PASSED[/]" if verdict["passed"] else "[bold red]FAILED[/]"
     console.print(f"policy {verdict['policy']}: {state}")
+
+
+def _packages_table(packages: list[dict[str, Any]]) -> Table:
+    """Packages by type: how many, and which layers brought them."""
+    counts: dict[str, int] = {}
+    layers: dict[str, set[int]] = {}
+    for package in packages:
+        kind = package["type"]
+        counts[kind] = counts.get(kind, 0) + 1
+        if package["layer"] is not None:
+            layers.setdefault(kind, set()).add(package["layer"])
+    table = Table(title=f"Packages ({len(packages)})", title_justify="left")
+    for col in ("type", "count", "layers"):
+        table.add_column(col)
+    for kind in sorted(counts):
+        found_in = ", ".join(str(i) for i in sorted(layers.get(kind, ())))
+        table.add_row(kind, str(counts[kind]), found_in)
+    return table
 
 
 WRITER = WriterSpec(name="table", description="human-readable summary", write=write_table)
