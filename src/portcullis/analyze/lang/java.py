@@ -1,0 +1,400 @@
+"""Java archives (jar, war, ear, par, jpi, hpi): Maven coordinates from ``pom.properties``,
+else from ``META-INF/MANIFEST.MF``, else from the file name; nested archives (``WEB-INF/lib``,
+``BOOT-INF/lib``, any ``*.jar`` inside) are opened in memory up to a depth and a byte budget."""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from packageurl import PackageURL
+
+from portcullis.analyze.base import (
+    STAGE_INVENTORY,
+    AnalysisContext,
+    AnalysisResult,
+    AnalyzerSpec,
+)
+from portcullis.layers.view import Filesystem
+from portcullis.model.files import FileEntry, Location
+from portcullis.model.finding import Warning
+from portcullis.model.package import Package
+
+MiB = 1 << 20
+MAX_DEPTH = 3  # nested archives below the one found in the image
+ARCHIVE_BUDGET = 256 * MiB  # uncompressed bytes read from the members of one top archive
+MAX_METADATA_SIZE = 1 * MiB  # a pom.properties or MANIFEST.MF larger than this is not one
+
+_ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".par", ".jpi", ".hpi")
+_MANIFEST = "META-INF/MANIFEST.MF"
+_FILENAME = re.compile(r"^(?P<name>[A-Za-z0-9_.+-]+?)-(?P<version>\d[A-Za-z0-9_.+-]*)$")
+_ARTIFACT_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_GROUP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)+$")
+_ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError,
+                   EOFError, OSError, ValueError, zlib.error)
+
+
+@dataclass(frozen=True, slots=True)
+class Coordinates:
+    group: str
+    artifact: str
+    version: str
+    source: str  # "pom.properties", "manifest" or "filename"
+    licenses: tuple[str, ...] = ()
+
+
+@dataclass
+class _Budget:
+    left: int
+
+
+@dataclass
+class _Archive:
+    """What one archive holds, before deciding its identity."""
+
+    poms: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    manifest: dict[str, str] | None = None
+    maven_dirs: list[tuple[str, str]] = field(default_factory=list)  # (group, artifact)
+    nested: list[zipfile.ZipInfo] = field(default_factory=list)
+
+
+# parsers --------------------------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def parse_properties(data: bytes) -> dict[str, str]:
+    """Java ``.properties``: ``key=value``, ``key: value`` or ``key value``; ``#``/``!``
+    comments; backslash continuation lines."""
+    props: dict[str, str] = {}
+    pending = ""
+    for raw in _decode(data).splitlines():
+        line = raw.lstrip()
+        if not pending and (not line or line[0] in "#!"):
+            continue
+        if line.endswith("\\") and not line.endswith("\\\\"):
+            pending += line[:-1]
+            continue
+        line = pending + line
+        pending = ""
+        match = re.match(r"^((?:\\.|[^=:\s\\])+)\s*[=:\s]\s*(.*)$", line)
+        if match:
+            props[match[1].replace("\\", "")] = match[2].strip()
+        elif line:
+            props[line.replace("\\", "")] = ""
+    return props
+
+
+def parse_manifest(data: bytes) -> list[dict[str, str]]:
+    """MANIFEST.MF sections (the main section first). Lines are at most 72 bytes; a line that
+    starts with one space continues the previous one."""
+    sections: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    last: str | None = None
+    for line in re.split(r"\r\n|\r|\n", _decode(data)):
+        if line.startswith(" ") and last is not None:
+            current[last] += line[1:]
+            continue
+        if not line.strip():
+            if current:
+                sections.append(current)
+            current, last = {}, None
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            last = None
+            continue
+        last = key.strip()
+        current[last] = value[1:] if value.startswith(" ") else value
+    if current:
+        sections.append(current)
+    return [{k: v.strip() for k, v in s.items()} for s in sections]
+
+
+def _flatten_manifest(sections: list[dict[str, str]]) -> dict[str, str]:
+    """Main attributes win; per-entry sections (``Name: org.apache.log4j``) fill the gaps."""
+    merged: dict[str, str] = {}
+    for number, section in enumerate(sections):
+        for key, value in section.items():
+            if number == 0 or key != "Name":
+                merged.setdefault(key, value)
+    return merged
+
+
+def bundle_licenses(value: str) -> tuple[str, ...]:
+    """``Bundle-License``: comma-separated, each optionally with ``;attr=...`` parameters."""
+    out: list[str] = []
+    for part in re.split(r",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", value):
+        name = part.split(";", 1)[0].strip().strip('"')
+        if name and name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def parse_filename(name: str) -> tuple[str, str] | None:
+    """``commons-lang3-3.12.0.jar`` → (``commons-lang3``, ``3.12.0``)."""
+    stem = posixpath.basename(name)
+    for suffix in _ARCHIVE_SUFFIXES:
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    match = _FILENAME.match(stem)
+    return (match["name"], match["version"]) if match else None
+
+
+def _maven_path(name: str) -> tuple[str, str] | None:
+    parts = name.split("/")
+    if len(parts) >= 5 and parts[0] == "META-INF" and parts[1] == "maven":
+        return parts[2], parts[3]
+    return None
+
+
+def _symbolic_name(manifest: dict[str, str]) -> str:
+    return manifest.get("Bundle-SymbolicName", "").split(";", 1)[0].strip()
+
+
+def _manifest_group(manifest: dict[str, str], artifact: str,
+                    maven_dirs: list[tuple[str, str]]) -> str:
+    """The groupId a manifest implies (the heuristics of syft and trivy): the Maven
+    ``Implementation-Vendor-Id``, a ``META-INF/maven/<group>/<artifact>/`` directory, the
+    prefix of a dotted ``Bundle-SymbolicName``, then reverse-DNS looking vendor fields."""
+    vendor_id = manifest.get("Implementation-Vendor-Id", "")
+    if _GROUP_ID.match(vendor_id) or (vendor_id and _ARTIFACT_ID.match(vendor_id)):
+        return vendor_id
+    for group, dir_artifact in maven_dirs:
+        if dir_artifact == artifact:
+            return group
+    symbolic = _symbolic_name(manifest)
+    if "." in symbolic and _GROUP_ID.match(symbolic):
+        prefix, _, last = symbolic.rpartition(".")
+        return prefix if last == artifact or "." in prefix else symbolic
+    for key in ("Automatic-Module-Name", "Extension-Name", "Specification-Vendor",
+                "Implementation-Vendor"):
+        value = manifest.get(key, "")
+        if _GROUP_ID.match(value):
+            return value.rpartition(".")[0] if key == "Automatic-Module-Name" else value
+    return ""
+
+
+def _from_manifest(manifest: dict[str, str], filename: str,
+                   maven_dirs: list[tuple[str, str]]) -> Coordinates | None:
+    from_name = parse_filename(filename)
+    version = (manifest.get("Implementation-Version") or manifest.get("Bundle-Version")
+               or manifest.get("Specification-Version") or "")
+    if not version:
+        return None
+    symbolic = _symbolic_name(manifest).rpartition(".")[2]  # org.acme.widgets → widgets
+    candidates = [manifest.get("Implementation-Title", ""), manifest.get("Specification-Title", ""),
+                  from_name[0] if from_name else "", symbolic, manifest.get("Bundle-Name", "")]
+    artifact = next((c for c in candidates if c and _ARTIFACT_ID.match(c)), "")
+    if not artifact:
+        return None
+    group = _manifest_group(manifest, artifact, maven_dirs)
+    return Coordinates(group, artifact, version, "manifest",
+                       bundle_licenses(manifest.get("Bundle-License", "")))
+
+
+def _from_pom(name: str, props: dict[str, str]) -> Coordinates | None:
+    from_path = _maven_path(name)
+    group = props.get("groupId") or (from_path[0] if from_path else "")
+    artifact = props.get("artifactId") or (from_path[1] if from_path else "")
+    version = props.get("version", "")
+    if not (group and artifact and version):
+        return None
+    return Coordinates(group, artifact, version, "pom.properties")
+
+
+def identify(archive: _Archive, filename: str) -> list[Coordinates]:
+    """Every ``pom.properties`` (shaded jars carry several); else the manifest; else the file
+    name. The manifest's ``Bundle-License`` goes to the pom that is the archive itself."""
+    manifest = archive.manifest or {}
+    found: list[Coordinates] = []
+    for name, props in sorted(archive.poms):
+        coordinates = _from_pom(name, props)
+        if coordinates is not None and coordinates not in found:
+            found.append(coordinates)
+    licenses = bundle_licenses(manifest.get("Bundle-License", ""))
+    if found:
+        if not licenses:
+            return found
+        own = _own_artifact(found, manifest, filename)
+        return [Coordinates(c.group, c.artifact, c.version, c.source, licenses) if c in own else c
+                for c in found]
+    if archive.manifest is not None:
+        from_manifest = _from_manifest(manifest, filename, archive.maven_dirs)
+        if from_manifest is not None:
+            return [from_manifest]
+    from_name = parse_filename(filename)
+    if from_name is None:
+        return []
+    group = _manifest_group(manifest, from_name[0], archive.maven_dirs) if manifest else ""
+    return [Coordinates(group, from_name[0], from_name[1], "filename")]
+
+
+def _own_artifact(found: list[Coordinates], manifest: dict[str, str],
+                  filename: str) -> list[Coordinates]:
+    if len(found) == 1:
+        return found
+    from_name = parse_filename(filename)
+    versions = {manifest.get("Implementation-Version"), manifest.get("Bundle-Version")}
+    return [c for c in found
+            if (from_name and c.artifact == from_name[0]) or
+            (c.version in versions and c.artifact in (_symbolic_name(manifest),
+                                                     manifest.get("Implementation-Title")))]
+
+
+def purl_of(group: str, artifact: str, version: str) -> str:
+    return str(PackageURL(type="maven", namespace=group or None, name=artifact,
+                          version=version).to_string())
+
+
+def _is_archive(name: str) -> bool:
+    return not name.endswith("/") and name.lower().endswith(_ARCHIVE_SUFFIXES)
+
+
+# the analyzer ---------------------------------------------------------------------------------
+
+
+class JavaArchives:
+    spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
+        name="java",
+        version=1,
+        kind="tree",
+        scanners=frozenset({"packages"}),
+        paths=("*.jar", "*.war", "*.ear", "*.par", "*.jpi", "*.hpi"),
+        stage=STAGE_INVENTORY,
+    )
+
+    def __init__(self, *, max_depth: int = MAX_DEPTH, budget: int = ARCHIVE_BUDGET) -> None:
+        self.max_depth = max_depth
+        self.budget = budget
+
+    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
+        result = AnalysisResult()
+        entries: dict[str, FileEntry] = {}
+        for pattern in self.spec.paths:
+            for entry in fs.glob(pattern):
+                if entry.meta.is_file:
+                    entries.setdefault(entry.path, entry)
+        seen: set[tuple[str, str, str, str]] = set()
+        for path in sorted(entries):
+            entry = entries[path]
+            data = fs.read_entry(entry)
+            if data is None:
+                if entry.meta.size > ctx.limits.max_capture_size:
+                    self.warn(result, entry, f"Java archive of {entry.meta.size} bytes is "
+                               f"larger than the capture limit; not analyzed")
+                continue
+            _Walk(self, entry, result, seen, _Budget(self.budget)).archive(data, entry.path, 0)
+        return result
+
+    def warn(self, result: AnalysisResult, entry: FileEntry, message: str) -> None:
+        result.warnings.append(Warning(message=message, path=entry.path, layer=entry.layer,
+                                       analyzer=self.spec.name))
+
+
+@dataclass
+class _Walk:
+    """One top archive found in the image, and everything nested in it."""
+
+    analyzer: JavaArchives
+    entry: FileEntry
+    result: AnalysisResult
+    seen: set[tuple[str, str, str, str]]
+    budget: _Budget
+
+    def archive(self, data: bytes, archive_path: str, depth: int) -> None:
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                found = self._scan(zf, archive_path)
+                self._emit(identify(found, archive_path.rpartition("!/")[2]), archive_path)
+                for info in sorted(found.nested, key=lambda i: i.filename):
+                    inner_path = f"{archive_path}!/{info.filename}"
+                    if depth + 1 > self.analyzer.max_depth:
+                        self._warn(f"nested archive {inner_path} is deeper than "
+                                   f"{self.analyzer.max_depth} levels; not analyzed")
+                        continue
+                    inner = self._read(zf, info, archive_path, limit=None)
+                    if inner is not None:
+                        self.archive(inner, inner_path, depth + 1)
+        except _ARCHIVE_ERRORS as e:
+            self._warn(f"cannot read Java archive {archive_path}: {e}")
+
+    def _scan(self, zf: zipfile.ZipFile, archive_path: str) -> _Archive:
+        found = _Archive()
+        for info in zf.infolist():
+            name = info.filename
+            if info.is_dir():
+                if (maven := _maven_path(name.rstrip("/") + "/-")) is not None:
+                    found.maven_dirs.append(maven)
+                continue
+            if name == "pom.properties" or name.endswith("/pom.properties"):
+                data = self._read(zf, info, archive_path, limit=MAX_METADATA_SIZE)
+                if data is not None:
+                    found.poms.append((name, parse_properties(data)))
+                if (maven := _maven_path(name)) is not None:
+                    found.maven_dirs.append(maven)
+            elif name.upper() == _MANIFEST and found.manifest is None:
+                data = self._read(zf, info, archive_path, limit=MAX_METADATA_SIZE)
+                if data is not None:
+                    found.manifest = _flatten_manifest(parse_manifest(data))
+            elif _is_archive(name):
+                found.nested.append(info)
+            elif (maven := _maven_path(name)) is not None:
+                found.maven_dirs.append(maven)
+        return found
+
+    def _read(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, archive_path: str,
+              limit: int | None) -> bytes | None:
+        """A member's bytes, if its declared size fits the limit and the budget. The size is
+        checked before inflating; the reader never returns more than the declared size (a
+        lying header ends in a CRC error, reported as a warning)."""
+        member = f"{archive_path}!/{info.filename}"
+        if limit is not None and info.file_size > limit:
+            self._warn(f"{member}: {info.file_size} bytes is too large for metadata; skipped")
+            return None
+        if info.file_size > self.budget.left:
+            self._warn(f"{member}: {info.file_size} uncompressed bytes exceed the budget left "
+                       f"for this archive ({self.budget.left} of {self.analyzer.budget}); "
+                       f"skipped")
+            return None
+        self.budget.left -= info.file_size
+        try:
+            with zf.open(info) as handle:
+                return handle.read(info.file_size)
+        except _ARCHIVE_ERRORS as e:
+            self._warn(f"cannot read {member}: {e}")
+            return None
+
+    def _emit(self, found: Iterable[Coordinates], archive_path: str) -> None:
+        for c in found:
+            key = (c.group, c.artifact, c.version, archive_path)
+            if key in self.seen:
+                continue
+            self.seen.add(key)
+            self.result.packages.append(Package(
+                name=f"{c.group}:{c.artifact}" if c.group else c.artifact,
+                version=c.version,
+                type="java-archive",
+                purl=purl_of(c.group, c.artifact, c.version),
+                locations=(Location(path=self.entry.path, layer=self.entry.layer),),
+                introduced_in=self.entry.introduced_in,
+                found_by=self.analyzer.spec.name,
+                licenses=c.licenses,
+                properties={"archive_path": archive_path, "group_id": c.group,
+                            "artifact_id": c.artifact, "metadata_source": c.source},
+            ))
+
+    def _warn(self, message: str) -> None:
+        self.analyzer.warn(self.result, self.entry, message)
