@@ -1,0 +1,157 @@
+""".NET packages: ``*.deps.json`` next to a built application (what the host loads at run
+time) and NuGet's ``packages.lock.json`` (resolved versions per target framework)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from packageurl import PackageURL
+
+from portcullis.analyze.base import (
+    STAGE_INVENTORY,
+    AnalysisContext,
+    AnalysisResult,
+    AnalyzerSpec,
+)
+from portcullis.layers.view import Filesystem
+from portcullis.model.files import FileEntry, Location
+from portcullis.model.finding import Warning
+from portcullis.model.package import Package
+
+
+class ParseError(ValueError):
+    """A file that is not what its name promises."""
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    name: str
+    version: str
+    properties: tuple[tuple[str, str], ...] = ()
+
+
+def purl_of(name: str, version: str) -> str:
+    return str(PackageURL(type="nuget", name=name, version=version).to_string())
+
+
+def parse_deps_json(data: bytes) -> list[Found]:
+    """``libraries`` of type ``package`` (NuGet packages); ``project`` entries are the
+    application and its own projects, ``reference`` entries are plain assemblies."""
+    doc = json.loads(data)
+    if not isinstance(doc, dict):
+        raise ParseError("deps.json is not a JSON object")
+    libraries = doc.get("libraries")
+    if not isinstance(libraries, dict):
+        raise ParseError("deps.json without a 'libraries' object")
+    found: list[Found] = []
+    for key, info in libraries.items():
+        if not isinstance(info, dict) or info.get("type") != "package":
+            continue
+        name, _, version = key.rpartition("/")
+        if not name or not version:
+            continue
+        sha512 = info.get("sha512")
+        props = (("sha512", sha512),) if isinstance(sha512, str) and sha512 else ()
+        found.append(Found(name, version, props))
+    return found
+
+
+def parse_packages_lock(data: bytes) -> list[Found]:
+    """NuGet lock file: ``dependencies`` → target framework → package → ``resolved``.
+    ``Project`` entries are project references, not packages."""
+    doc = json.loads(data)
+    if not isinstance(doc, dict):
+        raise ParseError("packages.lock.json is not a JSON object")
+    frameworks = doc.get("dependencies")
+    if not isinstance(frameworks, dict):
+        raise ParseError("packages.lock.json without a 'dependencies' object")
+    found: list[Found] = []
+    for framework, deps in frameworks.items():
+        if not isinstance(deps, dict):
+            raise ParseError(f"dependencies of {framework!r} is not an object")
+        for name, info in deps.items():
+            if not isinstance(info, dict) or info.get("type") == "Project":
+                continue
+            version = info.get("resolved")
+            if not isinstance(version, str) or not version:
+                continue
+            props: list[tuple[str, str]] = []
+            if isinstance(info.get("type"), str):
+                props.append(("dependency_type", info["type"]))
+            if isinstance(info.get("contentHash"), str):
+                props.append(("content_hash", info["contentHash"]))
+            found.append(Found(name, version, tuple(props)))
+    return found
+
+
+# the analyzer ---------------------------------------------------------------------------------
+
+
+class DotnetDeps:
+    spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
+        name="dotnet",
+        version=1,
+        kind="tree",
+        scanners=frozenset({"packages"}),
+        paths=("*.deps.json", "*/packages.lock.json"),
+        stage=STAGE_INVENTORY,
+    )
+
+    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
+        result = AnalysisResult()
+        entries: dict[str, FileEntry] = {}
+        for pattern in self.spec.paths:
+            for entry in fs.glob(pattern):
+                if entry.meta.is_file:
+                    entries.setdefault(entry.path, entry)
+        for path in sorted(entries):
+            self._analyze_file(fs, entries[path], result)
+        return result
+
+    def _analyze_file(self, fs: Filesystem, entry: FileEntry, result: AnalysisResult) -> None:
+        parse = _parser(entry.path)
+        if parse is None:
+            return
+        data = fs.read_entry(entry)
+        if data is None:
+            return
+        try:
+            found = parse(data)
+        except (ValueError, TypeError) as e:
+            result.warnings.append(Warning(
+                message=f"cannot parse .NET dependency file: {e}", path=entry.path,
+                layer=entry.layer, analyzer=self.spec.name))
+            return
+        result.packages.extend(_packages(found, entry, lockfile=parse is parse_packages_lock))
+
+
+def _parser(path: str) -> Callable[[bytes], list[Found]] | None:
+    if path.endswith(".deps.json"):
+        return parse_deps_json
+    if path.endswith("/packages.lock.json"):
+        return parse_packages_lock
+    return None
+
+
+def _packages(found: Iterable[Found], entry: FileEntry, *, lockfile: bool) -> list[Package]:
+    seen: set[tuple[str, str]] = set()
+    packages: list[Package] = []
+    for item in found:
+        key = (item.name.lower(), item.version.lower())  # NuGet ids are case-insensitive
+        if key in seen:
+            continue
+        seen.add(key)
+        packages.append(Package(
+            name=item.name,
+            version=item.version,
+            type="dotnet",
+            purl=purl_of(item.name, item.version),
+            locations=(Location(path=entry.path, layer=entry.layer),),
+            introduced_in=entry.introduced_in,
+            found_by="dotnet-lockfile" if lockfile else "dotnet-deps",
+            properties={"source": "lockfile" if lockfile else "deps.json", **dict(item.properties)},
+        ))
+    return packages

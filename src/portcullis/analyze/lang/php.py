@@ -1,0 +1,166 @@
+"""PHP packages: ``composer.lock`` of applications and ``vendor/composer/installed.json``
+(what ``composer install`` put into the vendor directory; Composer 1 wrote a JSON list,
+Composer 2 an object with ``packages`` and ``dev-package-names``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from packageurl import PackageURL
+
+from portcullis.analyze.base import (
+    STAGE_INVENTORY,
+    AnalysisContext,
+    AnalysisResult,
+    AnalyzerSpec,
+)
+from portcullis.layers.view import Filesystem
+from portcullis.model.files import FileEntry, Location
+from portcullis.model.finding import Warning
+from portcullis.model.package import Package
+
+_INSTALLED = "/vendor/composer/installed.json"
+
+
+class ParseError(ValueError):
+    """A file that is not what its name promises."""
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    name: str
+    version: str
+    licenses: tuple[str, ...] = ()
+    dev: bool = False
+
+
+def purl_of(name: str, version: str) -> str:
+    """``vendor/name`` → ``pkg:composer/vendor/name@version`` (version as written)."""
+    namespace, _, base = name.rpartition("/")
+    purl = PackageURL(type="composer", namespace=namespace or None, name=base, version=version)
+    return str(purl.to_string())
+
+
+def _licenses(item: dict[str, Any]) -> tuple[str, ...]:
+    value = item.get("license")
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return ()
+    return tuple(v.strip() for v in value if isinstance(v, str) and v.strip())
+
+
+def _found(items: Any, section: str, dev_names: frozenset[str] = frozenset(),
+           *, dev: bool = False) -> list[Found]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise ParseError(f"{section!r} is not a list")
+    found: list[Found] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        name, version = item.get("name"), item.get("version")
+        if isinstance(name, str) and isinstance(version, str) and name and version:
+            found.append(Found(name, version, _licenses(item), dev or name in dev_names))
+    return found
+
+
+def parse_composer_lock(data: bytes) -> list[Found]:
+    doc = json.loads(data)
+    if not isinstance(doc, dict):
+        raise ParseError("composer.lock is not a JSON object")
+    if "packages" not in doc and "packages-dev" not in doc:
+        raise ParseError("composer.lock without 'packages'")
+    return (_found(doc.get("packages"), "packages")
+            + _found(doc.get("packages-dev"), "packages-dev", dev=True))
+
+
+def parse_installed_json(data: bytes) -> list[Found]:
+    doc = json.loads(data)
+    if isinstance(doc, list):  # Composer 1
+        return _found(doc, "installed.json")
+    if not isinstance(doc, dict) or "packages" not in doc:
+        raise ParseError("installed.json is neither a list nor an object with 'packages'")
+    dev_names = doc.get("dev-package-names")
+    names = frozenset(n for n in dev_names if isinstance(n, str)) if isinstance(
+        dev_names, list) else frozenset()
+    return _found(doc["packages"], "packages", names)
+
+
+# the analyzer ---------------------------------------------------------------------------------
+
+
+class ComposerPackages:
+    spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
+        name="composer",
+        version=1,
+        kind="tree",
+        scanners=frozenset({"packages"}),
+        paths=("*/composer.lock", "*/vendor/composer/installed.json"),
+        stage=STAGE_INVENTORY,
+    )
+
+    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
+        result = AnalysisResult()
+        entries: dict[str, FileEntry] = {}
+        for pattern in self.spec.paths:
+            for entry in fs.glob(pattern):
+                if entry.meta.is_file:
+                    entries.setdefault(entry.path, entry)
+        for path in sorted(entries):
+            self._analyze_file(fs, entries[path], result)
+        return result
+
+    def _analyze_file(self, fs: Filesystem, entry: FileEntry, result: AnalysisResult) -> None:
+        parse = _parser(entry.path)
+        if parse is None:
+            return
+        data = fs.read_entry(entry)
+        if data is None:
+            return
+        try:
+            found = parse(data)
+        except (ValueError, TypeError) as e:
+            result.warnings.append(Warning(
+                message=f"cannot parse PHP composer file: {e}", path=entry.path,
+                layer=entry.layer, analyzer=self.spec.name))
+            return
+        result.packages.extend(_packages(found, entry, lockfile=parse is parse_composer_lock))
+
+
+def _parser(path: str) -> Callable[[bytes], list[Found]] | None:
+    if path.endswith(_INSTALLED):
+        return parse_installed_json
+    if path.endswith("/composer.lock") and "/vendor/" not in path:
+        # a composer.lock inside vendor/ belongs to a dependency's own development
+        return parse_composer_lock
+    return None
+
+
+def _packages(found: Iterable[Found], entry: FileEntry, *, lockfile: bool) -> list[Package]:
+    seen: set[tuple[str, str]] = set()
+    packages: list[Package] = []
+    for item in found:
+        key = (item.name.lower(), item.version)
+        if key in seen:
+            continue
+        seen.add(key)
+        properties = {"source": "lockfile" if lockfile else "installed"}
+        if item.dev:
+            properties["dev"] = "true"
+        packages.append(Package(
+            name=item.name,
+            version=item.version,
+            type="php-composer",
+            purl=purl_of(item.name, item.version),
+            locations=(Location(path=entry.path, layer=entry.layer),),
+            introduced_in=entry.introduced_in,
+            found_by="composer-lockfile" if lockfile else "composer-installed",
+            licenses=item.licenses,
+            properties=properties,
+        ))
+    return packages

@@ -1,0 +1,193 @@
+"""Ruby gems: installed gem specifications (``specifications/*.gemspec``, the Ruby files
+rubygems writes on install) and the ``Gemfile.lock`` of applications. Both are read with
+regular expressions: no Ruby is ever executed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from packageurl import PackageURL
+
+from portcullis.analyze.base import (
+    STAGE_INVENTORY,
+    AnalysisContext,
+    AnalysisResult,
+    AnalyzerSpec,
+)
+from portcullis.layers.view import Filesystem
+from portcullis.model.files import FileEntry, Location
+from portcullis.model.finding import Warning
+from portcullis.model.package import Package
+
+# Gem::Specification#to_ruby: ``s.name = "rack".freeze``; older rubygems: ``s.name = %q{rack}``
+_ASSIGN = re.compile(r"^\s*\w+\.(?P<field>name|version|licenses?|platform)\s*=\s*(?P<value>.+?)"
+                     r"(?:\s+if\s+\w+\.respond_to\?.*)?\s*$")
+_STRING = re.compile(r"""%q\{([^}]*)\}|%q<([^>]*)>|%q\(([^)]*)\)|"((?:[^"\\]|\\.)*)"|'([^']*)'""")
+# Bundler's LockfileParser::NAME_VERSION, for the 4-space spec lines only: the version is
+# everything up to the first "-", the rest is the platform.
+_SPEC_LINE = re.compile(
+    r"^ {4}(?! )(?P<name>\S+?)(?: \((?P<version>[^-)]*)(?:-(?P<platform>[^)]*))?\))?$")
+# Sections of a Gemfile.lock that list gems (one per Bundler source type).
+_SOURCES = {"GEM": "rubygems", "GIT": "git", "PATH": "path", "PLUGIN SOURCE": "plugin"}
+_SECTION = re.compile(r"^[A-Z][A-Z ]*$")
+# Sources of installed gems (``<GEM_HOME>/gems/<name>-<version>/``, bundler git checkouts)
+# ship their own Gemfile.lock, which describes the gem's development, not the image.
+_INSTALLED_GEM_DIR = re.compile(r"/gems/[^/]+-\d[^/]*/")
+
+
+class ParseError(ValueError):
+    """A file that is not what its name promises."""
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    name: str
+    version: str
+    licenses: tuple[str, ...] = ()
+    line: int | None = None
+    properties: tuple[tuple[str, str], ...] = ()
+
+
+def purl_of(name: str, version: str) -> str:
+    return str(PackageURL(type="gem", name=name, version=version).to_string())
+
+
+# installed gem specifications -----------------------------------------------------------------
+
+
+def _strings(value: str) -> list[str]:
+    """The Ruby string literals in ``value``: "x", 'x', %q{x}, with ``.freeze`` ignored."""
+    return [next(g for g in match.groups() if g is not None)
+            for match in _STRING.finditer(value)]
+
+
+def parse_gemspec(data: bytes) -> list[Found]:
+    text = data.decode("utf-8", "replace")
+    fields: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        match = _ASSIGN.match(line)
+        if match is None or match["field"] in fields:
+            continue  # the first assignment wins (later ones sit in respond_to? branches)
+        fields[match["field"]] = _strings(match["value"])
+    names, versions = fields.get("name") or [], fields.get("version") or []
+    name = names[0].strip() if names else ""
+    version = versions[0].strip() if versions else ""
+    if not name or not version:
+        raise ParseError("gem specification without name or version")
+    licenses = tuple(lic for lic in (fields.get("licenses") or fields.get("license") or [])
+                     if lic.strip())
+    platform = (fields.get("platform") or [""])[0]
+    properties = (("platform", platform),) if platform and platform != "ruby" else ()
+    return [Found(name, version, licenses, properties=properties)]
+
+
+# Gemfile.lock ---------------------------------------------------------------------------------
+
+
+def parse_gemfile_lock(data: bytes) -> list[Found]:
+    text = data.decode("utf-8")
+    found: dict[tuple[str, str], Found] = {}
+    platforms: dict[tuple[str, str], list[str]] = {}
+    source: str | None = None
+    sections = 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.rstrip("\r")
+        if line and not line[0].isspace():
+            source = _SOURCES.get(line.strip())
+            sections += bool(_SECTION.match(line))
+            continue
+        if source is None:
+            continue
+        match = _SPEC_LINE.match(line)
+        if match is None or not match["version"]:
+            continue
+        key = (match["name"], match["version"])
+        if key not in found:
+            found[key] = Found(match["name"], match["version"], line=number,
+                               properties=(("source", source),))
+            platforms[key] = []
+        if match["platform"] and match["platform"] not in platforms[key]:
+            platforms[key].append(match["platform"])
+    if text.strip() and not sections:
+        raise ParseError("no Gemfile.lock sections (GEM, PLATFORMS, DEPENDENCIES, ...)")
+    out: list[Found] = []
+    for key, item in found.items():
+        props = item.properties
+        if platforms[key]:
+            props = (*props, ("platform", ",".join(platforms[key])))
+        out.append(Found(item.name, item.version, line=item.line, properties=props))
+    return out
+
+
+# the analyzer ---------------------------------------------------------------------------------
+
+
+class RubyGems:
+    spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
+        name="ruby",
+        version=1,
+        kind="tree",
+        scanners=frozenset({"packages"}),
+        paths=("*/specifications/*.gemspec", "*/Gemfile.lock"),
+        stage=STAGE_INVENTORY,
+    )
+
+    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
+        result = AnalysisResult()
+        entries: dict[str, FileEntry] = {}
+        for pattern in self.spec.paths:
+            for entry in fs.glob(pattern):
+                if entry.meta.is_file:
+                    entries.setdefault(entry.path, entry)
+        for path in sorted(entries):
+            self._analyze_file(fs, entries[path], result)
+        return result
+
+    def _analyze_file(self, fs: Filesystem, entry: FileEntry, result: AnalysisResult) -> None:
+        parse = _parser(entry.path)
+        if parse is None:
+            return
+        data = fs.read_entry(entry)
+        if data is None:
+            return
+        try:
+            found = parse(data)
+        except (ValueError, TypeError) as e:
+            result.warnings.append(Warning(
+                message=f"cannot parse Ruby package file: {e}", path=entry.path,
+                layer=entry.layer, analyzer=self.spec.name))
+            return
+        result.packages.extend(_packages(found, entry, lockfile=parse is parse_gemfile_lock))
+
+
+def _parser(path: str) -> Callable[[bytes], list[Found]] | None:
+    if path.endswith(".gemspec") and "/specifications/" in path:
+        return parse_gemspec
+    if path.endswith("/Gemfile.lock") and not _INSTALLED_GEM_DIR.search(path):
+        return parse_gemfile_lock
+    return None
+
+
+def _packages(found: Iterable[Found], entry: FileEntry, *, lockfile: bool) -> list[Package]:
+    seen: set[tuple[str, str]] = set()
+    packages: list[Package] = []
+    for item in found:
+        key = (item.name, item.version)
+        if key in seen:
+            continue
+        seen.add(key)
+        packages.append(Package(
+            name=item.name,
+            version=item.version,
+            type="gem",
+            purl=purl_of(item.name, item.version),
+            locations=(Location(path=entry.path, layer=entry.layer, line=item.line),),
+            introduced_in=entry.introduced_in,
+            found_by="ruby-lockfile" if lockfile else "ruby-gemspec",
+            licenses=item.licenses,
+            properties=dict(item.properties),
+        ))
+    return packages
