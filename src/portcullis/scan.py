@@ -8,6 +8,7 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from portcullis import __version__
 from portcullis.analyze.base import SCANNERS, expand_scanners
@@ -81,7 +82,9 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
             engine.view.close()
 
 
-def _file_stats(view: SquashedView) -> FileStats:
+def _file_stats(view: SquashedView, facts: dict[str, Any] | None = None) -> FileStats:
+    """Totals over the visible files; per-layer and wasted totals come from the "files"
+    analyzer's facts when it ran."""
     count = 0
     total = 0
     sizes: list[tuple[int, str, int]] = []
@@ -96,7 +99,10 @@ def _file_stats(view: SquashedView) -> FileStats:
         else:
             heapq.heappushpop(sizes, item)
     largest = tuple((p, s, layer) for s, p, layer in sorted(sizes, key=lambda t: (-t[0], t[1])))
-    return FileStats(count=count, total_size=total, largest=largest)
+    facts = facts or {}
+    return FileStats(count=count, total_size=total, largest=largest,
+                     per_layer=tuple(facts.get("files_per_layer", ())),
+                     wasted_bytes=int(facts.get("wasted_bytes", 0)))
 
 
 def _statuses(engine: EngineResult, requested: frozenset[str]) -> dict[str, ScannerResult]:
@@ -138,7 +144,8 @@ def _report(info: ImageInfo, engine: EngineResult, options: ScanOptions,
         packages=tuple(result.packages),
         findings=tuple(result.findings),
         warnings=tuple(result.warnings),
-        files=_file_stats(engine.view),
+        files=_file_stats(engine.view, result.facts),
         scanners=_statuses(engine, options.scanners),
+        base_image=result.facts.get("base_image"),
         verdict=evaluate(result.findings, options.fail_on),
     )

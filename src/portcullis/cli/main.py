@@ -15,6 +15,7 @@ from rich.console import Console
 
 from portcullis import __version__
 from portcullis.cli import exit_codes
+from portcullis.cli.base import base as base_group
 from portcullis.cli.progress import RichProgress
 from portcullis.cli.sizes import SizeType
 from portcullis.errors import ConfigError, PortcullisError
@@ -46,6 +47,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+cli.add_command(base_group)
 
 
 @cli.command()

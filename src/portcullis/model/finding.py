@@ -42,8 +42,12 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Stable across runs: a hash of what the finding is and where, not when."""
-        key = json.dumps([self.kind, self.id, self.path, self.line, self.extra.get("package")],
-                         sort_keys=True)
+        parts: list[object] = [self.kind, self.id, self.path, self.line,
+                               self.extra.get("package")]
+        if not self.visible:
+            # Versions hidden by later layers can share a path: the layer tells them apart.
+            parts.append(self.layer)
+        key = json.dumps(parts, sort_keys=True)
         return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
     def sort_key(self) -> tuple[Any, ...]:

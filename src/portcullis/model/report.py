@@ -19,12 +19,16 @@ class FileStats:
     count: int = 0
     total_size: int = 0
     largest: tuple[tuple[str, int, int], ...] = ()  # (path, size, layer)
+    per_layer: tuple[dict[str, Any], ...] = ()  # {"layer", "files", "bytes", ...} per layer
+    wasted_bytes: int = 0  # bytes of versions deleted or overwritten by a later layer
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "count": self.count,
             "total_size": self.total_size,
             "largest": [{"path": p, "size": s, "layer": layer} for p, s, layer in self.largest],
+            "per_layer": [dict(item) for item in self.per_layer],
+            "wasted_bytes": self.wasted_bytes,
         }
 
 
@@ -106,6 +110,13 @@ class Report:
             "config": info.config.to_dict(),
         }
 
+    def _from_base(self, doc: dict[str, Any], layer: int | None) -> dict[str, Any]:
+        """Mark what came with the base image, when its last layer is known."""
+        last = (self.base_image or {}).get("last_layer")
+        if isinstance(last, int):
+            doc["from_base_image"] = None if layer is None else layer <= last
+        return doc
+
     def to_dict(self) -> dict[str, Any]:
         created = self.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return {
@@ -114,9 +125,11 @@ class Report:
             "created_at": created,
             "artifact": self.artifact(),
             "base_image": self.base_image,
-            "packages": [p.to_dict() for p in sorted(self.packages, key=Package.sort_key)],
+            "packages": [self._from_base(p.to_dict(), p.introduced_in)
+                         for p in sorted(self.packages, key=Package.sort_key)],
             "files": self.files.to_dict(),
-            "findings": [f.to_dict() for f in sorted(self.findings, key=Finding.sort_key)],
+            "findings": [self._from_base(f.to_dict(), f.layer)
+                         for f in sorted(self.findings, key=Finding.sort_key)],
             "scanners": {k: v.to_dict() for k, v in sorted(self.scanners.items())},
             "summary": {
                 "by_kind": self.by_kind(),

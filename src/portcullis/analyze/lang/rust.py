@@ -1,0 +1,217 @@
+"""Rust crates: ``Cargo.lock`` files of applications, and the dependency list that
+cargo-auditable embeds in executables (a zlib-compressed JSON in the ``.dep-v0`` section)."""
+
+from __future__ import annotations
+
+import json
+import struct
+import tomllib
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from packageurl import PackageURL
+
+from portcullis.analyze.base import (
+    STAGE_INVENTORY,
+    AnalysisContext,
+    AnalysisResult,
+    AnalyzerSpec,
+)
+from portcullis.analyze.lang.go_binary import ELF_MAGIC, ElfError, ElfFile, KiB, MiB
+from portcullis.layers.view import Filesystem
+from portcullis.model.files import FileEntry, FileKind, FileMeta, Location
+from portcullis.model.finding import Warning
+from portcullis.model.package import Package
+
+AUDITABLE_SECTION = ".dep-v0"
+# rust-audit-info's default limit for the decompressed JSON; more is a zip bomb, not a list.
+MAX_AUDIT_JSON = 8 * MiB
+
+
+class ParseError(ValueError):
+    """A file that is not what its name promises."""
+
+
+@dataclass(frozen=True, slots=True)
+class Crate:
+    name: str
+    version: str
+    properties: tuple[tuple[str, str], ...] = ()
+
+
+def purl_of(name: str, version: str) -> str:
+    return str(PackageURL(type="cargo", name=name, version=version).to_string())
+
+
+def _crates_to_packages(crates: Iterable[Crate], location: Location, introduced_in: int,
+                        found_by: str) -> list[Package]:
+    seen: set[tuple[str, str]] = set()
+    out: list[Package] = []
+    for crate in crates:
+        key = (crate.name, crate.version)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(Package(
+            name=crate.name,
+            version=crate.version,
+            type="rust-crate",
+            purl=purl_of(crate.name, crate.version),
+            locations=(location,),
+            introduced_in=introduced_in,
+            found_by=found_by,
+            properties=dict(crate.properties),
+        ))
+    return out
+
+
+# Cargo.lock -----------------------------------------------------------------------------------
+
+
+def parse_cargo_lock(data: bytes) -> list[Crate]:
+    """``[[package]]`` tables. Only crates from a registry (``registry+``/``sparse+``
+    sources) or without a source (the workspace's own crates) are packages; git and path
+    sources have no registry version to match advisories against."""
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ParseError(f"not UTF-8: {e}") from e
+    packages = doc.get("package", [])
+    if not isinstance(packages, list):
+        raise ParseError("'package' is not an array of tables")
+    crates: list[Crate] = []
+    for item in packages:
+        if not isinstance(item, dict):
+            continue
+        name, version, source = item.get("name"), item.get("version"), item.get("source")
+        if not (isinstance(name, str) and isinstance(version, str) and name and version):
+            continue
+        if source is None:
+            crates.append(Crate(name, version))
+        elif isinstance(source, str) and source.startswith(("registry+", "sparse+")):
+            crates.append(Crate(name, version, (("source", source),)))
+    return crates
+
+
+class CargoLock:
+    spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
+        name="cargo-lock",
+        version=1,
+        kind="tree",
+        scanners=frozenset({"packages"}),
+        paths=("*/Cargo.lock",),
+        stage=STAGE_INVENTORY,
+    )
+
+    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
+        result = AnalysisResult()
+        entries: dict[str, FileEntry] = {}
+        for pattern in self.spec.paths:
+            for entry in fs.glob(pattern):
+                if entry.meta.is_file:
+                    entries.setdefault(entry.path, entry)
+        for path in sorted(entries):
+            self._analyze_file(fs, entries[path], result)
+        return result
+
+    def _analyze_file(self, fs: Filesystem, entry: FileEntry, result: AnalysisResult) -> None:
+        data = fs.read_entry(entry)
+        if data is None:
+            return
+        try:
+            crates = parse_cargo_lock(data)
+        except (ValueError, TypeError) as e:  # tomllib.TOMLDecodeError is a ValueError
+            result.warnings.append(Warning(
+                message=f"cannot parse Cargo.lock: {e}", path=entry.path, layer=entry.layer,
+                analyzer=self.spec.name))
+            return
+        result.packages.extend(_crates_to_packages(
+            crates, Location(path=entry.path, layer=entry.layer), entry.introduced_in,
+            self.spec.name))
+
+
+# cargo-auditable ------------------------------------------------------------------------------
+
+
+def _inflate(compressed: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    try:
+        data = inflater.decompress(compressed, MAX_AUDIT_JSON + 1)
+    except zlib.error as e:
+        raise ParseError(f"not zlib data: {e}") from e
+    if len(data) > MAX_AUDIT_JSON:
+        raise ParseError(f"audit data inflates to more than {MAX_AUDIT_JSON} bytes")
+    return data
+
+
+def _field(item: dict[str, Any], key: str) -> str:
+    value = item.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def parse_audit_data(compressed: bytes) -> list[Crate]:
+    """The ``.dep-v0`` payload: ``{"packages": [{"name", "version", "source", "kind",
+    "dependencies", "root"}]}`` (auditable-serde's VersionInfo), zlib-compressed."""
+    try:
+        doc = json.loads(_inflate(compressed))
+    except ValueError as e:
+        if isinstance(e, ParseError):
+            raise
+        raise ParseError(f"not JSON: {e}") from e
+    packages = doc.get("packages") if isinstance(doc, dict) else None
+    if not isinstance(packages, list):
+        raise ParseError("no 'packages' array")
+    crates: list[Crate] = []
+    for item in packages:
+        if not isinstance(item, dict):
+            continue
+        name, version = _field(item, "name"), _field(item, "version")
+        if not name or not version:
+            continue
+        props = [("source", _field(item, "source") or "crates.io"),
+                 ("kind", _field(item, "kind") or "runtime")]
+        if item.get("root") is True:
+            props.append(("root", "true"))
+        crates.append(Crate(name, version, tuple(props)))
+    return crates
+
+
+class CargoAuditable:
+    spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
+        name="cargo-auditable",
+        version=1,
+        kind="file",
+        scanners=frozenset({"packages"}),
+        paths=(),
+        max_file_size=512 * MiB,
+        stage=STAGE_INVENTORY,
+    )
+
+    def accepts(self, meta: FileMeta) -> bool:
+        return meta.kind is FileKind.FILE and meta.is_executable and meta.size >= KiB
+
+    def analyze_file(self, meta: FileMeta, data: bytes, layer: int,
+                     ctx: AnalysisContext) -> AnalysisResult:
+        result = AnalysisResult()
+        if data[:4] != ELF_MAGIC:
+            return result
+        try:
+            elf = ElfFile(data)
+            section = elf.section(AUDITABLE_SECTION)
+            if section is None:
+                return result
+            payload = elf.section_data(section)
+        except (ElfError, struct.error):
+            return result  # not readable as ELF, or the section was cut off: not ours to judge
+        try:
+            crates = parse_audit_data(payload)
+        except ParseError as e:
+            result.warnings.append(Warning(
+                message=f"cannot read cargo-auditable data: {e}", path=meta.path, layer=layer,
+                analyzer=self.spec.name))
+            return result
+        result.packages.extend(_crates_to_packages(
+            crates, Location(path=meta.path, layer=layer), layer, self.spec.name))
+        return result
