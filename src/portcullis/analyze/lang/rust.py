@@ -19,7 +19,8 @@ from portcullis.analyze.base import (
     AnalysisResult,
     AnalyzerSpec,
 )
-from portcullis.analyze.lang.go_binary import ELF_MAGIC, ElfError, ElfFile, KiB, MiB
+from portcullis.analyze.binary.elf import ELF_MAGIC, ElfError, ElfFile
+from portcullis.analyze.lang.go_binary import KiB, MiB
 from portcullis.layers.view import Filesystem
 from portcullis.model.files import FileEntry, FileKind, FileMeta, Location
 from portcullis.model.finding import Warning

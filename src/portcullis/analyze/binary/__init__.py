@@ -1,0 +1,1 @@
+"""Readers for executable formats, shared by binary analyzers."""
