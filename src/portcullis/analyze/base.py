@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -9,7 +10,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from portcullis.layers.view import Filesystem
 from portcullis.limits import ScanLimits
 from portcullis.model.distro import Distro
-from portcullis.model.files import FileMeta
+from portcullis.model.files import FileEntry, FileMeta
 from portcullis.model.finding import Finding, Warning
 from portcullis.model.image import ImageInfo
 from portcullis.model.package import Package
@@ -83,6 +84,16 @@ class AnalysisContext:
     distro: Distro | None = None
     packages: list[Package] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
+
+
+def matched_files(fs: Filesystem, patterns: Iterable[str]) -> list[FileEntry]:
+    """Visible regular files matching any of ``patterns`` (fnmatch globs), once each, by path."""
+    entries: dict[str, FileEntry] = {}
+    for pattern in patterns:
+        for entry in fs.glob(pattern):
+            if entry.meta.is_file:
+                entries.setdefault(entry.path, entry)
+    return [entries[path] for path in sorted(entries)]
 
 
 @runtime_checkable

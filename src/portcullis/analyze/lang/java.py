@@ -20,6 +20,7 @@ from portcullis.analyze.base import (
     AnalysisContext,
     AnalysisResult,
     AnalyzerSpec,
+    matched_files,
 )
 from portcullis.layers.view import Filesystem
 from portcullis.model.files import FileEntry, Location
@@ -282,14 +283,8 @@ class JavaArchives:
 
     def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
         result = AnalysisResult()
-        entries: dict[str, FileEntry] = {}
-        for pattern in self.spec.paths:
-            for entry in fs.glob(pattern):
-                if entry.meta.is_file:
-                    entries.setdefault(entry.path, entry)
         seen: set[tuple[str, str, str, str]] = set()
-        for path in sorted(entries):
-            entry = entries[path]
+        for entry in matched_files(fs, self.spec.paths):
             data = fs.read_entry(entry)
             if data is None:
                 if entry.meta.size > ctx.limits.max_capture_size:

@@ -19,6 +19,7 @@ from portcullis.analyze.base import (
     AnalysisContext,
     AnalysisResult,
     AnalyzerSpec,
+    matched_files,
 )
 from portcullis.layers.view import Filesystem
 from portcullis.model.files import FileEntry, Location
@@ -219,13 +220,8 @@ class PythonPackages:
 
     def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
         result = AnalysisResult()
-        entries: dict[str, FileEntry] = {}
-        for pattern in self.spec.paths:
-            for entry in fs.glob(pattern):
-                if entry.meta.is_file:
-                    entries.setdefault(entry.path, entry)
-        for path in sorted(entries):
-            self._analyze_file(fs, entries[path], result)
+        for entry in matched_files(fs, self.spec.paths):
+            self._analyze_file(fs, entry, result)
         return result
 
     def _analyze_file(self, fs: Filesystem, entry: FileEntry, result: AnalysisResult) -> None:

@@ -18,6 +18,7 @@ from portcullis.analyze.base import (
     AnalysisContext,
     AnalysisResult,
     AnalyzerSpec,
+    matched_files,
 )
 from portcullis.analyze.binary.elf import ELF_MAGIC, ElfError, ElfFile
 from portcullis.analyze.lang.go_binary import KiB, MiB
@@ -108,13 +109,8 @@ class CargoLock:
 
     def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
         result = AnalysisResult()
-        entries: dict[str, FileEntry] = {}
-        for pattern in self.spec.paths:
-            for entry in fs.glob(pattern):
-                if entry.meta.is_file:
-                    entries.setdefault(entry.path, entry)
-        for path in sorted(entries):
-            self._analyze_file(fs, entries[path], result)
+        for entry in matched_files(fs, self.spec.paths):
+            self._analyze_file(fs, entry, result)
         return result
 
     def _analyze_file(self, fs: Filesystem, entry: FileEntry, result: AnalysisResult) -> None:
