@@ -216,3 +216,20 @@ def test_non_utf8_lock_file_is_a_warning() -> None:
     result = _run([kit.file("/app/poetry.lock", b"\xff\xfe[[package]]")])
     assert result.packages == []
     assert [w.path for w in result.warnings] == ["/app/poetry.lock"]
+
+
+def test_zipped_egg_is_an_installed_package() -> None:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("EGG-INFO/PKG-INFO",
+                         "Metadata-Version: 1.1\nName: simplejson\nVersion: 3.19.1\nLicense: MIT License\n")
+        archive.writestr("simplejson/__init__.py", "")
+    egg = "usr/lib/python3/site-packages/simplejson-3.19.1-py3.11.egg"
+    broken = "usr/lib/python3/site-packages/broken-1.0-py3.11.egg"
+    result = _run([kit.file(egg, buf.getvalue()), kit.file(broken, b"not a zip")])
+    assert [(p.name, p.version, p.purl, p.found_by) for p in result.packages] == [
+        ("simplejson", "3.19.1", "pkg:pypi/simplejson@3.19.1", "python-installed")]
+    assert [w.path for w in result.warnings] == ["/" + broken]

@@ -5,17 +5,29 @@ Recipe (see /work/shared/docs/TEST-IMAGES.md §1-3):
 - layer 0: ``mmdebstrap --variant=minbase`` bookworm rootfs (``ADD rootfs.tar /``), with an empty
   ``./dev/`` entry appended (``--skip=output/dev`` drops the directory itself);
 - ENV PATH, LABEL, EXPOSE set before unpacking (umoci loses config done between unpack and repack);
-- layer 1: ``RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl``
-  in a chroot of the umoci bundle (private mount namespace, /dev and /proc bound, policy-rc.d
-  ``exit 101`` and the host's resolv.conf for the step only, apt lists cleaned);
+- layer 1: ``RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl
+  && dpkg -i portcullis-demo_1.0-1_all.deb`` in a chroot of the umoci bundle (private mount
+  namespace, /dev and /proc bound, policy-rc.d ``exit 101`` and the host's resolv.conf for the
+  step only, apt lists cleaned). ``portcullis-demo`` is a tiny ``Architecture: all`` package the
+  recipe builds itself with ``dpkg-deb --build``, so the upgrade below does not depend on the
+  archive's state;
 - layer 2: deletes /etc/issue.net (a real ``.wh.issue.net`` whiteout), rewrites /etc/motd and
   adds /app/config.ini;
+- layer 3: ``RUN pip install``: pinned pure-Python wheels (requests and its four dependencies)
+  put into /usr/local/lib/python3.11/dist-packages (where Debian's python3.11 looks) by the
+  *host's* pip with ``--target`` and ``--platform any`` (the image has no python3 or pip);
+  ``pip list --path`` of that directory is saved as ``pip-list.json``;
+- layer 4: ``RUN npm install``: ``express@4.18.2`` and its dependencies into /app/node_modules
+  (plus /app/package.json and /app/package-lock.json) by the host's npm; ``npm ls --all --json``
+  is saved as ``npm-list.json``;
+- layer 5: ``RUN dpkg -i portcullis-demo_1.1-1_all.deb``: upgrades the package of layer 1;
 - USER, WORKDIR, CMD (umoci) and HEALTHCHECK (patched into the config) after the last repack;
 - ``skopeo copy`` to an OCI layout, an ``oci-archive:`` tar and a ``docker-archive:`` tar.
 
 The result lives in ``<cache_root>/debian-<first 16 hex of sha256(this file)>``: built in a temp
 dir next to it and renamed when complete, under an ``fcntl`` lock so that concurrent pytest
-processes build it once. Needs root and the Debian packages mmdebstrap, umoci and skopeo.
+processes build it once. Needs root, the Debian packages mmdebstrap, umoci, skopeo and npm,
+and pip on the host (network: deb.debian.org, PyPI, the npm registry).
 
 CLI (pre-warms the cache for CI and bench): ``python -m tests.images.debian [--cache DIR]``.
 """
@@ -26,6 +38,7 @@ import argparse
 import contextlib
 import fcntl
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -56,9 +69,20 @@ WORKDIR = "/app"
 CMD = ("curl", "--version")
 HEALTHCHECK = "curl -fsS http://localhost:8080/ || exit 1"
 
+DEMO_PACKAGE = "portcullis-demo"
+DEMO_OLD = "1.0-1"
+DEMO_NEW = "1.1-1"
+DEMO_EPOCH = "1700000000"  # SOURCE_DATE_EPOCH of the demo .debs (reproducible builds)
+
+
+def demo_deb(version: str) -> str:
+    return f"{DEMO_PACKAGE}_{version}_all.deb"
+
+
 RUN_INSTALL = (
     "apt-get update && apt-get install -y --no-install-recommends ca-certificates curl"
     " && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin"
+    f" && dpkg -i /tmp/{demo_deb(DEMO_OLD)} && rm /tmp/{demo_deb(DEMO_OLD)}"
 )
 RUN_APP = (
     "rm /etc/issue.net"
@@ -67,9 +91,36 @@ RUN_APP = (
     " && printf '[server]\\nport = 8080\\nlog_level = info\\n' > /app/config.ini"
     " && chown -R 1000:1000 /app"
 )
+PIP_REQUIREMENTS = (
+    "requests==2.31.0",
+    "urllib3==1.26.18",
+    "idna==3.4",
+    "certifi==2023.7.22",
+    "charset-normalizer==3.3.2",
+)
+PIP_TARGET = "/usr/local/lib/python3.11/dist-packages"
+PIP_OPTIONS = (
+    "--no-deps", "--no-compile", "--only-binary=:all:", "--python-version", "3.11",
+    "--implementation", "py", "--abi", "none", "--platform", "any",
+)
+RUN_PIP = f"pip install {' '.join(PIP_OPTIONS)} --target {PIP_TARGET} {' '.join(PIP_REQUIREMENTS)}"
+NPM_PREFIX = "/app"
+NPM_PACKAGES = ("express@4.18.2",)
+NPM_OPTIONS = ("--no-audit", "--no-fund", "--omit=dev", "--save-exact", "--no-update-notifier")
+RUN_NPM = f"npm install --prefix {NPM_PREFIX} {' '.join(NPM_OPTIONS)} {' '.join(NPM_PACKAGES)}"
+RUN_UPGRADE = f"dpkg -i {demo_deb(DEMO_NEW)}"
+
+LAYERS = {"base": 0, "apt": 1, "app": 2, "pip": 3, "npm": 4, "upgrade": 5}
+"""Index of each layer of the final image, by what its step does."""
+PACKAGE_LAYERS = {"libc6": LAYERS["base"], "curl": LAYERS["apt"],
+                  "ca-certificates": LAYERS["apt"], DEMO_PACKAGE: LAYERS["upgrade"]}
+"""The layer a scanner should attribute to some dpkg packages (``portcullis-demo`` at
+``DEMO_NEW``: installed in the apt layer, upgraded in the last one)."""
+
 DPKG_QUERY_FORMAT = "${Package}\\t${Version}\\t${Architecture}\\n"
 
-REQUIRED_TOOLS = ("mmdebstrap", "umoci", "skopeo", "unshare", "chroot", "mount")
+REQUIRED_TOOLS = ("mmdebstrap", "umoci", "skopeo", "unshare", "chroot", "mount", "dpkg-deb",
+                  "npm")
 STEP_TIMEOUT = 1800  # seconds; mmdebstrap and apt download over the network
 
 
@@ -81,12 +132,22 @@ class DebianImage:
     oci_archive: Path
     docker_archive: Path
     diff_ids: list[str]
-    """``rootfs.diff_ids`` of the image config (three layers)."""
+    """``rootfs.diff_ids`` of the image config (six layers, see ``layers``)."""
     rootfs_dpkg_status: Path
     """A copy of the final /var/lib/dpkg/status."""
     dpkg_query: Path
     """Output of ``dpkg-query -W -f='${Package}\\t${Version}\\t${Architecture}\\n'``,
     run via chroot in the final rootfs."""
+    pip_list: Path
+    """``pip list --path DIST-PACKAGES --format json`` after the pip layer: a JSON list of
+    ``{"name", "version"}``."""
+    npm_list: Path
+    """``npm ls --all --json`` of /app after the npm layer (a dependency tree)."""
+    layers: dict[str, int]
+    """Layer index by step: base, apt, app (whiteout), pip, npm, upgrade."""
+    package_layers: dict[str, int]
+    """Expected layer of some dpkg packages: libc6 (base), curl and ca-certificates (apt),
+    portcullis-demo (upgrade; its final version is ``DEMO_NEW``)."""
 
     @property
     def oci_ref(self) -> str:
@@ -346,6 +407,78 @@ def _add_healthcheck(layout: Path, ref: str) -> None:
     run(["umoci", "gc", "--layout", layout])
 
 
+def _build_demo_deb(work: Path, version: str) -> Path:
+    """A tiny ``Architecture: all`` .deb, reproducible (root-owned, fixed mtimes)."""
+    tree = work / f"{DEMO_PACKAGE}-{version}"
+    (tree / "DEBIAN").mkdir(parents=True)
+    share = tree / "usr/share" / DEMO_PACKAGE
+    share.mkdir(parents=True)
+    (share / "VERSION").write_text(f"{version}\n")
+    doc = tree / "usr/share/doc" / DEMO_PACKAGE
+    doc.mkdir(parents=True)
+    (doc / "copyright").write_text("Public domain. A test package of the Portcullis tests.\n")
+    (tree / "DEBIAN/control").write_text(
+        f"Package: {DEMO_PACKAGE}\n"
+        f"Version: {version}\n"
+        "Architecture: all\n"
+        "Maintainer: Portcullis tests <tests@portcullis.invalid>\n"
+        "Installed-Size: 8\n"
+        "Section: misc\n"
+        "Priority: optional\n"
+        "Description: Portcullis test package\n"
+        " Installed in one layer of the Debian test image and upgraded in a later one.\n"
+    )
+    for path in tree.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    deb = work / demo_deb(version)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": DEMO_EPOCH}
+    run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", tree, deb], env=env)
+    shutil.rmtree(tree)
+    return deb
+
+
+def _host_pip() -> list[str]:
+    """The host's pip: this interpreter's, else ``pip`` on PATH."""
+    if importlib.util.find_spec("pip") is not None:
+        return [sys.executable, "-m", "pip"]
+    pip = shutil.which("pip3") or shutil.which("pip")
+    if pip is None:
+        raise RuntimeError("building the Debian test image needs pip on the host")
+    return [pip]
+
+
+def _pip_install(rootfs: Path, pip_list: Path) -> None:
+    """The pip layer's files, written by the host's pip (the image has no python3 or pip)."""
+    target = rootfs / PIP_TARGET.lstrip("/")
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1",
+           "PIP_ROOT_USER_ACTION": "ignore"}
+    pip = _host_pip()
+    run([*pip, "install", "--quiet", *PIP_OPTIONS, "--target", target, *PIP_REQUIREMENTS],
+        env=env)
+    # console scripts: --target puts them in TARGET/bin with the host's interpreter as shebang
+    scripts = target / "bin"
+    if scripts.is_dir():
+        bindir = rootfs / "usr/local/bin"
+        bindir.mkdir(parents=True, exist_ok=True)
+        for script in sorted(scripts.iterdir()):
+            text = script.read_bytes()
+            if text.startswith(b"#!"):
+                text = b"#!/usr/bin/python3" + text[text.index(b"\n"):]
+            (bindir / script.name).write_bytes(text)
+            (bindir / script.name).chmod(0o755)
+        shutil.rmtree(scripts)
+    run([*pip, "list", "--path", target, "--format", "json"], env=env, stdout_to=pip_list)
+
+
+def _npm_install(rootfs: Path, npm_list: Path) -> None:
+    """The npm layer's files, written by the host's npm (the image has no node)."""
+    prefix = rootfs / NPM_PREFIX.lstrip("/")
+    env = {**os.environ, "npm_config_update_notifier": "false", "npm_config_fund": "false",
+           "npm_config_audit": "false"}
+    run(["npm", "install", "--prefix", prefix, *NPM_OPTIONS, *NPM_PACKAGES], env=env)
+    run(["npm", "ls", "--all", "--json", "--prefix", prefix], env=env, stdout_to=npm_list)
+
+
 def build_debian_image(out: Path) -> None:
     """Run the whole recipe; results go to ``out`` (an empty dir); scratch goes to out/work."""
     if os.geteuid() != 0:
@@ -356,7 +489,7 @@ def build_debian_image(out: Path) -> None:
     if missing:
         raise RuntimeError(
             f"building the Debian test image needs {', '.join(missing)}: "
-            "apt-get install -y mmdebstrap umoci skopeo"
+            "apt-get install -y mmdebstrap umoci skopeo npm"
         )
     started = time.monotonic()
     work = out / "work"
@@ -365,6 +498,8 @@ def build_debian_image(out: Path) -> None:
     layout = work / "oci"
     bundle = work / "bundle"
     image = f"{layout}:build"
+    old_deb = _build_demo_deb(work, DEMO_OLD)
+    new_deb = _build_demo_deb(work, DEMO_NEW)
 
     # layer 0: the base system
     run(
@@ -389,15 +524,29 @@ def build_debian_image(out: Path) -> None:
     )
     _umoci_config(image, "EXPOSE 8080/tcp", "--config.exposedports", "8080/tcp")
 
-    # layer 1 and 2: RUN steps in a chroot of the unpacked bundle
+    def repack(created_by: str) -> None:
+        run(["umoci", "repack", "--image", image, "--refresh-bundle",
+             "--history.created_by", created_by, bundle])
+
+    # layers 1 and 2: RUN steps in a chroot of the unpacked bundle
     run(["umoci", "unpack", "--image", image, bundle])
     rootfs = bundle / "rootfs"
+    shutil.copyfile(old_deb, rootfs / "tmp" / old_deb.name)
     chroot_run(rootfs, RUN_INSTALL, network=True)
-    run(["umoci", "repack", "--image", image, "--refresh-bundle",
-         "--history.created_by", f"RUN /bin/sh -c {RUN_INSTALL}", bundle])
+    repack(f"RUN /bin/sh -c {RUN_INSTALL}")
     chroot_run(rootfs, RUN_APP)
-    run(["umoci", "repack", "--image", image, "--refresh-bundle",
-         "--history.created_by", f"RUN /bin/sh -c {RUN_APP}", bundle])
+    repack(f"RUN /bin/sh -c {RUN_APP}")
+
+    # layers 3 and 4: language packages, installed by the host's pip and npm
+    _pip_install(rootfs, out / "pip-list.json")
+    repack(f"RUN {RUN_PIP}")
+    _npm_install(rootfs, out / "npm-list.json")
+    repack(f"RUN {RUN_NPM}")
+
+    # layer 5: upgrade the demo package of layer 1
+    shutil.copyfile(new_deb, rootfs / "tmp" / new_deb.name)
+    chroot_run(rootfs, f"cd /tmp && {RUN_UPGRADE} && rm {new_deb.name}")
+    repack(f"RUN {RUN_UPGRADE}")
 
     # facts about the final rootfs, captured before the bundle goes away
     shutil.copyfile(rootfs / "var/lib/dpkg/status", out / "dpkg-status")
@@ -426,9 +575,13 @@ def build_debian_image(out: Path) -> None:
     _remove_tree(work)
 
     diff_ids = image_config(out / "oci", REF)["rootfs"]["diff_ids"]
+    if len(diff_ids) != len(LAYERS):
+        raise RuntimeError(f"expected {len(LAYERS)} layers, the image has {len(diff_ids)}")
     meta = {
         "ref": REF,
         "diff_ids": diff_ids,
+        "layers": LAYERS,
+        "package_layers": PACKAGE_LAYERS,
         "recipe_key": recipe_key(),
         "build_seconds": round(time.monotonic() - started, 1),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -449,6 +602,10 @@ def debian_image(cache_root: Path | None = None) -> DebianImage:
         diff_ids=list(meta["diff_ids"]),
         rootfs_dpkg_status=final / "dpkg-status",
         dpkg_query=final / "dpkg-query.txt",
+        pip_list=final / "pip-list.json",
+        npm_list=final / "npm-list.json",
+        layers=dict(meta["layers"]),
+        package_layers=dict(meta["package_layers"]),
     )
 
 
@@ -475,6 +632,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"docker_archive     {img.docker_archive}")
     print(f"rootfs_dpkg_status {img.rootfs_dpkg_status}")
     print(f"dpkg_query         {img.dpkg_query}")
+    print(f"pip_list           {img.pip_list}")
+    print(f"npm_list           {img.npm_list}")
+    print(f"layers             {json.dumps(img.layers)}")
+    print(f"package_layers     {json.dumps(img.package_layers)}")
     for i, diff_id in enumerate(img.diff_ids):
         print(f"diff_id[{i}]         {diff_id}")
     print(f"elapsed            {time.monotonic() - started:.1f}s")

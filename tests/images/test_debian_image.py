@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from tests.images.debian import REQUIRED_TOOLS, DebianImage, debian_image
+from tests.images.debian import (
+    DEMO_NEW,
+    DEMO_PACKAGE,
+    LAYERS,
+    REQUIRED_TOOLS,
+    DebianImage,
+    debian_image,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -57,26 +64,33 @@ def test_outputs_exist(image: DebianImage) -> None:
     assert image.dpkg_query.is_file()
 
 
-def test_oci_layout_config_has_the_three_diff_ids(image: DebianImage) -> None:
+def test_oci_layout_config_has_the_six_diff_ids(image: DebianImage) -> None:
     manifest = _manifest(image)
-    assert len(manifest["layers"]) == 3
+    assert len(manifest["layers"]) == len(LAYERS) == 6
+    assert image.layers == LAYERS
     config = _json(_blob(image.oci_dir, manifest["config"]["digest"]))
     assert config["rootfs"]["diff_ids"] == image.diff_ids
-    assert len(image.diff_ids) == 3
+    assert len(image.diff_ids) == 6
     assert config["config"]["User"] == "1000"
     assert "8080/tcp" in config["config"]["ExposedPorts"]
     assert config["config"]["Healthcheck"]["Test"][0] == "CMD-SHELL"
-    assert sum(not h.get("empty_layer") for h in config["history"]) == 3
+    layer_history = [h["created_by"] for h in config["history"] if not h.get("empty_layer")]
+    assert len(layer_history) == 6
+    assert layer_history[LAYERS["base"]] == "ADD rootfs.tar /"
+    assert layer_history[LAYERS["apt"]].startswith("RUN /bin/sh -c apt-get update")
+    assert layer_history[LAYERS["pip"]].startswith("RUN pip install ")
+    assert layer_history[LAYERS["npm"]].startswith("RUN npm install ")
+    assert layer_history[LAYERS["upgrade"]] == f"RUN dpkg -i {DEMO_PACKAGE}_{DEMO_NEW}_all.deb"
 
 
-def test_docker_archive_lists_three_layers(image: DebianImage) -> None:
+def test_docker_archive_lists_six_layers(image: DebianImage) -> None:
     with tarfile.open(image.docker_archive) as tar:
         member = tar.extractfile("manifest.json")
         assert member is not None
         manifest = json.load(member)
     assert len(manifest) == 1
     layers = manifest[0]["Layers"]
-    assert len(layers) == 3
+    assert len(layers) == 6
     # skopeo names the uncompressed layers after their diff_ids
     assert [f"sha256:{PurePosixPath(p).stem}" for p in layers] == image.diff_ids
 
@@ -87,6 +101,7 @@ def test_dpkg_query_lists_curl_and_ca_certificates(image: DebianImage) -> None:
     assert all(len(row) == 3 for row in rows)
     assert "curl" in packages
     assert "ca-certificates" in packages
+    assert packages[DEMO_PACKAGE][1:] == [DEMO_NEW, "all"]
     assert packages["ca-certificates"][2] == "all"
     status = image.rootfs_dpkg_status.read_text()
     assert "Package: curl\n" in status
@@ -107,3 +122,34 @@ def test_layer_two_has_a_real_whiteout(image: DebianImage) -> None:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     assert f"sha256:{digest.hexdigest()}" == image.diff_ids[2]
+
+
+def _layer_names(image: DebianImage, index: int) -> list[str]:
+    layer = _manifest(image)["layers"][index]
+    blob = _blob(image.oci_dir, layer["digest"])
+    with blob.open("rb") as raw, tarfile.open(fileobj=raw, mode="r|*") as tar:
+        return [m.name.removeprefix("./") for m in tar]
+
+
+def test_pip_and_npm_layers_and_their_records(image: DebianImage) -> None:
+    pip_names = _layer_names(image, LAYERS["pip"])
+    dist = "usr/local/lib/python3.11/dist-packages"
+    assert f"{dist}/requests-2.31.0.dist-info/METADATA" in pip_names
+    assert not any(n.startswith("var/lib/dpkg/") for n in pip_names)
+    pip_list = _json(image.pip_list)
+    assert {p["name"] for p in pip_list} >= {"requests", "urllib3", "idna", "certifi"}
+    npm_names = _layer_names(image, LAYERS["npm"])
+    assert "app/package-lock.json" in npm_names
+    assert "app/node_modules/express/package.json" in npm_names
+    npm_list = _json(image.npm_list)
+    assert npm_list["dependencies"]["express"]["version"] == "4.18.2"
+
+
+def test_upgrade_layer_rewrites_the_dpkg_database(image: DebianImage) -> None:
+    names = _layer_names(image, LAYERS["upgrade"])
+    assert "var/lib/dpkg/status" in names
+    assert f"usr/share/{DEMO_PACKAGE}/VERSION" in names
+    assert f"var/lib/dpkg/info/{DEMO_PACKAGE}.list" in names
+    assert image.package_layers[DEMO_PACKAGE] == LAYERS["upgrade"]
+    assert image.package_layers["curl"] == LAYERS["apt"]
+    assert image.package_layers["libc6"] == LAYERS["base"] == 0

@@ -7,7 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from portcullis.analyze.base import (
@@ -17,6 +17,7 @@ from portcullis.analyze.base import (
     FileAnalyzer,
     TreeAnalyzer,
 )
+from portcullis.analyze.licenses import normalize_all
 from portcullis.analyze.ownership import drop_os_owned
 from portcullis.errors import LimitExceededError, PortcullisError
 from portcullis.layers.content import ContentStore
@@ -237,11 +238,16 @@ def run(
 
 
 def _dedupe(view: SquashedView, collected: AnalysisResult, ctx: AnalysisContext) -> None:
-    """After the inventory stage: OS-owned files do not count twice (see ownership.py)."""
+    """After the inventory stage: OS-owned files do not count twice (see ownership.py), and
+    licenses are SPDX where they map (see licenses.py)."""
     dropped = drop_os_owned(view, collected)
     if dropped:
-        ctx.packages[:] = collected.packages
         collected.facts["os_owned_language_packages"] = len(dropped)
+    collected.packages[:] = [
+        replace(p, licenses=normalize_all(p.licenses)) if p.licenses else p
+        for p in collected.packages
+    ]
+    ctx.packages[:] = collected.packages
 
 
 def _statuses(

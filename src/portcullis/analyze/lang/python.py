@@ -3,10 +3,12 @@ of applications (poetry.lock, uv.lock, Pipfile.lock, pinned requirements*.txt)."
 
 from __future__ import annotations
 
+import io
 import json
 import posixpath
 import re
 import tomllib
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.parser import HeaderParser
@@ -194,7 +196,30 @@ def _lock_parser(path: str) -> Callable[[bytes], list[Found]] | None:
 def _metadata_parser(path: str) -> Callable[[bytes], list[Found]] | None:
     if path.endswith((".dist-info/METADATA", ".egg-info/PKG-INFO", ".egg-info")):
         return parse_metadata
+    if path.endswith(".egg"):
+        return parse_egg
     return None
+
+
+_EGG_METADATA = ("EGG-INFO/PKG-INFO", "EGG-INFO/METADATA")
+_MAX_EGG_METADATA = 1 << 20
+
+
+def parse_egg(data: bytes) -> list[Found]:
+    """A zipped egg (``name-1.0-py3.11.egg``): its ``EGG-INFO/PKG-INFO``."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for name in _EGG_METADATA:
+                try:
+                    info = archive.getinfo(name)
+                except KeyError:
+                    continue
+                if info.file_size > _MAX_EGG_METADATA:
+                    raise ValueError(f"{name} is implausibly large ({info.file_size} bytes)")
+                return parse_metadata(archive.read(info))
+    except (zipfile.BadZipFile, EOFError) as e:
+        raise ValueError(f"not a readable egg archive ({e})") from e
+    raise ValueError("egg archive without EGG-INFO/PKG-INFO")
 
 
 # the analyzer ---------------------------------------------------------------------------------
@@ -210,6 +235,7 @@ class PythonPackages:
             "*.dist-info/METADATA",
             "*.egg-info/PKG-INFO",
             "*.egg-info",
+            "*.egg",
             "*/poetry.lock",
             "*/Pipfile.lock",
             "*/uv.lock",
@@ -234,7 +260,7 @@ class PythonPackages:
             return
         try:
             found = parse(data)
-        except (ValueError, TypeError, AttributeError) as e:
+        except (ValueError, TypeError, AttributeError, zipfile.LargeZipFile) as e:
             result.warnings.append(Warning(
                 message=f"cannot parse Python package file: {e}", path=entry.path,
                 layer=entry.layer, analyzer=self.spec.name))

@@ -93,11 +93,14 @@ def _from_os_release(fields: dict[str, str], path: str, layer: int | None) -> Di
                 break
     if family is None and not os_id:
         return None
+    codename = fields.get("VERSION_CODENAME") or fields.get("UBUNTU_CODENAME")
+    if not codename and (m := re.search(r"\(([a-z]+)\)", fields.get("VERSION", ""))):
+        codename = m.group(1)  # Debian before 9: VERSION="7 (wheezy)"
     return Distro(
         family=family or os_id,
         name=fields.get("NAME") or os_id,
         version=fields.get("VERSION_ID") or None,
-        version_codename=fields.get("VERSION_CODENAME") or None,
+        version_codename=codename or None,
         id_like=tuple(fields.get("ID_LIKE", "").split()),
         pretty_name=fields.get("PRETTY_NAME") or None,
         source_path=path,
@@ -119,6 +122,7 @@ class OsRelease:
             "/etc/system-release",
             "/etc/debian_version",
             "/etc/lsb-release",
+            "/etc/system-release-cpe",
         ),
         stage=STAGE_ENVIRONMENT,
     )
@@ -162,6 +166,15 @@ def detect(fs: Filesystem) -> Distro | None:
             family = next((f for key, f in _NAME_FAMILY if key in name.lower()), name.lower())
             return Distro(family=family, name=name, version=m.group("version"),
                           source_path=path, layer=found[1])
+    lsb = _from_lsb_release(fs)
+    if lsb is not None:
+        return lsb
+    found = _read(fs, "/etc/system-release-cpe")
+    if found and (m := _CPE.match(found[0].strip())):
+        vendor, product, version = m.group(1), m.group(2), m.group(3)
+        family = FAMILIES.get(vendor, vendor)
+        return Distro(family=family, name=f"{vendor} {product}".title(), version=version,
+                      source_path="/etc/system-release-cpe", layer=found[1])
     found = _read(fs, "/etc/debian_version")
     if found:
         text = found[0].strip()
@@ -170,6 +183,25 @@ def detect(fs: Filesystem) -> Distro | None:
                       version_codename=None if version else text.split("/")[0] or None,
                       source_path="/etc/debian_version", layer=found[1])
     return None
+
+
+_CPE = re.compile(r"^cpe:/o:([a-z0-9_.-]+):([a-z0-9_.-]+):([0-9][0-9.]*)")
+
+
+def _from_lsb_release(fs: Filesystem) -> Distro | None:
+    """Old Ubuntu (10.04) images have only /etc/lsb-release."""
+    found = _read(fs, "/etc/lsb-release")
+    if not found:
+        return None
+    fields = parse_os_release(found[0])
+    os_id = fields.get("DISTRIB_ID", "").lower()
+    if not os_id:
+        return None
+    return Distro(family=FAMILIES.get(os_id, os_id), name=fields.get("DISTRIB_ID", os_id),
+                  version=fields.get("DISTRIB_RELEASE") or None,
+                  version_codename=fields.get("DISTRIB_CODENAME") or None,
+                  pretty_name=fields.get("DISTRIB_DESCRIPTION") or None,
+                  source_path="/etc/lsb-release", layer=found[1])
 
 
 def _refine_debian(fs: Filesystem, distro: Distro) -> Distro:
