@@ -113,7 +113,7 @@ def test_base_image_of_the_base_itself(images: dict[str, Path], catalog: Path) -
     # The base's own history ends with CMD and has no layer above it: no boundary.
     doc = scan_json(f"oci:{images['base']}", catalog)
     assert doc["base_image"] is None
-    assert all("from_base_image" not in p for p in doc["packages"])
+    assert all(p["from_base_image"] is None for p in doc["packages"])
 
 
 def test_catalog_method_after_base_add(images: dict[str, Path], catalog: Path) -> None:
@@ -222,7 +222,7 @@ def test_finding_flags_in_report() -> None:
     assert flags == {"aws": True, "gh": False, "user": None}
     unknown = Report(tool_version="0", created_at=datetime(2024, 1, 1, tzinfo=UTC), image=info,
                      distro=None, findings=findings)
-    assert all("from_base_image" not in f for f in unknown.to_dict()["findings"])
+    assert all(f["from_base_image"] is None for f in unknown.to_dict()["findings"])
 
 
 def test_history_heuristics() -> None:

@@ -111,10 +111,11 @@ class Report:
         }
 
     def _from_base(self, doc: dict[str, Any], layer: int | None) -> dict[str, Any]:
-        """Mark what came with the base image, when its last layer is known."""
+        """Mark what came with the base image; null when that is unknown (the contract wants
+        unknown values null, not missing)."""
         last = (self.base_image or {}).get("last_layer")
-        if isinstance(last, int):
-            doc["from_base_image"] = None if layer is None else layer <= last
+        known = isinstance(last, int) and layer is not None
+        doc["from_base_image"] = (layer <= last) if known else None  # type: ignore[operator]
         return doc
 
     def to_dict(self) -> dict[str, Any]:
