@@ -7,6 +7,8 @@ the internet by accident (registry pulls and DB updates are tested against local
 from __future__ import annotations
 
 import ipaddress
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -14,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.images.debian import REQUIRED_TOOLS, DebianImage, debian_image
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -57,7 +61,6 @@ def _network_guard() -> Iterator[None]:
 def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run ``python -m portcullis`` as a user would, in a child process."""
-    import os
 
     full_env = dict(os.environ)
     full_env.pop("CI", None)
@@ -98,6 +101,17 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     assert "Traceback" not in result.stderr
     assert lines[0].startswith("portcullis: error: ")
     return lines[0]
+
+
+@pytest.fixture(scope="session")
+def debian() -> DebianImage:
+    """The real Debian test image (tests/images/debian.py), built once and cached."""
+    if os.geteuid() != 0:
+        pytest.skip("building the Debian test image needs root")
+    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (apt-get install mmdebstrap umoci skopeo)")
+    return debian_image()
 
 
 @pytest.fixture

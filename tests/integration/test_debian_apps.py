@@ -5,9 +5,7 @@ brought it, in an image where one layer adds dpkg packages and a later one upgra
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,24 +17,12 @@ from tests.images.debian import (
     DEMO_OLD,
     DEMO_PACKAGE,
     NPM_PREFIX,
-    REQUIRED_TOOLS,
     DebianImage,
-    debian_image,
 )
 
 pytestmark = pytest.mark.slow
 
 _LOCKFILES = ("/package-lock.json", "/npm-shrinkwrap.json", "/yarn.lock", "/pnpm-lock.yaml")
-
-
-@pytest.fixture(scope="module")
-def debian() -> DebianImage:
-    if os.geteuid() != 0:
-        pytest.skip("building the Debian test image needs root")
-    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)}")
-    return debian_image()
 
 
 @pytest.fixture(scope="module")

@@ -4,28 +4,16 @@ docker-archive, oci, oci-archive and a pull from a real registry give the same l
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from typing import Any
 
 import pytest
 
 from tests.conftest import run_cli
-from tests.images.debian import REQUIRED_TOOLS, DebianImage, debian_image
+from tests.images.debian import DebianImage
 from tests.integration.conftest import Registry
 from tests.integration.registry_server import push
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def debian() -> DebianImage:
-    if os.geteuid() != 0:
-        pytest.skip("building the Debian test image needs root")
-    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)}")
-    return debian_image()
 
 
 def _scan(ref: str) -> dict[str, Any]:

@@ -4,26 +4,14 @@ inside the same rootfs, and each package's layer is the one whose RUN step insta
 from __future__ import annotations
 
 import json
-import os
-import shutil
 
 import pytest
 from packageurl import PackageURL
 
 from tests.conftest import run_cli
-from tests.images.debian import REQUIRED_TOOLS, DebianImage, debian_image
+from tests.images.debian import DebianImage
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def debian() -> DebianImage:
-    if os.geteuid() != 0:
-        pytest.skip("building the Debian test image needs root")
-    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)}")
-    return debian_image()
 
 
 def test_dpkg_packages_equal_dpkg_query(debian: DebianImage) -> None:
