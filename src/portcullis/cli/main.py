@@ -81,6 +81,8 @@ def _format_choices() -> list[str]:
 @click.option("--insecure", is_flag=True, help="Allow plain HTTP / unverified TLS registries.")
 @click.option("--timeout", type=float, default=60.0, show_default=True,
               help="Network timeout in seconds.")
+@click.option("--retries", type=click.IntRange(0, 20), default=4, show_default=True,
+              help="Retries (with backoff) for registry 429/5xx, resets and timeouts.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress; only the report and errors.")
 @click.option("--max-image-size", type=SizeType(), help="Largest compressed image (e.g. 20G).")
 @click.option("--max-layer-size", type=SizeType(), help="Largest compressed layer blob.")
@@ -92,7 +94,7 @@ def _format_choices() -> list[str]:
 @click.pass_context
 def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output: Path | None,
          reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
-         password_stdin: bool, insecure: bool, timeout: float, quiet: bool,
+         password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
          max_image_size: int | None, max_layer_size: int | None,
          max_layer_bytes: int | None, max_files: int | None, temp_dir: Path | None) -> None:
     """Scan IMAGE (see the README for the reference forms)."""
@@ -101,7 +103,7 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output:
         code = _scan(image, scanners=scanners, fmt=fmt, output=output, reports=reports,
                      fail_on=fail_on, platform=platform, username=username,
                      password_stdin=password_stdin, insecure=insecure, timeout=timeout,
-                     quiet=quiet, temp_dir=temp_dir,
+                     retries=retries, quiet=quiet, temp_dir=temp_dir,
                      limits={"max_image_size": max_image_size, "max_layer_size": max_layer_size,
                              "max_layer_bytes": max_layer_bytes, "max_files": max_files})
     except PortcullisError as e:
@@ -133,7 +135,7 @@ def _parse_reports(reports: tuple[str, ...]) -> list[tuple[str, Path]]:
 
 def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
           reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
-          password_stdin: bool, insecure: bool, timeout: float, quiet: bool,
+          password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
           temp_dir: Path | None, limits: dict[str, int | None]) -> int:
     from portcullis.scan import ScanOptions, parse_scanners
     from portcullis.scan import scan as run_scan
@@ -158,6 +160,7 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
                 password=password,
                 insecure=insecure,
                 timeout=timeout,
+                retries=retries,
                 temp_dir=temp_dir,
                 limits=replace(ScanLimits(), **set_limits),
                 progress=progress,
