@@ -288,3 +288,25 @@ def test_compression_is_sniffed_not_trusted(tmp_path: Path, compression: str) ->
     assert doc["artifact"]["os"] == {"family": "alpine", "name": "Alpine Linux",
                                      "version": "3.18.4", "codename": None,
                                      "pretty_name": None, "eol": None}
+
+
+def test_progress_on_a_terminal_only(sample_formats: dict[str, str], tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("script") is None:
+        pytest.skip("needs script(1) from util-linux to get a pseudo-terminal")
+    out = tmp_path / "r.json"
+    log = tmp_path / "tty.log"
+    cmd = (f"{sys.executable} -m portcullis scan {sample_formats['oci']} --format json "
+           f"--output {out}")
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    done = subprocess.run(["script", "-qec", cmd, str(log)], capture_output=True, env=env,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stdout
+    assert "layer 3/3" in log.read_text(errors="replace")
+    assert json.loads(out.read_text())["artifact"]["source"] == "oci"
+    quiet = run_cli("scan", sample_formats["oci"], "--format", "json")  # no TTY: no progress
+    assert quiet.returncode == 0 and quiet.stderr == ""
