@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from portcullis.analyze.provenance import first_layers
 from tests.images.kit import Layer, file, whiteout
 from tests.unit.layer_helpers import view_of
@@ -35,3 +37,22 @@ def test_several_files_and_deleted_db() -> None:
     ])
     paths = [e.path for e in view.glob("/s.d/*")]
     assert first_layers(view, paths, _parse) == {"a@1": 0, "c@1": 1}
+
+
+def test_lock_file_rewritten_later_dates_each_package() -> None:
+    from portcullis.analyze.lang.npm import NpmPackages
+    from tests.analyzers.test_npm import _ctx
+
+    def lock(deps: dict[str, str]) -> str:
+        packages = {"": {"name": "app", "version": "1.0.0"}}
+        packages.update({f"node_modules/{n}": {"version": v} for n, v in deps.items()})
+        return json.dumps({"name": "app", "lockfileVersion": 3, "packages": packages})
+
+    view = view_of([
+        Layer([file("app/package-lock.json", lock({"a": "1.0.0", "b": "1.0.0"}))]),
+        Layer([file("app/other", "x")]),
+        Layer([file("app/package-lock.json", lock({"a": "1.0.0", "b": "2.0.0", "c": "1.0.0"}))]),
+    ])
+    result = NpmPackages().analyze(view, _ctx())
+    assert {(p.name, p.version): p.introduced_in for p in result.packages} == {
+        ("a", "1.0.0"): 0, ("b", "2.0.0"): 2, ("c", "1.0.0"): 2}

@@ -8,9 +8,12 @@ after its last absence.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from typing import TypeVar
+from dataclasses import replace
+from typing import Protocol, TypeVar
 
 from portcullis.layers.view import Filesystem
+from portcullis.model.files import FileEntry
+from portcullis.model.package import Package
 
 K = TypeVar("K", bound=Hashable)
 
@@ -50,3 +53,43 @@ def first_layers(
             first.pop(key, None)
         present = now
     return {key: first[key] for key in present}
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+
+_PARSE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError)
+
+
+def restamp(
+    fs: Filesystem,
+    entry: FileEntry,
+    packages: list[Package],
+    parse: Callable[[bytes], Iterable[_Named]],
+) -> list[Package]:
+    """Per-package layers for a file that changed across layers.
+
+    A lock file rewritten by a later ``npm install``, or a METADATA upgraded in place, would
+    otherwise date every package to the file's first layer: each package gets the layer where
+    its name@version first appeared in that file. Older versions that no longer parse count as
+    holding nothing.
+    """
+    if len(fs.versions(entry.path)) <= 1:
+        return packages
+
+    def keys(data: bytes) -> set[tuple[str, str]]:
+        try:
+            return {(item.name, item.version) for item in parse(data)}
+        except _PARSE_ERRORS:
+            return set()
+
+    layers = first_layers(fs, [entry.path], keys)
+    return [
+        replace(p, introduced_in=layers.get((p.name, p.version), p.introduced_in))
+        for p in packages
+    ]

@@ -17,6 +17,7 @@ from portcullis.analyze.base import (
     AnalyzerSpec,
     matched_files,
 )
+from portcullis.analyze.provenance import restamp
 from portcullis.layers.view import Filesystem
 from portcullis.model.files import FileEntry, Location
 from portcullis.model.finding import Warning
@@ -121,7 +122,8 @@ class DotnetDeps:
                 message=f"cannot parse .NET dependency file: {e}", path=entry.path,
                 layer=entry.layer, analyzer=self.spec.name))
             return
-        result.packages.extend(_packages(found, entry, lockfile=parse is parse_packages_lock))
+        packages = _packages(found, entry, lockfile=parse is parse_packages_lock)
+        result.packages.extend(restamp(fs, entry, packages, parse))
 
 
 def _parser(path: str) -> Callable[[bytes], list[Found]] | None:

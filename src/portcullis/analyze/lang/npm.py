@@ -20,6 +20,7 @@ from portcullis.analyze.base import (
     AnalyzerSpec,
     matched_files,
 )
+from portcullis.analyze.provenance import restamp
 from portcullis.layers.view import Filesystem
 from portcullis.model.files import FileEntry, Location
 from portcullis.model.finding import Warning
@@ -286,7 +287,8 @@ class NpmPackages:
                 message=f"cannot parse npm package file: {e}", path=entry.path,
                 layer=entry.layer, analyzer=self.spec.name))
             return
-        result.packages.extend(_packages(found, entry, lockfile=not installed))
+        packages = _packages(found, entry, lockfile=not installed)
+        result.packages.extend(restamp(fs, entry, packages, parse))
 
     @staticmethod
     def _application_lock(path: str) -> Callable[[bytes], list[Found]] | None:

@@ -18,6 +18,7 @@ from portcullis.analyze.base import (
     AnalyzerSpec,
     matched_files,
 )
+from portcullis.analyze.provenance import restamp
 from portcullis.layers.view import Filesystem
 from portcullis.model.files import FileEntry, Location
 from portcullis.model.finding import Warning
@@ -125,7 +126,8 @@ class ComposerPackages:
                 message=f"cannot parse PHP composer file: {e}", path=entry.path,
                 layer=entry.layer, analyzer=self.spec.name))
             return
-        result.packages.extend(_packages(found, entry, lockfile=parse is parse_composer_lock))
+        packages = _packages(found, entry, lockfile=parse is parse_composer_lock)
+        result.packages.extend(restamp(fs, entry, packages, parse))
 
 
 def _parser(path: str) -> Callable[[bytes], list[Found]] | None:

@@ -23,6 +23,7 @@ from portcullis.analyze.base import (
     AnalyzerSpec,
     matched_files,
 )
+from portcullis.analyze.provenance import restamp
 from portcullis.layers.view import Filesystem
 from portcullis.model.files import FileEntry, Location
 from portcullis.model.finding import Warning
@@ -265,7 +266,8 @@ class PythonPackages:
                 message=f"cannot parse Python package file: {e}", path=entry.path,
                 layer=entry.layer, analyzer=self.spec.name))
             return
-        result.packages.extend(_packages(found, entry, lockfile=installed is None))
+        packages = _packages(found, entry, lockfile=installed is None)
+        result.packages.extend(restamp(fs, entry, packages, parse))
 
     @staticmethod
     def _application_lock(path: str) -> Callable[[bytes], list[Found]] | None:

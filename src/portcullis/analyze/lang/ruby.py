@@ -18,6 +18,7 @@ from portcullis.analyze.base import (
     AnalyzerSpec,
     matched_files,
 )
+from portcullis.analyze.provenance import restamp
 from portcullis.layers.view import Filesystem
 from portcullis.model.files import FileEntry, Location
 from portcullis.model.finding import Warning
@@ -156,7 +157,8 @@ class RubyGems:
                 message=f"cannot parse Ruby package file: {e}", path=entry.path,
                 layer=entry.layer, analyzer=self.spec.name))
             return
-        result.packages.extend(_packages(found, entry, lockfile=parse is parse_gemfile_lock))
+        packages = _packages(found, entry, lockfile=parse is parse_gemfile_lock)
+        result.packages.extend(restamp(fs, entry, packages, parse))
 
 
 def _parser(path: str) -> Callable[[bytes], list[Found]] | None:
