@@ -1,4 +1,4 @@
-"""Apk over real apk installed DBs (/work/shared/fixtures/pkgdb) placed at /lib/apk/db/installed.
+"""Apk over real apk installed DBs (../shared/fixtures/pkgdb) placed at /lib/apk/db/installed.
 
 Expected numbers were counted with grep/awk, not with the analyzer: alpine-3.18.0 has 15 ``P:``
 and 15 ``V:`` lines (109 ``R:`` file lines, 2 of them musl's); alpine-3.16 14 and 14;
@@ -8,23 +8,19 @@ alpine-3.4-modified 16 ``P:`` but 15 ``V:`` (Trivy's ``invalidPackageWithoutAVer
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
-
 import pytest
 
 from portcullis.analyze.base import STAGE_INVENTORY, AnalysisContext, AnalysisResult, TreeAnalyzer
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.os import apk
 from portcullis.analyze.os.apk import Apk
-from portcullis.limits import ScanLimits
 from portcullis.model.distro import Distro
-from portcullis.model.image import ImageConfig, ImageInfo
 from portcullis.model.package import Package
+from tests.fixtures import SHARED_FIXTURES, read_fixture
 from tests.images import kit
-from tests.unit.layer_helpers import view_of
+from tests.unit.layer_helpers import analysis_context, view_of
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = SHARED_FIXTURES
 PKGDB = FIXTURES / "pkgdb"
 
 ALPINE_3_18 = Distro(family="alpine", name="Alpine Linux", version="3.18.0")
@@ -32,17 +28,11 @@ DB = "lib/apk/db/installed"
 
 
 def _fixture(name: str) -> bytes:
-    path = PKGDB / name / DB
-    if not path.is_file():
-        pytest.skip(f"fixture {path} missing (see /work/shared/fixtures/SOURCES.md §pkgdb)")
-    return path.read_bytes()
+    return read_fixture(PKGDB / name / DB)
 
 
 def _ctx(distro: Distro | None) -> AnalysisContext:
-    info = ImageInfo(reference="test", source="test", manifest_digest=None, config_digest=None,
-                     config=ImageConfig(), layers=())
-    return AnalysisContext(image=info, limits=ScanLimits(), now=datetime(2024, 1, 1, tzinfo=UTC),
-                           distro=distro)
+    return analysis_context(distro)
 
 
 def _run(*layers: list[kit.Entry], distro: Distro | None = ALPINE_3_18) -> AnalysisResult:
@@ -208,8 +198,7 @@ def test_unknown_distro_defaults_to_alpine_without_distro_qualifier() -> None:
 
 
 def test_owned_paths_are_files_not_directories() -> None:
-    view = view_of([kit.Layer([kit.file(DB, _fixture("alpine-3.18.0"))])])
-    owned = apk.owned_paths(view)
+    owned = _run([kit.file(DB, _fixture("alpine-3.18.0"))]).facts["owned_paths:apk"]
     assert len(owned) == 109
     assert "/lib/ld-musl-x86_64.so.1" in owned
     assert "/bin/busybox" in owned

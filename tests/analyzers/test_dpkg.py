@@ -1,4 +1,4 @@
-"""Dpkg over real dpkg databases (/work/shared/fixtures/pkgdb) placed at their image paths.
+"""Dpkg over real dpkg databases (../shared/fixtures/pkgdb) placed at their image paths.
 
 Expected numbers were counted with grep/awk, not with the analyzer: debian-12-excerpt has 7
 ``Package:`` stanzas, all ``Status: install ok installed``; ubuntu-18.04-texlive 357 (all
@@ -9,7 +9,6 @@ installed; 288 carry a ``Source:`` naming another package, 5 of them with a vers
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,15 +17,14 @@ from portcullis.analyze.base import STAGE_INVENTORY, AnalysisContext, AnalysisRe
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.os import dpkg
 from portcullis.analyze.os.dpkg import Dpkg
-from portcullis.limits import ScanLimits
 from portcullis.model.distro import Distro
-from portcullis.model.image import ImageConfig, ImageInfo
 from portcullis.model.package import Package
 from tests.conftest import run_cli
+from tests.fixtures import SHARED_FIXTURES, read_fixture
 from tests.images import kit
-from tests.unit.layer_helpers import view_of
+from tests.unit.layer_helpers import analysis_context, view_of
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = SHARED_FIXTURES
 PKGDB = FIXTURES / "pkgdb"
 
 DEBIAN_12 = Distro(family="debian", name="Debian GNU/Linux", version="12",
@@ -38,17 +36,11 @@ STATUS = "var/lib/dpkg/status"
 
 
 def _fixture(rel: str) -> bytes:
-    path = PKGDB / rel
-    if not path.is_file():
-        pytest.skip(f"fixture {path} missing (see /work/shared/fixtures/SOURCES.md §pkgdb)")
-    return path.read_bytes()
+    return read_fixture(PKGDB / rel)
 
 
 def _ctx(distro: Distro | None = DEBIAN_12) -> AnalysisContext:
-    info = ImageInfo(reference="test", source="test", manifest_digest=None, config_digest=None,
-                     config=ImageConfig(), layers=())
-    return AnalysisContext(image=info, limits=ScanLimits(), now=datetime(2024, 1, 1, tzinfo=UTC),
-                           distro=distro)
+    return analysis_context(distro)
 
 
 def _run(*layers: list[kit.Entry], distro: Distro | None = DEBIAN_12) -> AnalysisResult:
@@ -306,20 +298,20 @@ def test_files_from_list_leave_out_directories() -> None:
     # /bin/getfacl etc. are listed but missing from this view: still owned by acl
     assert pkgs["acl"].properties["files"] == "4"
     assert pkgs["libacl1"].properties["files"] == "1"  # multiarch name, md5sums fallback
-    owned = dpkg.owned_paths(view_of([kit.Layer([
+    owned = _run([
         kit.directory("bin"),
         kit.file(STATUS, _fixture("debian-12-excerpt/var/lib/dpkg/status")),
         kit.file("var/lib/dpkg/info/acl.list", ACL_LIST),
-    ])]))
+    ]).facts["owned_paths:dpkg"]
     assert "/bin/getfacl" in owned and "/usr/share/doc/acl/copyright" in owned
     assert "/bin" not in owned and "/." not in owned
 
 
 def test_owned_paths_ignore_removed_packages() -> None:
     status = _stanza("gone", "1", status="deinstall ok config-files")
-    view = view_of([kit.Layer([kit.file(STATUS, status),
-                               kit.file("var/lib/dpkg/info/gone.list", "/etc/gone.conf\n")])])
-    assert dpkg.owned_paths(view) == frozenset()
+    result = _run([kit.file(STATUS, status),
+                   kit.file("var/lib/dpkg/info/gone.list", "/etc/gone.conf\n")])
+    assert result.facts["owned_paths:dpkg"] == frozenset()
 
 
 # --- licenses --------------------------------------------------------------------------------

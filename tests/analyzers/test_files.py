@@ -8,19 +8,16 @@ analyzer: layer 1 overwrites a 2 MiB file, layer 2 deletes a 3 MiB one and overw
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
-from portcullis.analyze.base import STAGE_CHECKS, AnalysisContext, AnalysisResult, TreeAnalyzer
+from portcullis.analyze.base import STAGE_CHECKS, AnalysisResult, TreeAnalyzer
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.files import FileInfo
-from portcullis.limits import ScanLimits
 from portcullis.model.finding import Finding, Severity
-from portcullis.model.image import ImageConfig, ImageInfo
 from tests.conftest import run_cli
 from tests.images import kit
 from tests.images.kit import Entry, directory, file, symlink, whiteout
-from tests.unit.layer_helpers import view_of
+from tests.unit.layer_helpers import analysis_context, view_of
 
 MIB = 1 << 20
 ELF = b"\x7fELF" + b"\0" * 28
@@ -82,16 +79,10 @@ def _base_file_bytes() -> tuple[int, int]:
     return 12, sum(sizes)
 
 
-def _ctx() -> AnalysisContext:
-    info = ImageInfo(reference="test", source="test", manifest_digest=None, config_digest=None,
-                     config=ImageConfig(), layers=())
-    return AnalysisContext(image=info, limits=ScanLimits(), now=datetime(2024, 1, 1, tzinfo=UTC))
-
-
 def _run(layers: list[kit.Layer]) -> AnalysisResult:
     view = view_of(layers)
     try:
-        return FileInfo().analyze(view, _ctx())
+        return FileInfo().analyze(view, analysis_context())
     finally:
         view.close()
 

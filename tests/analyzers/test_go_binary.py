@@ -22,20 +22,18 @@ from __future__ import annotations
 import struct
 import subprocess
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from portcullis.analyze.base import STAGE_INVENTORY, AnalysisContext, FileAnalyzer
+from portcullis.analyze.base import STAGE_INVENTORY, FileAnalyzer
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.lang.go_binary import GoBinaries, purl_of, stdlib_version
-from portcullis.limits import ScanLimits
 from portcullis.model.files import FileKind, FileMeta
-from portcullis.model.image import ImageConfig, ImageInfo
 from portcullis.model.package import Package
 from portcullis.scan import ScanOptions, scan
 from tests.images import kit
+from tests.unit.layer_helpers import analysis_context
 
 SKOPEO = Path("/usr/bin/skopeo")
 REGISTRY = Path("/usr/bin/docker-registry")
@@ -66,12 +64,6 @@ def _debian_version(package: str) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def _ctx() -> AnalysisContext:
-    info = ImageInfo(reference="test", source="test", manifest_digest=None, config_digest=None,
-                     config=ImageConfig(), layers=())
-    return AnalysisContext(image=info, limits=ScanLimits(), now=datetime(2024, 1, 1, tzinfo=UTC))
-
-
 def _meta(path: str = "/usr/bin/app", size: int = 4096, mode: int = 0o755,
           kind: FileKind = FileKind.FILE) -> FileMeta:
     return FileMeta(path=path, kind=kind, size=size, mode=mode)
@@ -79,7 +71,7 @@ def _meta(path: str = "/usr/bin/app", size: int = 4096, mode: int = 0o755,
 
 def _analyze(data: bytes, path: str = "/usr/bin/app", layer: int = 0) -> tuple[
         list[Package], list[str]]:
-    result = GoBinaries().analyze_file(_meta(path, len(data)), data, layer, _ctx())
+    result = GoBinaries().analyze_file(_meta(path, len(data)), data, layer, analysis_context())
     return result.packages, [w.message for w in result.warnings]
 
 
@@ -423,7 +415,7 @@ def test_corrupt_buildinfo_is_a_warning() -> None:
 def test_non_go_path_is_cheap() -> None:
     data = _binary(Path("/bin/ls"))
     go = GoBinaries()
-    meta, ctx = _meta(size=len(data)), _ctx()
+    meta, ctx = _meta(size=len(data)), analysis_context()
     started = time.perf_counter()
     for _ in range(200):
         go.analyze_file(meta, data, 0, ctx)

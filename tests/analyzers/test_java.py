@@ -16,12 +16,8 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
-
-from portcullis.analyze.base import STAGE_INVENTORY, AnalysisContext, AnalysisResult, TreeAnalyzer
+from portcullis.analyze.base import STAGE_INVENTORY, AnalysisResult, TreeAnalyzer
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.lang.java import (
     JavaArchives,
@@ -29,32 +25,22 @@ from portcullis.analyze.lang.java import (
     parse_manifest,
     parse_properties,
 )
-from portcullis.limits import ScanLimits
-from portcullis.model.image import ImageConfig, ImageInfo
+from tests.fixtures import SHARED_FIXTURES, read_fixture
 from tests.images import kit
-from tests.unit.layer_helpers import view_of
+from tests.unit.layer_helpers import analysis_context, view_of
 
-FIX = Path("/work/shared/fixtures/lang/java")
+FIX = SHARED_FIXTURES / "lang" / "java"
 LIB = "/opt/app/lib"
 MiB = 1 << 20
 
 
 def _fixture(name: str) -> bytes:
-    path = FIX / name
-    if not path.exists():
-        pytest.skip(f"fixture {path} missing")
-    return path.read_bytes()
-
-
-def _ctx() -> AnalysisContext:
-    info = ImageInfo(reference="test", source="test", manifest_digest=None, config_digest=None,
-                     config=ImageConfig(), layers=())
-    return AnalysisContext(image=info, limits=ScanLimits(), now=datetime(2024, 1, 1, tzinfo=UTC))
+    return read_fixture(FIX / name)
 
 
 def _run(*layers: list[kit.Entry], analyzer: JavaArchives | None = None) -> AnalysisResult:
     view = view_of([kit.Layer(list(entries)) for entries in layers])
-    return (analyzer or JavaArchives()).analyze(view, _ctx())
+    return (analyzer or JavaArchives()).analyze(view, analysis_context())
 
 
 def _coords(result: AnalysisResult) -> set[tuple[str, str, str]]:

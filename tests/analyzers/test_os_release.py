@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from portcullis.analyze.os.os_release import detect
+from tests.fixtures import SHARED_FIXTURES, fixture_path
 from tests.images import kit
 from tests.unit.layer_helpers import view_of
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "os-release"
+FIXTURES = SHARED_FIXTURES / "os-release"
 
 EXPECTED = {
     "alpine/3.18": ("alpine", "3.18.4", None),
@@ -45,9 +44,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_detects_real_release_files(name: str) -> None:
-    root = FIXTURES / name
-    if not root.is_dir():
-        pytest.skip(f"fixtures not found at {root}")
+    root = fixture_path(FIXTURES / name)
     files = [kit.file(str(f.relative_to(root)), f.read_bytes())
              for f in sorted(root.rglob("*")) if f.is_file()]
     distro = detect(view_of([kit.Layer(files)]))

@@ -9,29 +9,21 @@ leading ``v``, and two carry ``license`` as a string instead of a list.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
-
-from portcullis.analyze.base import STAGE_INVENTORY, AnalysisContext, AnalysisResult, TreeAnalyzer
+from portcullis.analyze.base import STAGE_INVENTORY, AnalysisResult, TreeAnalyzer
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.lang.php import ComposerPackages, purl_of
-from portcullis.limits import ScanLimits
-from portcullis.model.image import ImageConfig, ImageInfo
 from portcullis.model.package import Package
+from tests.fixtures import SHARED_FIXTURES, read_fixture
 from tests.images import kit
-from tests.unit.layer_helpers import view_of
+from tests.unit.layer_helpers import analysis_context, view_of
 
-FIX = Path("/work/shared/fixtures/lang/composer")
+FIX = SHARED_FIXTURES / "lang" / "composer"
 DEV = {"pear/log", "pear/pear_exception"}
 
 
 def _fixture(rel: str) -> bytes:
-    path = FIX / rel
-    if not path.exists():
-        pytest.skip(f"fixture {path} missing")
-    return path.read_bytes()
+    return read_fixture(FIX / rel)
 
 
 def _lock() -> dict[str, list[dict[str, object]]]:
@@ -39,15 +31,9 @@ def _lock() -> dict[str, list[dict[str, object]]]:
     return doc
 
 
-def _ctx() -> AnalysisContext:
-    info = ImageInfo(reference="test", source="test", manifest_digest=None, config_digest=None,
-                     config=ImageConfig(), layers=())
-    return AnalysisContext(image=info, limits=ScanLimits(), now=datetime(2024, 1, 1, tzinfo=UTC))
-
-
 def _run(*layers: list[kit.Entry]) -> AnalysisResult:
     view = view_of([kit.Layer(list(entries)) for entries in layers])
-    return ComposerPackages().analyze(view, _ctx())
+    return ComposerPackages().analyze(view, analysis_context())
 
 
 def _by_purl(result: AnalysisResult) -> dict[str, Package]:

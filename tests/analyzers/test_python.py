@@ -7,41 +7,26 @@ Expected counts were taken independently of the analyzer: ``grep -c '^\\[\\[pack
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
-
-from portcullis.analyze.base import STAGE_INVENTORY, AnalysisContext, AnalysisResult, TreeAnalyzer
+from portcullis.analyze.base import STAGE_INVENTORY, AnalysisResult, TreeAnalyzer
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.lang.python import PythonPackages, normalise_name
-from portcullis.limits import ScanLimits
-from portcullis.model.image import ImageConfig, ImageInfo
 from portcullis.model.package import Package
+from tests.fixtures import SHARED_FIXTURES, read_fixture
 from tests.images import kit
-from tests.unit.layer_helpers import view_of
+from tests.unit.layer_helpers import analysis_context, view_of
 
-FIX = Path("/work/shared/fixtures/lang/python")
+FIX = SHARED_FIXTURES / "lang" / "python"
 SITE = "/usr/local/lib/python3.11/site-packages"
 DIST = "/usr/lib/python3/dist-packages"
 
 
 def _fixture(rel: str) -> bytes:
-    path = FIX / rel
-    if not path.exists():
-        pytest.skip(f"fixture {path} missing")
-    return path.read_bytes()
-
-
-def _ctx() -> AnalysisContext:
-    info = ImageInfo(reference="test", source="test", manifest_digest=None, config_digest=None,
-                     config=ImageConfig(), layers=())
-    return AnalysisContext(image=info, limits=ScanLimits(), now=datetime(2024, 1, 1, tzinfo=UTC))
+    return read_fixture(FIX / rel)
 
 
 def _run(*layers: list[kit.Entry]) -> AnalysisResult:
     view = view_of([kit.Layer(list(entries)) for entries in layers])
-    return PythonPackages().analyze(view, _ctx())
+    return PythonPackages().analyze(view, analysis_context())
 
 
 def _by_purl(result: AnalysisResult) -> dict[str, Package]:

@@ -23,14 +23,13 @@ from __future__ import annotations
 import random
 import sqlite3
 import struct
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from portcullis.analyze.base import STAGE_INVENTORY, AnalysisContext, AnalysisResult, TreeAnalyzer
+from portcullis.analyze.base import STAGE_INVENTORY, AnalysisResult, TreeAnalyzer
 from portcullis.analyze.discovery import analyzer_classes
-from portcullis.analyze.os.rpm import Rpm, owned_paths, read_manifest, source_name_version
+from portcullis.analyze.os.rpm import Rpm, read_manifest, source_name_version
 from portcullis.analyze.os.rpmdb import (
     Header,
     HeaderError,
@@ -41,15 +40,14 @@ from portcullis.analyze.os.rpmdb import (
     read_keys,
 )
 from portcullis.analyze.os.rpmdb import header as tags
-from portcullis.limits import ScanLimits
 from portcullis.model.distro import Distro
-from portcullis.model.image import ImageConfig, ImageInfo
 from portcullis.model.package import Package
+from tests.fixtures import SHARED_FIXTURES, read_fixture
 from tests.images import kit
-from tests.unit.layer_helpers import view_of
+from tests.unit.layer_helpers import analysis_context, view_of
 
 # ../shared/fixtures beside the repository (SOURCES.md §pkgdb)
-FIX = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "pkgdb"
+FIX = SHARED_FIXTURES / "pkgdb"
 DATA = Path(__file__).parent / "data" / "rpm"
 MARINER = "cbl-mariner-2.0/var/lib/rpm/rpmdb.sqlite"
 SLES = "sles-15-bci/var/lib/rpm/Packages.db"
@@ -67,17 +65,7 @@ SAME_SET = {
 
 
 def _fixture(rel: str) -> bytes:
-    path = FIX / rel
-    if not path.exists():
-        pytest.skip(f"fixture {path} missing")
-    return path.read_bytes()
-
-
-def _ctx(distro: Distro | None = None) -> AnalysisContext:
-    info = ImageInfo(reference="test", source="test", manifest_digest=None, config_digest=None,
-                     config=ImageConfig(), layers=())
-    return AnalysisContext(image=info, limits=ScanLimits(), now=datetime(2024, 1, 1, tzinfo=UTC),
-                           distro=distro)
+    return read_fixture(FIX / rel)
 
 
 MARINER_DISTRO = Distro(family="mariner", name="CBL-Mariner", version="2.0")
@@ -86,7 +74,7 @@ SUSE_DISTRO = Distro(family="suse", name="SLES", version="15.3")
 
 def _run(*layers: list[kit.Entry], distro: Distro | None = None) -> AnalysisResult:
     view = view_of([kit.Layer(list(entries)) for entries in layers])
-    return Rpm().analyze(view, _ctx(distro))
+    return Rpm().analyze(view, analysis_context(distro))
 
 
 def _by_name(result: AnalysisResult) -> dict[str, Package]:
@@ -322,9 +310,7 @@ def _mutations(data: bytes, rng: random.Random, count: int) -> list[bytes]:
 @pytest.mark.parametrize("path", [*SAME_SET.values(), FIX / DIVE, FIX / LIBUUID],
                          ids=[*SAME_SET, "dive", "libuuid"])
 def test_damaged_databases_raise_rpmdb_error_or_read(path: Path) -> None:
-    if not path.exists():
-        pytest.skip(f"fixture {path} missing")
-    data = path.read_bytes()
+    data = read_fixture(path)
     rng = random.Random(f"rpm-{path.name}-{len(data)}")
     for damaged in _mutations(data, rng, 120):
         try:
@@ -571,11 +557,11 @@ def test_newest_backend_wins_and_the_other_is_named() -> None:
 
 
 def test_owned_paths() -> None:
-    view = view_of([kit.Layer([kit.file("/var/lib/rpm/Packages", SAME_SET["bdb"].read_bytes())])])
-    owned = owned_paths(view)
+    owned = _run([kit.file("/var/lib/rpm/Packages", SAME_SET["bdb"].read_bytes())]).facts[
+        "owned_paths:rpm"]
     assert len(owned) == 8
     assert {"/usr/bin/beta", "/usr/lib64/libgamma.so.0", "/usr/share/alpha/README"} <= owned
-    assert owned_paths(view_of([kit.Layer([kit.file("/etc/hostname", "x")])])) == frozenset()
+    assert "owned_paths:rpm" not in _run([kit.file("/etc/hostname", "x")]).facts
 
 
 def test_no_db_no_packages() -> None:

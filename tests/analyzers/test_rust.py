@@ -10,48 +10,34 @@ from __future__ import annotations
 
 import json
 import zlib
-from datetime import UTC, datetime
 from pathlib import Path
-
-import pytest
 
 from portcullis.analyze.base import (
     STAGE_INVENTORY,
-    AnalysisContext,
     AnalysisResult,
     FileAnalyzer,
     TreeAnalyzer,
 )
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.lang.rust import CargoAuditable, CargoLock
-from portcullis.limits import ScanLimits
 from portcullis.model.files import FileKind, FileMeta
-from portcullis.model.image import ImageConfig, ImageInfo
 from portcullis.model.package import Package
 from tests.analyzers.test_go_binary import build_elf
+from tests.fixtures import SHARED_FIXTURES, read_fixture
 from tests.images import kit
-from tests.unit.layer_helpers import view_of
+from tests.unit.layer_helpers import analysis_context, view_of
 
-FIX = Path("/work/shared/fixtures/lang/rust")
+FIX = SHARED_FIXTURES / "lang" / "rust"
 CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index"
 
 
 def _fixture(rel: str) -> bytes:
-    path = FIX / rel
-    if not path.is_file():
-        pytest.skip(f"fixture {path} missing")
-    return path.read_bytes()
-
-
-def _ctx() -> AnalysisContext:
-    info = ImageInfo(reference="test", source="test", manifest_digest=None, config_digest=None,
-                     config=ImageConfig(), layers=())
-    return AnalysisContext(image=info, limits=ScanLimits(), now=datetime(2024, 1, 1, tzinfo=UTC))
+    return read_fixture(FIX / rel)
 
 
 def _run(*layers: list[kit.Entry]) -> AnalysisResult:
     view = view_of([kit.Layer(list(entries)) for entries in layers])
-    return CargoLock().analyze(view, _ctx())
+    return CargoLock().analyze(view, analysis_context())
 
 
 def _by_purl(packages: list[Package]) -> dict[str, Package]:
@@ -141,7 +127,7 @@ def _audited_elf(doc: object, *, raw: bytes | None = None) -> bytes:
 
 def _audit(data: bytes, layer: int = 1) -> AnalysisResult:
     meta = FileMeta(path="/usr/local/bin/myapp", kind=FileKind.FILE, size=len(data), mode=0o755)
-    return CargoAuditable().analyze_file(meta, data, layer, _ctx())
+    return CargoAuditable().analyze_file(meta, data, layer, analysis_context())
 
 
 def test_cargo_auditable_spec_and_accepts() -> None:

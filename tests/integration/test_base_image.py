@@ -19,7 +19,6 @@ from portcullis.analyze.base_catalog import (
     shipped_entries,
 )
 from portcullis.analyze.base_image import BaseImage, history_boundary, identify, parse_base_name
-from portcullis.limits import ScanLimits
 from portcullis.model.distro import Distro
 from portcullis.model.finding import Finding, Severity
 from portcullis.model.image import HistoryEntry, ImageConfig, ImageInfo, LayerRef
@@ -27,6 +26,7 @@ from portcullis.model.report import Report
 from tests.conftest import one_line_error, run_cli
 from tests.images import kit
 from tests.images.kit import Layer, directory, file
+from tests.unit.layer_helpers import analysis_context
 
 OS_RELEASE = ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\n'
               'VERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n')
@@ -203,9 +203,7 @@ def _info(layers: int, history: list[HistoryEntry],
 
 
 def _ctx(info: ImageInfo) -> AnalysisContext:
-    return AnalysisContext(image=info, limits=ScanLimits(),
-                           now=datetime(2024, 1, 1, tzinfo=UTC),
-                           distro=Distro(family="alpine", name="Alpine Linux", version="3.19.1"))
+    return analysis_context(Distro(family="alpine", name="Alpine Linux", version="3.19.1"), info)
 
 
 def test_finding_flags_in_report() -> None:

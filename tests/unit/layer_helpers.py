@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
+from portcullis.analyze.base import AnalysisContext
 from portcullis.layers.content import ContentStore
 from portcullis.layers.index import FileCounter, LayerIndex, index_layer
 from portcullis.layers.stream import LayerStream
 from portcullis.layers.view import SquashedView
 from portcullis.limits import ScanLimits
+from portcullis.model.distro import Distro
 from portcullis.model.files import FileMeta
+from portcullis.model.image import ImageConfig, ImageInfo
 from tests.images import kit
 
 
@@ -23,6 +27,15 @@ class CaptureAll:
 
     def content(self, layer: int, meta: FileMeta, data: bytes) -> None:
         self.store.put(layer, meta.path, data)
+
+
+def analysis_context(distro: Distro | None = None,
+                     image: ImageInfo | None = None) -> AnalysisContext:
+    """What a tree analyzer gets besides the files, for a test image."""
+    info = image or ImageInfo(reference="test", source="test", manifest_digest=None,
+                              config_digest=None, config=ImageConfig(), layers=())
+    return AnalysisContext(image=info, limits=ScanLimits(), now=datetime(2024, 1, 1, tzinfo=UTC),
+                           distro=distro)
 
 
 def index_of(layer: kit.Layer, number: int, store: ContentStore,

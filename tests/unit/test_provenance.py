@@ -4,7 +4,7 @@ import json
 
 from portcullis.analyze.provenance import first_layers
 from tests.images.kit import Layer, file, whiteout
-from tests.unit.layer_helpers import view_of
+from tests.unit.layer_helpers import analysis_context, view_of
 
 
 def _parse(data: bytes) -> list[str]:
@@ -41,7 +41,6 @@ def test_several_files_and_deleted_db() -> None:
 
 def test_lock_file_rewritten_later_dates_each_package() -> None:
     from portcullis.analyze.lang.npm import NpmPackages
-    from tests.analyzers.test_npm import _ctx
 
     def lock(deps: dict[str, str]) -> str:
         packages = {"": {"name": "app", "version": "1.0.0"}}
@@ -53,6 +52,6 @@ def test_lock_file_rewritten_later_dates_each_package() -> None:
         Layer([file("app/other", "x")]),
         Layer([file("app/package-lock.json", lock({"a": "1.0.0", "b": "2.0.0", "c": "1.0.0"}))]),
     ])
-    result = NpmPackages().analyze(view, _ctx())
+    result = NpmPackages().analyze(view, analysis_context())
     assert {(p.name, p.version): p.introduced_in for p in result.packages} == {
         ("a", "1.0.0"): 0, ("b", "2.0.0"): 2, ("c", "1.0.0"): 2}

@@ -41,19 +41,9 @@ class ScannerStatus:
 
 
 @dataclass
-class LayerSummary:
-    index: int
-    entries: int
-    file_bytes: int
-    tar_bytes: int
-    compression: str
-
-
-@dataclass
 class EngineResult:
     view: SquashedView
     result: AnalysisResult
-    layers: list[LayerSummary]
     statuses: dict[str, ScannerStatus] = field(default_factory=dict)
 
 
@@ -81,7 +71,7 @@ class _Sink:
         self._ctx = ctx
         self._collected = collected
         self._timings = timings
-        self.failed: dict[str, str] = {}
+        self._decided: tuple[FileMeta | None, bool, list[FileAnalyzer]] = (None, False, [])
 
     def _interested(self, meta: FileMeta) -> list[FileAnalyzer]:
         out = []
@@ -96,14 +86,21 @@ class _Sink:
         return out
 
     def wants(self, meta: FileMeta) -> bool:
-        if self._capture is not None and self._capture.match(meta.path):
-            return True
-        return bool(self._interested(meta))
+        capture = self._capture is not None and self._capture.match(meta.path) is not None
+        analyzers = self._interested(meta)
+        # The layer pass calls content() right after wants() for the same entry: keep the
+        # decision instead of matching every pattern and asking every analyzer twice.
+        self._decided = (meta, capture, analyzers)
+        return capture or bool(analyzers)
 
     def content(self, layer: int, meta: FileMeta, data: bytes) -> None:
-        if self._capture is not None and self._capture.match(meta.path):
+        decided_for, capture, analyzers = self._decided
+        if decided_for is not meta:
+            self.wants(meta)
+            decided_for, capture, analyzers = self._decided
+        if capture:
             self._content.put(layer, meta.path, data)
-        for analyzer in self._interested(meta):
+        for analyzer in analyzers:
             name = analyzer.spec.name
             started = time.perf_counter()
             try:
@@ -140,12 +137,11 @@ def check_image_size(image: Image, limits: ScanLimits) -> None:
 
 def read_layers(
     image: Image, sink: _Sink, options: EngineOptions
-) -> tuple[list[LayerIndex], list[LayerSummary]]:
+) -> list[LayerIndex]:
     limits = options.limits
     check_image_size(image, limits)
     counter = FileCounter(limits.max_files)
     indexes: list[LayerIndex] = []
-    summaries: list[LayerSummary] = []
     total = 0
     verify = options.verify_diff_ids and image.info.source != "dir"
     for layer in image.info.layers:
@@ -175,10 +171,7 @@ def read_layers(
             raise LimitExceededError("max_image_bytes", limits.max_image_bytes,
                                      image.info.reference)
         indexes.append(index)
-        summaries.append(LayerSummary(index=layer.index, entries=len(index.entries),
-                                      file_bytes=index.file_bytes, tar_bytes=index.tar_bytes,
-                                      compression=index.compression))
-    return indexes, summaries
+    return indexes
 
 
 def run(
@@ -200,7 +193,7 @@ def run(
     content = ContentStore(options.temp_dir)
     capture = [p for a in tree_analyzers for p in a.spec.paths]
     sink = _Sink(file_analyzers, capture, content, ctx, collected, timings)
-    indexes, summaries = read_layers(image, sink, options)
+    indexes = read_layers(image, sink, options)
     for index in indexes:
         collected.warnings.extend(index.warnings)
     view = SquashedView.build(indexes, content, options.limits.max_symlink_depth)
@@ -232,7 +225,7 @@ def run(
         collected.merge(result)
     if not deduped:
         _dedupe(view, collected, ctx)
-    engine = EngineResult(view=view, result=collected, layers=summaries)
+    engine = EngineResult(view=view, result=collected)
     engine.statuses = _statuses(analyzers, timings, failures)
     return engine
 

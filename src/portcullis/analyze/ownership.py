@@ -8,10 +8,11 @@ for it (and is what the distro's advisories are written against).
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable
 
 from portcullis.analyze.base import AnalysisResult
-from portcullis.layers.view import Filesystem
+from portcullis.layers.view import Filesystem, SymlinkLoopError
 from portcullis.model.package import Package
 
 # Analyzers put the paths their package DB says it installed under this facts prefix.
@@ -25,15 +26,23 @@ def owned_fact(analyzer: str, paths: Iterable[str]) -> dict[str, frozenset[str]]
 
 def _owned(fs: Filesystem, facts: dict[str, object]) -> set[str]:
     owned: set[str] = set()
+    real_dirs: dict[str, str | None] = {}
     for key, value in facts.items():
         if not key.startswith(OWNED_PREFIX) or not isinstance(value, frozenset):
             continue
         for path in value:
             owned.add(path)
             # Merged /usr: the DB says /lib/x, the image stores /usr/lib/x behind a symlink.
-            real = fs.resolve(path)
-            if real is not None:
-                owned.add(real.path)
+            # Directories are few, files many: resolve each directory once.
+            parent, name = posixpath.split(path)
+            if parent not in real_dirs:
+                try:
+                    real_dirs[parent] = fs.resolve_path(parent)
+                except SymlinkLoopError:
+                    real_dirs[parent] = None
+            real = real_dirs[parent]
+            if real is not None and real != parent:
+                owned.add(posixpath.join(real, name))
     return owned
 
 

@@ -55,7 +55,9 @@ def first_layers(
     return {key: first[key] for key in present}
 
 
-class _Named(Protocol):
+class Named(Protocol):
+    """Anything a parser finds: a name and a version."""
+
     @property
     def name(self) -> str: ...
 
@@ -70,7 +72,7 @@ def restamp(
     fs: Filesystem,
     entry: FileEntry,
     packages: list[Package],
-    parse: Callable[[bytes], Iterable[_Named]],
+    parse: Callable[[bytes], Iterable[Named]],
 ) -> list[Package]:
     """Per-package layers for a file that changed across layers.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Protocol
@@ -25,6 +26,8 @@ class Filesystem(Protocol):
     def entry(self, path: str) -> FileEntry | None: ...
 
     def resolve(self, path: str) -> FileEntry | None: ...
+
+    def resolve_path(self, path: str, follow_final: bool = True) -> str: ...
 
     def read(self, path: str) -> bytes | None: ...
 
@@ -46,6 +49,7 @@ class SymlinkLoopError(Exception):
 class SquashedView:
     def __init__(self, content: ContentStore | None = None, max_symlink_depth: int = 40) -> None:
         self._current: dict[str, FileEntry] = {}
+        self._sorted: list[str] | None = None
         self._children: dict[str, set[str]] = {ROOT: set()}
         self._history: dict[str, list[Change]] = {}
         self._hidden: list[FileEntry] = []
@@ -94,6 +98,7 @@ class SquashedView:
         if not history or history[-1].layer != layer:
             history.append(Change(layer=layer, action=action))
         self._current[path] = FileEntry(meta=meta, layer=layer, history=())
+        self._sorted = None
         self._link(path)
 
     def _link(self, path: str) -> None:
@@ -119,6 +124,7 @@ class SquashedView:
             p = stack.pop()
             stack.extend(self._children.pop(p, ()))
             entry = self._current.pop(p, None)
+            self._sorted = None
             if entry is not None:
                 self._retire(entry, layer)
                 self._history.setdefault(p, []).append(Change(layer=layer, action="delete"))
@@ -192,13 +198,20 @@ class SquashedView:
             return None
         return self._content.get(entry.layer, meta.path)
 
+    def _sorted_paths(self) -> list[str]:
+        # Analyzers glob many times once the view is built; sort once per state.
+        if self._sorted is None:
+            self._sorted = sorted(self._current)
+        return self._sorted
+
     def walk(self) -> Iterator[FileEntry]:
-        for path in sorted(self._current):
+        for path in self._sorted_paths():
             yield self._with_history(self._current[path])
 
     def glob(self, pattern: str) -> Iterator[FileEntry]:
-        for path in sorted(self._current):
-            if fnmatch.fnmatchcase(path, pattern):
+        match = re.compile(fnmatch.translate(pattern)).match
+        for path in self._sorted_paths():
+            if match(path):
                 yield self._with_history(self._current[path])
 
     def hidden(self) -> Iterator[FileEntry]:

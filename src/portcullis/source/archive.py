@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import posixpath
-import shutil
 import tarfile
 import tempfile
 import zlib
@@ -200,8 +199,3 @@ def open_store(path: Path, options: SourceOptions) -> BlobStore:
     if not path.exists():
         raise ConfigError(f"no such file or directory: {path}")
     return TarStore(path, options)
-
-
-def copy_to(stream: IO[bytes], dst: Path) -> None:
-    with dst.open("wb") as out:
-        shutil.copyfileobj(stream, out, 1 << 20)

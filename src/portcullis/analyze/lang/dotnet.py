@@ -4,7 +4,7 @@ time) and NuGet's ``packages.lock.json`` (resolved versions per target framework
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -12,15 +12,10 @@ from packageurl import PackageURL
 
 from portcullis.analyze.base import (
     STAGE_INVENTORY,
-    AnalysisContext,
-    AnalysisResult,
     AnalyzerSpec,
-    matched_files,
 )
-from portcullis.analyze.provenance import restamp
-from portcullis.layers.view import Filesystem
+from portcullis.analyze.lang.package_files import PackageFiles
 from portcullis.model.files import FileEntry, Location
-from portcullis.model.finding import Warning
 from portcullis.model.package import Package
 
 
@@ -92,7 +87,7 @@ def parse_packages_lock(data: bytes) -> list[Found]:
 # the analyzer ---------------------------------------------------------------------------------
 
 
-class DotnetDeps:
+class DotnetDeps(PackageFiles[Found]):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="dotnet",
         version=1,
@@ -101,29 +96,14 @@ class DotnetDeps:
         paths=("*.deps.json", "*/packages.lock.json"),
         stage=STAGE_INVENTORY,
     )
+    describes = ".NET dependency file"
 
-    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
-        result = AnalysisResult()
-        for entry in matched_files(fs, self.spec.paths):
-            self._analyze_file(fs, entry, result)
-        return result
+    def parser(self, path: str) -> Callable[[bytes], list[Found]] | None:
+        return _parser(path)
 
-    def _analyze_file(self, fs: Filesystem, entry: FileEntry, result: AnalysisResult) -> None:
-        parse = _parser(entry.path)
-        if parse is None:
-            return
-        data = fs.read_entry(entry)
-        if data is None:
-            return
-        try:
-            found = parse(data)
-        except (ValueError, TypeError) as e:
-            result.warnings.append(Warning(
-                message=f"cannot parse .NET dependency file: {e}", path=entry.path,
-                layer=entry.layer, analyzer=self.spec.name))
-            return
-        packages = _packages(found, entry, lockfile=parse is parse_packages_lock)
-        result.packages.extend(restamp(fs, entry, packages, parse))
+    def packages(self, found: Sequence[Found], entry: FileEntry,
+                 parse: Callable[[bytes], Sequence[Found]]) -> list[Package]:
+        return _packages(found, entry, lockfile=parse is parse_packages_lock)
 
 
 def _parser(path: str) -> Callable[[bytes], list[Found]] | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -15,15 +15,10 @@ from packageurl import PackageURL
 
 from portcullis.analyze.base import (
     STAGE_INVENTORY,
-    AnalysisContext,
-    AnalysisResult,
     AnalyzerSpec,
-    matched_files,
 )
-from portcullis.analyze.provenance import restamp
-from portcullis.layers.view import Filesystem
+from portcullis.analyze.lang.package_files import PackageFiles
 from portcullis.model.files import FileEntry, Location
-from portcullis.model.finding import Warning
 from portcullis.model.package import Package
 
 _INSTALLED = re.compile(r"/node_modules/(?:@[^/]+/)?[^/@.][^/]*/package\.json$")
@@ -250,7 +245,7 @@ def _lock_parser(path: str) -> Callable[[bytes], list[Found]] | None:
     return None
 
 
-class NpmPackages:
+class NpmPackages(PackageFiles[Found]):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="npm",
         version=1,
@@ -265,30 +260,17 @@ class NpmPackages:
         ),
         stage=STAGE_INVENTORY,
     )
+    describes = "npm package file"
+    parse_errors = (ValueError, TypeError, AttributeError)
 
-    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
-        result = AnalysisResult()
-        for entry in matched_files(fs, self.spec.paths):
-            self._analyze_file(fs, entry, result)
-        return result
+    def parser(self, path: str) -> Callable[[bytes], list[Found]] | None:
+        if _INSTALLED.search(path) is not None:
+            return parse_package_json
+        return self._application_lock(path)
 
-    def _analyze_file(self, fs: Filesystem, entry: FileEntry, result: AnalysisResult) -> None:
-        installed = _INSTALLED.search(entry.path) is not None
-        parse = parse_package_json if installed else self._application_lock(entry.path)
-        if parse is None:
-            return
-        data = fs.read_entry(entry)
-        if data is None:
-            return
-        try:
-            found = parse(data)
-        except (ValueError, TypeError, AttributeError) as e:
-            result.warnings.append(Warning(
-                message=f"cannot parse npm package file: {e}", path=entry.path,
-                layer=entry.layer, analyzer=self.spec.name))
-            return
-        packages = _packages(found, entry, lockfile=not installed)
-        result.packages.extend(restamp(fs, entry, packages, parse))
+    def packages(self, found: Sequence[Found], entry: FileEntry,
+                 parse: Callable[[bytes], Sequence[Found]]) -> list[Package]:
+        return _packages(found, entry, lockfile=parse is not parse_package_json)
 
     @staticmethod
     def _application_lock(path: str) -> Callable[[bytes], list[Found]] | None:

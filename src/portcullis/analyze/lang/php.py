@@ -5,7 +5,7 @@ Composer 2 an object with ``packages`` and ``dev-package-names``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -13,15 +13,10 @@ from packageurl import PackageURL
 
 from portcullis.analyze.base import (
     STAGE_INVENTORY,
-    AnalysisContext,
-    AnalysisResult,
     AnalyzerSpec,
-    matched_files,
 )
-from portcullis.analyze.provenance import restamp
-from portcullis.layers.view import Filesystem
+from portcullis.analyze.lang.package_files import PackageFiles
 from portcullis.model.files import FileEntry, Location
-from portcullis.model.finding import Warning
 from portcullis.model.package import Package
 
 _INSTALLED = "/vendor/composer/installed.json"
@@ -96,7 +91,7 @@ def parse_installed_json(data: bytes) -> list[Found]:
 # the analyzer ---------------------------------------------------------------------------------
 
 
-class ComposerPackages:
+class ComposerPackages(PackageFiles[Found]):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="composer",
         version=1,
@@ -105,29 +100,14 @@ class ComposerPackages:
         paths=("*/composer.lock", "*/vendor/composer/installed.json"),
         stage=STAGE_INVENTORY,
     )
+    describes = "PHP composer file"
 
-    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
-        result = AnalysisResult()
-        for entry in matched_files(fs, self.spec.paths):
-            self._analyze_file(fs, entry, result)
-        return result
+    def parser(self, path: str) -> Callable[[bytes], list[Found]] | None:
+        return _parser(path)
 
-    def _analyze_file(self, fs: Filesystem, entry: FileEntry, result: AnalysisResult) -> None:
-        parse = _parser(entry.path)
-        if parse is None:
-            return
-        data = fs.read_entry(entry)
-        if data is None:
-            return
-        try:
-            found = parse(data)
-        except (ValueError, TypeError) as e:
-            result.warnings.append(Warning(
-                message=f"cannot parse PHP composer file: {e}", path=entry.path,
-                layer=entry.layer, analyzer=self.spec.name))
-            return
-        packages = _packages(found, entry, lockfile=parse is parse_composer_lock)
-        result.packages.extend(restamp(fs, entry, packages, parse))
+    def packages(self, found: Sequence[Found], entry: FileEntry,
+                 parse: Callable[[bytes], Sequence[Found]]) -> list[Package]:
+        return _packages(found, entry, lockfile=parse is parse_composer_lock)
 
 
 def _parser(path: str) -> Callable[[bytes], list[Found]] | None:

@@ -9,7 +9,7 @@ import posixpath
 import re
 import tomllib
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from typing import Any, ClassVar
@@ -18,15 +18,10 @@ from packageurl import PackageURL
 
 from portcullis.analyze.base import (
     STAGE_INVENTORY,
-    AnalysisContext,
-    AnalysisResult,
     AnalyzerSpec,
-    matched_files,
 )
-from portcullis.analyze.provenance import restamp
-from portcullis.layers.view import Filesystem
+from portcullis.analyze.lang.package_files import PackageFiles
 from portcullis.model.files import FileEntry, Location
-from portcullis.model.finding import Warning
 from portcullis.model.package import Package
 
 _INSTALL_DIRS = ("/site-packages/", "/dist-packages/")
@@ -226,7 +221,7 @@ def parse_egg(data: bytes) -> list[Found]:
 # the analyzer ---------------------------------------------------------------------------------
 
 
-class PythonPackages:
+class PythonPackages(PackageFiles[Found]):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="python",
         version=1,
@@ -244,30 +239,15 @@ class PythonPackages:
         ),
         stage=STAGE_INVENTORY,
     )
+    describes = "Python package file"
+    parse_errors = (ValueError, TypeError, AttributeError, zipfile.LargeZipFile)
 
-    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
-        result = AnalysisResult()
-        for entry in matched_files(fs, self.spec.paths):
-            self._analyze_file(fs, entry, result)
-        return result
+    def parser(self, path: str) -> Callable[[bytes], list[Found]] | None:
+        return _metadata_parser(path) or self._application_lock(path)
 
-    def _analyze_file(self, fs: Filesystem, entry: FileEntry, result: AnalysisResult) -> None:
-        installed = _metadata_parser(entry.path)
-        parse = installed or self._application_lock(entry.path)
-        if parse is None:
-            return
-        data = fs.read_entry(entry)
-        if data is None:
-            return
-        try:
-            found = parse(data)
-        except (ValueError, TypeError, AttributeError, zipfile.LargeZipFile) as e:
-            result.warnings.append(Warning(
-                message=f"cannot parse Python package file: {e}", path=entry.path,
-                layer=entry.layer, analyzer=self.spec.name))
-            return
-        packages = _packages(found, entry, lockfile=installed is None)
-        result.packages.extend(restamp(fs, entry, packages, parse))
+    def packages(self, found: Sequence[Found], entry: FileEntry,
+                 parse: Callable[[bytes], Sequence[Found]]) -> list[Package]:
+        return _packages(found, entry, lockfile=_metadata_parser(entry.path) is None)
 
     @staticmethod
     def _application_lock(path: str) -> Callable[[bytes], list[Found]] | None:

@@ -5,7 +5,7 @@ regular expressions: no Ruby is ever executed."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -13,15 +13,10 @@ from packageurl import PackageURL
 
 from portcullis.analyze.base import (
     STAGE_INVENTORY,
-    AnalysisContext,
-    AnalysisResult,
     AnalyzerSpec,
-    matched_files,
 )
-from portcullis.analyze.provenance import restamp
-from portcullis.layers.view import Filesystem
+from portcullis.analyze.lang.package_files import PackageFiles
 from portcullis.model.files import FileEntry, Location
-from portcullis.model.finding import Warning
 from portcullis.model.package import Package
 
 # Gem::Specification#to_ruby: ``s.name = "rack".freeze``; older rubygems: ``s.name = %q{rack}``
@@ -127,7 +122,7 @@ def parse_gemfile_lock(data: bytes) -> list[Found]:
 # the analyzer ---------------------------------------------------------------------------------
 
 
-class RubyGems:
+class RubyGems(PackageFiles[Found]):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="ruby",
         version=1,
@@ -136,29 +131,14 @@ class RubyGems:
         paths=("*/specifications/*.gemspec", "*/Gemfile.lock"),
         stage=STAGE_INVENTORY,
     )
+    describes = "Ruby package file"
 
-    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
-        result = AnalysisResult()
-        for entry in matched_files(fs, self.spec.paths):
-            self._analyze_file(fs, entry, result)
-        return result
+    def parser(self, path: str) -> Callable[[bytes], list[Found]] | None:
+        return _parser(path)
 
-    def _analyze_file(self, fs: Filesystem, entry: FileEntry, result: AnalysisResult) -> None:
-        parse = _parser(entry.path)
-        if parse is None:
-            return
-        data = fs.read_entry(entry)
-        if data is None:
-            return
-        try:
-            found = parse(data)
-        except (ValueError, TypeError) as e:
-            result.warnings.append(Warning(
-                message=f"cannot parse Ruby package file: {e}", path=entry.path,
-                layer=entry.layer, analyzer=self.spec.name))
-            return
-        packages = _packages(found, entry, lockfile=parse is parse_gemfile_lock)
-        result.packages.extend(restamp(fs, entry, packages, parse))
+    def packages(self, found: Sequence[Found], entry: FileEntry,
+                 parse: Callable[[bytes], Sequence[Found]]) -> list[Package]:
+        return _packages(found, entry, lockfile=parse is parse_gemfile_lock)
 
 
 def _parser(path: str) -> Callable[[bytes], list[Found]] | None:

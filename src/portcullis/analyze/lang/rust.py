@@ -7,7 +7,7 @@ import json
 import struct
 import tomllib
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -18,11 +18,10 @@ from portcullis.analyze.base import (
     AnalysisContext,
     AnalysisResult,
     AnalyzerSpec,
-    matched_files,
 )
 from portcullis.analyze.binary.elf import ELF_MAGIC, ElfError, ElfFile
 from portcullis.analyze.lang.go_binary import KiB, MiB
-from portcullis.layers.view import Filesystem
+from portcullis.analyze.lang.package_files import PackageFiles
 from portcullis.model.files import FileEntry, FileKind, FileMeta, Location
 from portcullis.model.finding import Warning
 from portcullis.model.package import Package
@@ -97,7 +96,7 @@ def parse_cargo_lock(data: bytes) -> list[Crate]:
     return crates
 
 
-class CargoLock:
+class CargoLock(PackageFiles[Crate]):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="cargo-lock",
         version=1,
@@ -107,26 +106,15 @@ class CargoLock:
         stage=STAGE_INVENTORY,
     )
 
-    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
-        result = AnalysisResult()
-        for entry in matched_files(fs, self.spec.paths):
-            self._analyze_file(fs, entry, result)
-        return result
+    describes = "Cargo.lock"  # tomllib.TOMLDecodeError is a ValueError
 
-    def _analyze_file(self, fs: Filesystem, entry: FileEntry, result: AnalysisResult) -> None:
-        data = fs.read_entry(entry)
-        if data is None:
-            return
-        try:
-            crates = parse_cargo_lock(data)
-        except (ValueError, TypeError) as e:  # tomllib.TOMLDecodeError is a ValueError
-            result.warnings.append(Warning(
-                message=f"cannot parse Cargo.lock: {e}", path=entry.path, layer=entry.layer,
-                analyzer=self.spec.name))
-            return
-        result.packages.extend(_crates_to_packages(
-            crates, Location(path=entry.path, layer=entry.layer), entry.introduced_in,
-            self.spec.name))
+    def parser(self, path: str) -> Callable[[bytes], list[Crate]]:
+        return parse_cargo_lock
+
+    def packages(self, found: Sequence[Crate], entry: FileEntry,
+                 parse: Callable[[bytes], Sequence[Crate]]) -> list[Package]:
+        return _crates_to_packages(found, Location(path=entry.path, layer=entry.layer),
+                                   entry.introduced_in, self.spec.name)
 
 
 # cargo-auditable ------------------------------------------------------------------------------

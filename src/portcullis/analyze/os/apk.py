@@ -112,15 +112,6 @@ def _keys(data: bytes) -> list[Key]:
     return [r.key for r in records(data) if r.name and r.version]
 
 
-def owned_paths(fs: Filesystem) -> frozenset[str]:
-    """Every file an installed apk owns (R entries; F directories are not counted): language
-    analyzers use it not to report an apk-installed library a second time."""
-    data = fs.read(INSTALLED)
-    if data is None:
-        return frozenset()
-    return frozenset(p for r in records(data) if r.name and r.version for p in r.files)
-
-
 # --- licenses ------------------------------------------------------------------------------
 
 _TOKEN = re.compile(r"\(|\)|[^\s()]+")
@@ -252,14 +243,17 @@ class Apk:
             return result
         introduced = first_layers(fs, [db.path], _keys)
         seen: set[Key] = set()
+        owned: set[str] = set()
         for record in records(data):
             if not record.name or not record.version:
                 result.warnings.append(self._warning(_incomplete(record), db))
-            elif record.key not in seen:
+                continue
+            owned.update(record.files)
+            if record.key not in seen:
                 seen.add(record.key)
                 result.packages.append(_package(record, db, introduced, ctx.distro))
         result.packages.sort(key=lambda p: (p.sort_key(), p.purl or ""))
-        result.facts.update(owned_fact(self.spec.name, owned_paths(fs)))
+        result.facts.update(owned_fact(self.spec.name, owned))
         return result
 
     def _warning(self, message: str, db: FileEntry) -> Warning:

@@ -203,19 +203,6 @@ def _is_dir(fs: Filesystem, path: str) -> bool:
     return entry is not None and entry.meta.is_dir
 
 
-def owned_paths(fs: Filesystem) -> frozenset[str]:
-    """Every path some installed deb package owns: language analyzers use it not to report
-    a dpkg-installed library a second time."""
-    owned: set[str] = set()
-    for db in databases(fs):
-        data = fs.read_entry(db)
-        if data is None:
-            continue
-        for record in read_records(data, status_required=not _in_status_d(db.path))[0]:
-            owned.update(installed_files(fs, record, db.path) or ())
-    return frozenset(owned)
-
-
 # --- licenses from /usr/share/doc/<name>/copyright ----------------------------------------
 
 # DEP-5 short names (and a few spellings seen in the wild) → SPDX ids, lower-cased keys.
@@ -418,10 +405,10 @@ class _Licenses:
         return self._seen[entry.path]
 
 
-def _package(fs: Filesystem, record: Record, db: FileEntry, introduced: dict[Key, int],
-             licenses: _Licenses, distro: Distro | None) -> Package:
+def _package(record: Record, db: FileEntry, introduced: dict[Key, int],
+             licenses: _Licenses, distro: Distro | None,
+             files: tuple[str, ...] | None) -> Package:
     properties = {"arch": record.arch, "maintainer": record.maintainer}
-    files = installed_files(fs, record, db.path)
     if files is not None:
         properties["files"] = str(len(files))
     return Package(
@@ -463,16 +450,19 @@ class Dpkg:
         introduced = _introduced(fs, dbs)
         licenses = _Licenses(fs)
         seen: set[Key] = set()
+        owned: set[str] = set()
         for db in dbs:
             for record in self._records(fs, db, result):
                 if record.key in seen:
                     continue
                 seen.add(record.key)
+                files = installed_files(fs, record, db.path)
+                owned.update(files or ())
                 result.packages.append(
-                    _package(fs, record, db, introduced, licenses, ctx.distro)
+                    _package(record, db, introduced, licenses, ctx.distro, files)
                 )
         result.packages.sort(key=lambda p: (p.sort_key(), p.purl or ""))
-        result.facts.update(owned_fact(self.spec.name, owned_paths(fs)))
+        result.facts.update(owned_fact(self.spec.name, owned))
         return result
 
     def _records(self, fs: Filesystem, db: FileEntry, result: AnalysisResult) -> list[Record]:

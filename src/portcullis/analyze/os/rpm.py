@@ -206,20 +206,6 @@ def _introduced(fs: Filesystem, paths: list[str], current: bytes,
     return first_layers(fs, paths, parse)
 
 
-def owned_paths(fs: Filesystem) -> frozenset[str]:
-    """Every path some installed rpm package owns (for language analyzers)."""
-    for db in databases(fs):
-        data = fs.read_entry(db)
-        if data is None:
-            continue
-        try:
-            database = read_database(data)
-        except RpmdbError:
-            continue
-        return frozenset(f for p in database.packages for f in p.files)
-    return frozenset()
-
-
 class Rpm:
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="rpm",
@@ -249,7 +235,8 @@ class Rpm:
             keys = [p.key for p in packages]
             introduced = _introduced(fs, _history_paths(fs, dbs), data, keys, read_keys)
             self._add(result, packages, db, introduced, ctx.distro, with_files=True)
-            result.facts.update(owned_fact(self.spec.name, owned_paths(fs)))
+            owned = (path for package in packages for path in package.files)
+            result.facts.update(owned_fact(self.spec.name, owned))
             for other in dbs[dbs.index(db) + 1:]:
                 result.warnings.append(self._warning(
                     f"another rpm database is used ({db.path}); this one is ignored", other))
