@@ -25,10 +25,10 @@ from portcullis.layers.index import FileCounter, LayerIndex, index_layer
 from portcullis.layers.stream import LayerStream
 from portcullis.layers.view import SquashedView
 from portcullis.limits import ScanLimits
+from portcullis.model.blob import Image
 from portcullis.model.files import FileMeta
 from portcullis.model.finding import Warning
 from portcullis.progress import NullProgress, Progress
-from portcullis.source.base import Image
 
 log = logging.getLogger(__name__)
 

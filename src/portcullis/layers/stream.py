@@ -20,8 +20,8 @@ from portcullis.errors import (
     LimitExceededError,
     PortcullisError,
 )
+from portcullis.model.blob import Reader
 from portcullis.model.digest import Digest
-from portcullis.source.base import Reader
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"

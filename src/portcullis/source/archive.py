@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from portcullis.errors import ConfigError, LimitExceededError, NotFoundError, SourceError
-from portcullis.source.base import Reader, SourceOptions
+from portcullis.model.blob import Reader
+from portcullis.source.base import SourceOptions
 
 _GZIP_MAGIC = b"\x1f\x8b"
 

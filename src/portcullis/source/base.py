@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Self
 
 from portcullis.limits import ScanLimits
-from portcullis.model.image import ImageInfo, LayerRef, Platform
+from portcullis.model.blob import Image
+from portcullis.model.image import ImageInfo, Platform
 from portcullis.progress import NullProgress, Progress
 
 
@@ -35,39 +36,6 @@ class SourceOptions:
         """A private folder for spooled archives; removed when the image is closed."""
         base = str(self.temp_dir) if self.temp_dir else None
         return tempfile.TemporaryDirectory(prefix="portcullis-", dir=base)
-
-
-class Reader(Protocol):
-    """The least a blob stream offers: sequential reads and close."""
-
-    def read(self, size: int = -1, /) -> bytes: ...
-
-    def close(self) -> None: ...
-
-
-class Image(Protocol):
-    """An opened image: metadata plus a way to stream each layer blob exactly once."""
-
-    info: ImageInfo
-
-    def open_layer(self, layer: LayerRef) -> Reader:
-        """The raw (possibly compressed) blob of ``layer``.
-
-        The returned stream verifies the blob's digest when it reaches EOF and raises
-        ``DigestMismatchError`` there; callers must read it to the end.
-        """
-        ...
-
-    def close(self) -> None: ...
-
-    def __enter__(self) -> Image: ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
 
 
 class ImageBase:

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from portcullis.errors import ConfigError, NotFoundError, SourceError
+from portcullis.model.blob import Reader
 from portcullis.model.digest import Digest
 from portcullis.model.image import ImageConfig, ImageInfo, LayerRef
 from portcullis.source.archive import BlobStore, open_store
-from portcullis.source.base import ImageBase, Reader, SourceOptions
+from portcullis.source.base import ImageBase, SourceOptions
 from portcullis.source.manifest import load_json
 from portcullis.source.reference import ImageReference
 from portcullis.source.verify import VerifyingReader

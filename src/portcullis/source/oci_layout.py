@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from portcullis.errors import ConfigError, DigestMismatchError, NotFoundError, SourceError
+from portcullis.model.blob import Reader
 from portcullis.model.digest import Digest
 from portcullis.model.image import ImageInfo, LayerRef, Platform
 from portcullis.source.archive import BlobStore, open_store
-from portcullis.source.base import ImageBase, Reader, SourceOptions
+from portcullis.source.base import ImageBase, SourceOptions
 from portcullis.source.manifest import (
     REF_NAME,
     Descriptor,

@@ -38,10 +38,11 @@ from portcullis.errors import (
     NotFoundError,
     SourceError,
 )
+from portcullis.model.blob import Reader
 from portcullis.model.digest import Digest, is_digest
 from portcullis.model.image import ImageInfo, LayerRef
 from portcullis.progress import Progress
-from portcullis.source.base import ImageBase, Reader, SourceOptions
+from portcullis.source.base import ImageBase, SourceOptions
 from portcullis.source.credentials import Credentials, find_credentials
 from portcullis.source.manifest import (
     ALL_TYPES,

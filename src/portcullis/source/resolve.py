@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-from portcullis.source.base import Image, SourceOptions
+from portcullis.model.blob import Image
+from portcullis.source.base import SourceOptions
 from portcullis.source.reference import ImageReference, parse_reference
 
 # scheme → (module, function). Adding a source is one module plus one row here.

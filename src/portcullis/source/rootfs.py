@@ -13,8 +13,9 @@ import threading
 from pathlib import Path
 
 from portcullis.errors import ConfigError
+from portcullis.model.blob import Reader
 from portcullis.model.image import ImageConfig, ImageInfo, LayerRef
-from portcullis.source.base import ImageBase, Reader, SourceOptions
+from portcullis.source.base import ImageBase, SourceOptions
 from portcullis.source.reference import ImageReference
 
 # Not a real digest: a dir has none. Stable so the cache and reports stay deterministic.

@@ -6,8 +6,8 @@ import hashlib
 import io
 
 from portcullis.errors import DigestMismatchError, LimitExceededError
+from portcullis.model.blob import Reader
 from portcullis.model.digest import Digest
-from portcullis.source.base import Reader
 
 
 class VerifyingReader(io.RawIOBase):
