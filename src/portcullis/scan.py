@@ -8,10 +8,9 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from portcullis import __version__
-from portcullis.analyze.base import SCANNERS, expand_scanners
+from portcullis.analyze.base import SCANNERS, AnalysisResult, expand_scanners
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
 from portcullis.errors import ConfigError
@@ -82,9 +81,9 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
             engine.view.close()
 
 
-def _file_stats(view: SquashedView, facts: dict[str, Any] | None = None) -> FileStats:
+def _file_stats(view: SquashedView, result: AnalysisResult) -> FileStats:
     """Totals over the visible files; per-layer and wasted totals come from the "files"
-    analyzer's facts when it ran."""
+    analyzer when it ran."""
     count = 0
     total = 0
     sizes: list[tuple[int, str, int]] = []
@@ -99,10 +98,9 @@ def _file_stats(view: SquashedView, facts: dict[str, Any] | None = None) -> File
         else:
             heapq.heappushpop(sizes, item)
     largest = tuple((p, s, layer) for s, p, layer in sorted(sizes, key=lambda t: (-t[0], t[1])))
-    facts = facts or {}
     return FileStats(count=count, total_size=total, largest=largest,
-                     per_layer=tuple(facts.get("files_per_layer", ())),
-                     wasted_bytes=int(facts.get("wasted_bytes", 0)))
+                     per_layer=result.layer_totals or (),
+                     wasted_bytes=result.wasted_bytes or 0)
 
 
 def _statuses(engine: EngineResult, requested: frozenset[str]) -> dict[str, ScannerResult]:
@@ -144,8 +142,8 @@ def _report(info: ImageInfo, engine: EngineResult, options: ScanOptions,
         packages=tuple(result.packages),
         findings=tuple(result.findings),
         warnings=tuple(result.warnings),
-        files=_file_stats(engine.view, result.facts),
+        files=_file_stats(engine.view, result),
         scanners=_statuses(engine, options.scanners),
-        base_image=result.facts.get("base_image"),
+        base_image=result.base_image,
         verdict=evaluate(result.findings, options.fail_on),
     )

@@ -74,7 +74,6 @@ Z:Q1WTFU+AxEBoVEjg9SR5cl17ybZ40=
 def test_spec_and_discovery() -> None:
     spec = Apk.spec
     assert spec.name == "apk"
-    assert spec.kind == "tree"
     assert spec.stage == STAGE_INVENTORY
     assert spec.scanners == frozenset({"packages"})
     assert spec.paths == ("/lib/apk/db/installed",)
@@ -198,7 +197,7 @@ def test_unknown_distro_defaults_to_alpine_without_distro_qualifier() -> None:
 
 
 def test_owned_paths_are_files_not_directories() -> None:
-    owned = _run([kit.file(DB, _fixture("alpine-3.18.0"))]).facts["owned_paths:apk"]
+    owned = _run([kit.file(DB, _fixture("alpine-3.18.0"))]).owned_paths["apk"]
     assert len(owned) == 109
     assert "/lib/ld-musl-x86_64.so.1" in owned
     assert "/bin/busybox" in owned

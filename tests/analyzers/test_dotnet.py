@@ -39,7 +39,6 @@ def test_spec_and_discovery() -> None:
     spec = DotnetDeps.spec
     assert spec.name == "dotnet"
     assert spec.version == 1
-    assert spec.kind == "tree"
     assert spec.stage == STAGE_INVENTORY
     assert spec.scanners == frozenset({"packages"})
     assert isinstance(DotnetDeps(), TreeAnalyzer)

@@ -71,7 +71,6 @@ def _stanza(name: str, version: str, *, status: str | None = "install ok install
 def test_spec_and_discovery() -> None:
     spec = Dpkg.spec
     assert spec.name == "dpkg"
-    assert spec.kind == "tree"
     assert spec.stage == STAGE_INVENTORY
     assert spec.scanners == frozenset({"packages"})
     assert "/var/lib/dpkg/status.d/*" in spec.paths
@@ -302,7 +301,7 @@ def test_files_from_list_leave_out_directories() -> None:
         kit.directory("bin"),
         kit.file(STATUS, _fixture("debian-12-excerpt/var/lib/dpkg/status")),
         kit.file("var/lib/dpkg/info/acl.list", ACL_LIST),
-    ]).facts["owned_paths:dpkg"]
+    ]).owned_paths["dpkg"]
     assert "/bin/getfacl" in owned and "/usr/share/doc/acl/copyright" in owned
     assert "/bin" not in owned and "/." not in owned
 
@@ -311,7 +310,7 @@ def test_owned_paths_ignore_removed_packages() -> None:
     status = _stanza("gone", "1", status="deinstall ok config-files")
     result = _run([kit.file(STATUS, status),
                    kit.file("var/lib/dpkg/info/gone.list", "/etc/gone.conf\n")])
-    assert result.facts["owned_paths:dpkg"] == frozenset()
+    assert result.owned_paths["dpkg"] == frozenset()
 
 
 # --- licenses --------------------------------------------------------------------------------

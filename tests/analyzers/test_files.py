@@ -98,7 +98,7 @@ def test_discovered_as_tree_analyzer() -> None:
     assert FileInfo in analyzer_classes()
     assert isinstance(FileInfo(), TreeAnalyzer)
     spec = FileInfo.spec
-    assert (spec.name, spec.version, spec.kind, spec.stage) == ("files", 1, "tree", STAGE_CHECKS)
+    assert (spec.name, spec.version, spec.stage) == ("files", 1, STAGE_CHECKS)
     assert spec.scanners == frozenset({"files"})
     assert spec.paths == ("/etc/passwd", "/etc/group")
 
@@ -163,7 +163,7 @@ def test_wasted_space_per_removing_layer() -> None:
     assert wasted[2].path == "/srv/huge.bin"
     assert all(f.severity is Severity.LOW and f.visible is False for f in wasted.values())
     assert wasted[1].fingerprint != wasted[2].fingerprint
-    assert result.facts["wasted_bytes"] == 2 * MIB + 3 * MIB + len(KEEP_V0) + len(KEEP_V2)
+    assert result.wasted_bytes == 2 * MIB + 3 * MIB + len(KEEP_V0) + len(KEEP_V2)
 
 
 def test_wasted_space_fingerprints_differ_for_the_same_path() -> None:
@@ -180,7 +180,7 @@ def test_wasted_space_fingerprints_differ_for_the_same_path() -> None:
 
 def test_per_layer_totals() -> None:
     files0, bytes0 = _base_file_bytes()
-    assert _run(_layers()).facts["files_per_layer"] == [
+    assert [t.to_dict() for t in _run(_layers()).layer_totals or ()] == [
         {"layer": 0, "files": files0, "bytes": bytes0, "removed_files": 0, "removed_bytes": 0},
         {"layer": 1, "files": 2, "bytes": len(b"small") + len(ELF), "removed_files": 1,
          "removed_bytes": 2 * MIB},

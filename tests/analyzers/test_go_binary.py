@@ -218,7 +218,6 @@ def test_spec_and_discovery() -> None:
     spec = GoBinaries.spec
     assert spec.name == "go-binary"
     assert spec.version == 1
-    assert spec.kind == "file"
     assert spec.stage == STAGE_INVENTORY
     assert spec.scanners == frozenset({"packages"})
     assert spec.paths == ()

@@ -66,7 +66,6 @@ def test_spec_and_discovery() -> None:
     spec = JavaArchives.spec
     assert spec.name == "java"
     assert spec.version == 1
-    assert spec.kind == "tree"
     assert spec.stage == STAGE_INVENTORY
     assert spec.scanners == frozenset({"packages"})
     assert spec.paths == ("*.jar", "*.war", "*.ear", "*.par", "*.jpi", "*.hpi")

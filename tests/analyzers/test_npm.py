@@ -45,7 +45,6 @@ def _manifest(doc: dict[str, object]) -> str:
 def test_spec_and_discovery() -> None:
     spec = NpmPackages.spec
     assert spec.name == "npm"
-    assert spec.kind == "tree"
     assert spec.stage == STAGE_INVENTORY
     assert spec.scanners == frozenset({"packages"})
     assert isinstance(NpmPackages(), TreeAnalyzer)

@@ -44,7 +44,6 @@ def test_spec_and_discovery() -> None:
     spec = ComposerPackages.spec
     assert spec.name == "composer"
     assert spec.version == 1
-    assert spec.kind == "tree"
     assert spec.stage == STAGE_INVENTORY
     assert spec.scanners == frozenset({"packages"})
     assert isinstance(ComposerPackages(), TreeAnalyzer)

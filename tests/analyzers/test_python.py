@@ -36,7 +36,6 @@ def _by_purl(result: AnalysisResult) -> dict[str, Package]:
 def test_spec_and_discovery() -> None:
     spec = PythonPackages.spec
     assert spec.name == "python"
-    assert spec.kind == "tree"
     assert spec.stage == STAGE_INVENTORY
     assert spec.scanners == frozenset({"packages"})
     assert isinstance(PythonPackages(), TreeAnalyzer)

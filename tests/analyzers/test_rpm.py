@@ -344,7 +344,6 @@ def test_truncated_ndb_keeps_what_is_whole() -> None:
 def test_spec_and_discovery() -> None:
     spec = Rpm.spec
     assert spec.name == "rpm"
-    assert spec.kind == "tree"
     assert spec.stage == STAGE_INVENTORY
     assert spec.scanners == frozenset({"packages"})
     assert "/var/lib/rpmmanifest/container-manifest-2" in spec.paths
@@ -557,11 +556,10 @@ def test_newest_backend_wins_and_the_other_is_named() -> None:
 
 
 def test_owned_paths() -> None:
-    owned = _run([kit.file("/var/lib/rpm/Packages", SAME_SET["bdb"].read_bytes())]).facts[
-        "owned_paths:rpm"]
+    owned = _run([kit.file("/var/lib/rpm/Packages", SAME_SET["bdb"].read_bytes())]).owned_paths["rpm"]
     assert len(owned) == 8
     assert {"/usr/bin/beta", "/usr/lib64/libgamma.so.0", "/usr/share/alpha/README"} <= owned
-    assert "owned_paths:rpm" not in _run([kit.file("/etc/hostname", "x")]).facts
+    assert "rpm" not in _run([kit.file("/etc/hostname", "x")]).owned_paths
 
 
 def test_no_db_no_packages() -> None:

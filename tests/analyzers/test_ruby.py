@@ -116,7 +116,6 @@ def test_spec_and_discovery() -> None:
     spec = RubyGems.spec
     assert spec.name == "ruby"
     assert spec.version == 1
-    assert spec.kind == "tree"
     assert spec.stage == STAGE_INVENTORY
     assert spec.scanners == frozenset({"packages"})
     assert isinstance(RubyGems(), TreeAnalyzer)

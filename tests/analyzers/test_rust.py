@@ -49,7 +49,7 @@ def _by_purl(packages: list[Package]) -> dict[str, Package]:
 
 def test_cargo_lock_spec_and_discovery() -> None:
     spec = CargoLock.spec
-    assert (spec.name, spec.kind, spec.stage) == ("cargo-lock", "tree", STAGE_INVENTORY)
+    assert (spec.name, spec.stage) == ("cargo-lock", STAGE_INVENTORY)
     assert spec.paths == ("*/Cargo.lock",)
     assert spec.scanners == frozenset({"packages"})
     assert isinstance(CargoLock(), TreeAnalyzer)
@@ -132,7 +132,7 @@ def _audit(data: bytes, layer: int = 1) -> AnalysisResult:
 
 def test_cargo_auditable_spec_and_accepts() -> None:
     spec = CargoAuditable.spec
-    assert (spec.name, spec.kind, spec.stage) == ("cargo-auditable", "file", STAGE_INVENTORY)
+    assert (spec.name, spec.stage) == ("cargo-auditable", STAGE_INVENTORY)
     assert spec.scanners == frozenset({"packages"})
     analyzer = CargoAuditable()
     assert isinstance(analyzer, FileAnalyzer)

@@ -22,7 +22,7 @@ from portcullis.analyze.base_image import BaseImage, history_boundary, identify,
 from portcullis.model.distro import Distro
 from portcullis.model.finding import Finding, Severity
 from portcullis.model.image import HistoryEntry, ImageConfig, ImageInfo, LayerRef
-from portcullis.model.report import Report
+from portcullis.model.report import BaseImageInfo, Report
 from tests.conftest import one_line_error, run_cli
 from tests.images import kit
 from tests.images.kit import Layer, directory, file
@@ -213,9 +213,9 @@ def test_finding_flags_in_report() -> None:
                 Finding(kind="baseline", id="user", severity=Severity.LOW, title="t"))
     report = Report(tool_version="0", created_at=datetime(2024, 1, 1, tzinfo=UTC), image=info,
                     distro=None, findings=findings,
-                    base_image={"name": None, "version": None, "os_name": None,
-                                "os_version": None, "last_layer": 1, "layer_digest": None,
-                                "method": "history"})
+                    base_image=BaseImageInfo(name=None, version=None, os_name=None,
+                                             os_version=None, last_layer=1, layer_digest=None,
+                                             method="history"))
     flags = {f["id"]: f["from_base_image"] for f in report.to_dict()["findings"]}
     assert flags == {"aws": True, "gh": False, "user": None}
     unknown = Report(tool_version="0", created_at=datetime(2024, 1, 1, tzinfo=UTC), image=info,
@@ -248,7 +248,8 @@ def test_catalog_longest_prefix_wins(tmp_path: Path) -> None:
     assert best_match([short, longer, other], ids) == longer
     assert best_match([other], ids) is None
     found = BaseImage(catalog=[short, longer, other]).analyze(None, _ctx(info))  # type: ignore[arg-type]
-    assert found.facts["base_image"] == {
+    assert found.base_image is not None
+    assert found.base_image.to_dict() == {
         "name": "runtime", "version": "2", "os_name": "alpine", "os_version": "3.19.1",
         "last_layer": 2, "layer_digest": "sha256:" + f"{3:064x}", "method": "catalog"}
     path = tmp_path / "c.json"

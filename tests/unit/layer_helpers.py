@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from portcullis.analyze.base import AnalysisContext
-from portcullis.layers.content import ContentStore
+from portcullis.layers.content import ContentStore, ContentWriter
 from portcullis.layers.index import FileCounter, LayerIndex, index_layer
 from portcullis.layers.stream import LayerStream
 from portcullis.layers.view import SquashedView
@@ -19,14 +19,27 @@ from tests.images import kit
 
 
 class CaptureAll:
+    """A ContentSink that spools every regular file (tests read them back through the view)."""
+
     def __init__(self, store: ContentStore) -> None:
         self.store = store
 
-    def wants(self, meta: FileMeta) -> bool:
-        return True
+    def open(self, layer: int, meta: FileMeta) -> ContentWriterSink:
+        return ContentWriterSink(self.store.writer(layer, meta.path))
 
-    def content(self, layer: int, meta: FileMeta, data: bytes) -> None:
-        self.store.put(layer, meta.path, data)
+    def link(self, layer: int, meta: FileMeta, index: LayerIndex) -> None:
+        return None
+
+
+class ContentWriterSink:
+    def __init__(self, writer: ContentWriter) -> None:
+        self.writer = writer
+
+    def update(self, chunk: bytes) -> None:
+        self.writer.write(chunk)
+
+    def finish(self) -> None:
+        self.writer.commit()
 
 
 def analysis_context(distro: Distro | None = None,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 from portcullis.layers.view import Filesystem
 from portcullis.limits import ScanLimits
@@ -14,6 +15,7 @@ from portcullis.model.files import FileEntry, FileMeta
 from portcullis.model.finding import Finding, Warning
 from portcullis.model.image import ImageInfo
 from portcullis.model.package import Package
+from portcullis.model.report import BaseImageInfo, LayerTotals
 
 # Every scan item of CONTRACT.md §3. An analyzer serves one or more of them; analyzers that
 # serve none (OS detection) always run, because the others depend on them.
@@ -45,33 +47,45 @@ STAGE_CHECKS = 2  # baseline, compliance, base image: may read the inventory
 class AnalyzerSpec:
     """Identity of an analyzer. ``name`` is stable kebab-case; bump ``version`` when output
     changes (it is part of cache keys). ``paths`` are fnmatch globs over absolute image paths:
-    for a tree analyzer, the files to capture; for a file analyzer, the files to be shown."""
+    for a tree analyzer, the files to capture; for a file analyzer, the files to be shown
+    (empty: every regular file, subject to ``accepts``). ``max_file_size`` is the largest file a
+    file analyzer is fed; a larger one it accepts is reported as a located warning."""
 
     name: str
     version: int
-    kind: str  # "file" or "tree"
     scanners: frozenset[str] = frozenset()
     paths: tuple[str, ...] = ()
     max_file_size: int | None = None
     stage: int = STAGE_CHECKS
-    tags: frozenset[str] = frozenset()
 
 
 @dataclass
 class AnalysisResult:
+    """What an analyzer hands on. Typed fields only: no string-keyed bags between stages."""
+
     packages: list[Package] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     warnings: list[Warning] = field(default_factory=list)
     distro: Distro | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
+    # analyzer name → the paths its package database says the package manager installed
+    owned_paths: dict[str, frozenset[str]] = field(default_factory=dict)
+    layer_totals: tuple[LayerTotals, ...] | None = None
+    wasted_bytes: int | None = None
+    base_image: BaseImageInfo | None = None
 
     def merge(self, other: AnalysisResult) -> None:
         self.packages.extend(other.packages)
         self.findings.extend(other.findings)
         self.warnings.extend(other.warnings)
-        self.facts.update(other.facts)
+        self.owned_paths.update(other.owned_paths)
         if other.distro is not None and self.distro is None:
             self.distro = other.distro
+        if other.layer_totals is not None:
+            self.layer_totals = other.layer_totals
+        if other.wasted_bytes is not None:
+            self.wasted_bytes = other.wasted_bytes
+        if other.base_image is not None:
+            self.base_image = other.base_image
 
 
 @dataclass
@@ -83,7 +97,6 @@ class AnalysisContext:
     now: datetime
     distro: Distro | None = None
     packages: list[Package] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
 
 
 def matched_files(fs: Filesystem, patterns: Iterable[str]) -> list[FileEntry]:
@@ -96,16 +109,64 @@ def matched_files(fs: Filesystem, patterns: Iterable[str]) -> list[FileEntry]:
     return [entries[path] for path in sorted(entries)]
 
 
+class FileScan(Protocol):
+    """One file being read: ``update`` gets its bytes in order, in chunks of any size (copy a
+    chunk to keep it), then ``finish`` once, after the last byte."""
+
+    def update(self, chunk: bytes) -> None: ...
+
+    def finish(self) -> AnalysisResult: ...
+
+
 @runtime_checkable
 class FileAnalyzer(Protocol):
-    """Sees each accepted regular file once, during the layer pass."""
+    """Sees each accepted regular file of each layer once, during the layer pass, as a stream:
+    several analyzers are fed from one read, so a file of any size costs constant memory.
+    Versions that a later layer deletes or overwrites are seen too (their bytes ship)."""
 
     spec: ClassVar[AnalyzerSpec]
 
     def accepts(self, meta: FileMeta) -> bool: ...
 
+    def start(self, meta: FileMeta, layer: int, ctx: AnalysisContext) -> FileScan | None: ...
+
+
+class _WholeFile:
+    """Collects a file for an analyzer that needs all of it at once."""
+
+    def __init__(self, analyzer: WholeFileAnalyzer, meta: FileMeta, layer: int,
+                 ctx: AnalysisContext) -> None:
+        self._analyzer = analyzer
+        self._meta = meta
+        self._layer = layer
+        self._ctx = ctx
+        self._parts: list[bytes] = []
+
+    def update(self, chunk: bytes) -> None:
+        self._parts.append(bytes(chunk))
+
+    def finish(self) -> AnalysisResult:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return self._analyzer.analyze_file(self._meta, data, self._layer, self._ctx)
+
+
+class WholeFileAnalyzer(ABC):
+    """Base for file analyzers that parse a whole file (an ELF section table, a zip directory).
+    The engine only feeds files up to ``spec.max_file_size``, which such an analyzer must set:
+    that is its memory bound."""
+
+    spec: ClassVar[AnalyzerSpec]
+
+    @abstractmethod
+    def accepts(self, meta: FileMeta) -> bool: ...
+
+    @abstractmethod
     def analyze_file(self, meta: FileMeta, data: bytes, layer: int,
                      ctx: AnalysisContext) -> AnalysisResult: ...
+
+    def start(self, meta: FileMeta, layer: int, ctx: AnalysisContext) -> FileScan | None:
+        return _WholeFile(self, meta, layer, ctx)
 
 
 @runtime_checkable

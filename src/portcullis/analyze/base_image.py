@@ -1,6 +1,6 @@
 """Which base image the scanned image was built on, and which of its layers came from it.
 
-Fills ``facts["base_image"]`` with the ``base_image`` object of CONTRACT.md §5. Sources, most
+Sets ``base_image`` on its result: the ``base_image`` object of CONTRACT.md §5. Sources, most
 trusted first:
 
 1. ``annotation`` / ``label``: ``org.opencontainers.image.base.name`` in the manifest
@@ -18,7 +18,7 @@ layer still comes from the catalog (when the diff_ids match) or the history.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from portcullis.analyze.base import (
     STAGE_CHECKS,
@@ -31,6 +31,7 @@ from portcullis.errors import ConfigError
 from portcullis.layers.view import Filesystem
 from portcullis.model.finding import Warning
 from portcullis.model.image import ImageInfo
+from portcullis.model.report import BaseImageInfo
 from portcullis.source.reference import DEFAULT_REGISTRY, parse_registry_ref
 
 BASE_NAME = "org.opencontainers.image.base.name"
@@ -97,7 +98,6 @@ class BaseImage:
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="base-image",
         version=1,
-        kind="tree",
         scanners=frozenset({"base-image"}),
         paths=(),
         stage=STAGE_CHECKS,
@@ -117,11 +117,11 @@ class BaseImage:
                 catalog = []
         found = identify(ctx, catalog)
         if found is not None:
-            result.facts["base_image"] = found
+            result.base_image = found
         return result
 
 
-def identify(ctx: AnalysisContext, catalog: list[CatalogEntry]) -> dict[str, Any] | None:
+def identify(ctx: AnalysisContext, catalog: list[CatalogEntry]) -> BaseImageInfo | None:
     info = ctx.image
     match = best_match(catalog, [layer.diff_id for layer in info.layers])
     name: str | None = None
@@ -153,12 +153,5 @@ def identify(ctx: AnalysisContext, catalog: list[CatalogEntry]) -> dict[str, Any
     distro = ctx.distro
     os_name = distro.family if distro else (match.os_name if match else None)
     os_version = distro.version if distro else (match.os_version if match else None)
-    return {
-        "name": name,
-        "version": version,
-        "os_name": os_name,
-        "os_version": os_version,
-        "last_layer": last,
-        "layer_digest": _layer_digest(info, last),
-        "method": method,
-    }
+    return BaseImageInfo(name=name, version=version, os_name=os_name, os_version=os_version,
+                         last_layer=last, layer_digest=_layer_digest(info, last), method=method)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import fnmatch
 import logging
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -17,6 +15,7 @@ from portcullis.analyze.base import (
     FileAnalyzer,
     TreeAnalyzer,
 )
+from portcullis.analyze.feed import Failures, Feed
 from portcullis.analyze.licenses import normalize_all
 from portcullis.analyze.ownership import drop_os_owned
 from portcullis.errors import LimitExceededError, PortcullisError
@@ -26,8 +25,6 @@ from portcullis.layers.stream import LayerStream
 from portcullis.layers.view import SquashedView
 from portcullis.limits import ScanLimits
 from portcullis.model.blob import Image
-from portcullis.model.files import FileMeta
-from portcullis.model.finding import Warning
 from portcullis.progress import NullProgress, Progress
 
 log = logging.getLogger(__name__)
@@ -45,73 +42,6 @@ class EngineResult:
     view: SquashedView
     result: AnalysisResult
     statuses: dict[str, ScannerStatus] = field(default_factory=dict)
-
-
-def _compile(patterns: Sequence[str]) -> re.Pattern[str] | None:
-    if not patterns:
-        return None
-    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in sorted(set(patterns))))
-
-
-class _Sink:
-    """Decides, per tar entry, whether its bytes are needed, and hands them out."""
-
-    def __init__(
-        self,
-        file_analyzers: Sequence[FileAnalyzer],
-        capture: Sequence[str],
-        content: ContentStore,
-        ctx: AnalysisContext,
-        collected: AnalysisResult,
-        timings: dict[str, float],
-    ) -> None:
-        self._capture = _compile(capture)
-        self._file_analyzers = [(a, _compile(a.spec.paths)) for a in file_analyzers]
-        self._content = content
-        self._ctx = ctx
-        self._collected = collected
-        self._timings = timings
-        self._decided: tuple[FileMeta | None, bool, list[FileAnalyzer]] = (None, False, [])
-
-    def _interested(self, meta: FileMeta) -> list[FileAnalyzer]:
-        out = []
-        for analyzer, pattern in self._file_analyzers:
-            limit = analyzer.spec.max_file_size
-            if limit is not None and meta.size > limit:
-                continue
-            if pattern is not None and not pattern.match(meta.path):
-                continue
-            if analyzer.accepts(meta):
-                out.append(analyzer)
-        return out
-
-    def wants(self, meta: FileMeta) -> bool:
-        capture = self._capture is not None and self._capture.match(meta.path) is not None
-        analyzers = self._interested(meta)
-        # The layer pass calls content() right after wants() for the same entry: keep the
-        # decision instead of matching every pattern and asking every analyzer twice.
-        self._decided = (meta, capture, analyzers)
-        return capture or bool(analyzers)
-
-    def content(self, layer: int, meta: FileMeta, data: bytes) -> None:
-        decided_for, capture, analyzers = self._decided
-        if decided_for is not meta:
-            self.wants(meta)
-            decided_for, capture, analyzers = self._decided
-        if capture:
-            self._content.put(layer, meta.path, data)
-        for analyzer in analyzers:
-            name = analyzer.spec.name
-            started = time.perf_counter()
-            try:
-                self._collected.merge(analyzer.analyze_file(meta, data, layer, self._ctx))
-            except Exception as e:  # one file must not sink the scan
-                log.debug("analyzer %s failed on %s", name, meta.path, exc_info=True)
-                self._collected.warnings.append(
-                    Warning(message=f"{type(e).__name__}: {e}", path=meta.path, layer=layer,
-                            analyzer=name)
-                )
-            self._timings[name] = self._timings.get(name, 0.0) + time.perf_counter() - started
 
 
 @dataclass
@@ -135,13 +65,19 @@ def check_image_size(image: Image, limits: ScanLimits) -> None:
                                      f"layer {layer.index} ({layer.size} bytes)")
 
 
-def read_layers(
-    image: Image, sink: _Sink, options: EngineOptions
-) -> list[LayerIndex]:
+@dataclass
+class LayerResult:
+    """One layer's index and what the file analyzers found in it."""
+
+    index: LayerIndex
+    result: AnalysisResult
+
+
+def read_layers(image: Image, feed: Feed, options: EngineOptions) -> list[LayerResult]:
     limits = options.limits
     check_image_size(image, limits)
     counter = FileCounter(limits.max_files)
-    indexes: list[LayerIndex] = []
+    out: list[LayerResult] = []
     total = 0
     verify = options.verify_diff_ids and image.info.source != "dir"
     for layer in image.info.layers:
@@ -161,7 +97,7 @@ def read_layers(
         try:
             stream = LayerStream(raw, diff_id=layer.diff_id if verify else None,
                                  limit=limits.max_layer_bytes, what=what)
-            index = index_layer(stream, layer.index, sink=sink, limits=limits,
+            index = index_layer(stream, layer.index, sink=feed, limits=limits,
                                 counter=counter, what=what, on_bytes=advance)
         finally:
             raw.close()
@@ -170,8 +106,8 @@ def read_layers(
         if total > limits.max_image_bytes:
             raise LimitExceededError("max_image_bytes", limits.max_image_bytes,
                                      image.info.reference)
-        indexes.append(index)
-    return indexes
+        out.append(LayerResult(index=index, result=feed.end_layer(index)))
+    return out
 
 
 def run(
@@ -188,46 +124,68 @@ def run(
     )
     now = options.now or datetime.now().astimezone()
     ctx = AnalysisContext(image=image.info, limits=options.limits, now=now)
-    collected = AnalysisResult()
-    timings: dict[str, float] = {}
     content = ContentStore(options.temp_dir)
     capture = [p for a in tree_analyzers for p in a.spec.paths]
-    sink = _Sink(file_analyzers, capture, content, ctx, collected, timings)
-    indexes = read_layers(image, sink, options)
-    for index in indexes:
-        collected.warnings.extend(index.warnings)
-    view = SquashedView.build(indexes, content, options.limits.max_symlink_depth)
-    failures: dict[str, str] = {}
+    feed = Feed(file_analyzers, capture, content, ctx)
+    layers = read_layers(image, feed, options)
+    view = SquashedView.build((layer.index for layer in layers), content,
+                              options.limits.max_symlink_depth)
+    collected = AnalysisResult()
+    for layer in layers:
+        collected.warnings.extend(layer.index.warnings)
+        collected.merge(mark_visibility(view, layer.result))
+    failures = feed.failures
     deduped = False
     for analyzer in tree_analyzers:
         if analyzer.spec.stage > STAGE_INVENTORY and not deduped:
             _dedupe(view, collected, ctx)
             deduped = True
-        name = analyzer.spec.name
-        started = time.perf_counter()
-        try:
-            result = analyzer.analyze(view, ctx)
-        except PortcullisError as e:
-            failures[name] = str(e)
-            collected.warnings.append(Warning(message=str(e), analyzer=name))
+        result = _run_tree(analyzer, view, ctx, failures)
+        if result is None:
             continue
-        except Exception as e:
-            log.debug("analyzer %s crashed", name, exc_info=True)
-            failures[name] = f"{type(e).__name__}: {e}"
-            collected.warnings.append(Warning(message=failures[name], analyzer=name))
-            continue
-        finally:
-            timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
         if result.distro is not None and ctx.distro is None:
             ctx.distro = result.distro
         ctx.packages.extend(result.packages)
-        ctx.facts.update(result.facts)
         collected.merge(result)
     if not deduped:
         _dedupe(view, collected, ctx)
     engine = EngineResult(view=view, result=collected)
-    engine.statuses = _statuses(analyzers, timings, failures)
+    engine.statuses = _statuses(analyzers, failures)
     return engine
+
+
+def _run_tree(analyzer: TreeAnalyzer, view: SquashedView, ctx: AnalysisContext,
+              failures: Failures) -> AnalysisResult | None:
+    name = analyzer.spec.name
+    started = time.perf_counter()
+    try:
+        return analyzer.analyze(view, ctx)
+    except PortcullisError as e:
+        failures.fail(name, str(e))
+    except Exception as e:
+        log.debug("analyzer %s crashed", name, exc_info=True)
+        failures.fail(name, f"{type(e).__name__}: {e}")
+    finally:
+        failures.spent(name, started)
+    return None
+
+
+def mark_visibility(view: SquashedView, result: AnalysisResult) -> AnalysisResult:
+    """Findings made during the layer pass do not know whether a later layer hid their file:
+    the view's history does. A finding in a version that was deleted or overwritten keeps its
+    layer and gets ``visible: false`` (its bytes still ship with the image)."""
+    result.findings[:] = [
+        replace(f, visible=False) if _hidden(view, f.path, f.layer) and f.visible else f
+        for f in result.findings
+    ]
+    return result
+
+
+def _hidden(view: SquashedView, path: str | None, layer: int | None) -> bool:
+    if path is None or layer is None:
+        return False
+    current = view.entry(path)
+    return current is None or current.layer != layer
 
 
 def _dedupe(view: SquashedView, collected: AnalysisResult, ctx: AnalysisContext) -> None:
@@ -235,7 +193,7 @@ def _dedupe(view: SquashedView, collected: AnalysisResult, ctx: AnalysisContext)
     licenses are SPDX where they map (see licenses.py)."""
     dropped = drop_os_owned(view, collected)
     if dropped:
-        collected.facts["os_owned_language_packages"] = len(dropped)
+        log.debug("%d language packages dropped: OS packages own their files", len(dropped))
     collected.packages[:] = [
         replace(p, licenses=normalize_all(p.licenses)) if p.licenses else p
         for p in collected.packages
@@ -243,16 +201,15 @@ def _dedupe(view: SquashedView, collected: AnalysisResult, ctx: AnalysisContext)
     ctx.packages[:] = collected.packages
 
 
-def _statuses(
-    analyzers: Sequence[object], timings: dict[str, float], failures: dict[str, str]
-) -> dict[str, ScannerStatus]:
+def _statuses(analyzers: Sequence[object], failures: Failures) -> dict[str, ScannerStatus]:
     statuses: dict[str, ScannerStatus] = {}
     for analyzer in analyzers:
         spec = analyzer.spec  # type: ignore[attr-defined]
         for scanner in spec.scanners:
             status = statuses.setdefault(scanner, ScannerStatus())
-            status.seconds += timings.get(spec.name, 0.0)
-            if spec.name in failures:
+            status.seconds += failures.seconds.get(spec.name, 0.0)
+            reason = failures.reasons.get(spec.name)
+            if reason is not None and status.status != "failed":
                 status.status = "failed"
-                status.message = f"{spec.name}: {failures[spec.name]}"
+                status.message = f"{spec.name}: {reason}"
     return statuses

@@ -24,7 +24,7 @@ except ``wasted-space``, which is about the hidden ones. Severities, and why:
   largest such file (a path no other wasted-space finding uses, so fingerprints stay apart),
   its ``layer`` the removing layer, and ``visible`` False (CONTRACT.md: the bytes are hidden).
 
-Facts: ``files_per_layer`` (per layer: visible regular files it wrote, their bytes, and the
+Also sets ``layer_totals`` (per layer: visible regular files it wrote, their bytes, and the
 lower-layer versions it deleted or overwrote) and ``wasted_bytes`` (the image total).
 """
 
@@ -39,6 +39,7 @@ from portcullis.analyze.base import STAGE_CHECKS, AnalysisContext, AnalysisResul
 from portcullis.layers.view import Filesystem
 from portcullis.model.files import FileEntry, FileKind
 from portcullis.model.finding import Finding, Severity
+from portcullis.model.report import LayerTotals
 
 KIND = "file"
 WASTE_THRESHOLD = 1 << 20  # report a layer that wasted more than 1 MiB
@@ -160,7 +161,6 @@ class FileInfo:
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="files",
         version=1,
-        kind="tree",
         scanners=frozenset({"files"}),
         paths=("/etc/passwd", "/etc/group"),
         stage=STAGE_CHECKS,
@@ -198,12 +198,12 @@ class FileInfo:
         result.findings.extend(self._waste(totals))
 
         count = max([len(ctx.image.layers), *(i + 1 for i in totals)])
-        result.facts["files_per_layer"] = [
-            {"layer": i, "files": t.files, "bytes": t.bytes, "removed_files": t.removed_files,
-             "removed_bytes": t.removed_bytes}
+        result.layer_totals = tuple(
+            LayerTotals(layer=i, files=t.files, bytes=t.bytes, removed_files=t.removed_files,
+                        removed_bytes=t.removed_bytes)
             for i in range(count) for t in [totals.get(i, _LayerTotals())]
-        ]
-        result.facts["wasted_bytes"] = wasted
+        )
+        result.wasted_bytes = wasted
         return result
 
     @staticmethod

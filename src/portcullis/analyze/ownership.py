@@ -9,28 +9,20 @@ for it (and is what the distro's advisories are written against).
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 from portcullis.analyze.base import AnalysisResult
 from portcullis.layers.view import Filesystem, SymlinkLoopError
 from portcullis.model.package import Package
 
-# Analyzers put the paths their package DB says it installed under this facts prefix.
-OWNED_PREFIX = "owned_paths:"
 OS_TYPES = frozenset({"deb", "apk", "rpm"})
 
 
-def owned_fact(analyzer: str, paths: Iterable[str]) -> dict[str, frozenset[str]]:
-    return {OWNED_PREFIX + analyzer: frozenset(paths)}
-
-
-def _owned(fs: Filesystem, facts: dict[str, object]) -> set[str]:
+def _owned(fs: Filesystem, by_analyzer: Mapping[str, frozenset[str]]) -> set[str]:
     owned: set[str] = set()
     real_dirs: dict[str, str | None] = {}
-    for key, value in facts.items():
-        if not key.startswith(OWNED_PREFIX) or not isinstance(value, frozenset):
-            continue
-        for path in value:
+    for paths in by_analyzer.values():
+        for path in paths:
             owned.add(path)
             # Merged /usr: the DB says /lib/x, the image stores /usr/lib/x behind a symlink.
             # Directories are few, files many: resolve each directory once.
@@ -48,7 +40,7 @@ def _owned(fs: Filesystem, facts: dict[str, object]) -> set[str]:
 
 def drop_os_owned(fs: Filesystem, result: AnalysisResult) -> list[Package]:
     """Remove language packages found in OS-owned files; returns what was dropped."""
-    owned = _owned(fs, result.facts)
+    owned = _owned(fs, result.owned_paths)
     if not owned:
         return []
     kept: list[Package] = []

@@ -1,33 +1,62 @@
 """Where captured file contents live: spooled temp files, removed when the scan ends.
 
 Never a path derived from the image: every item is an anonymous SpooledTemporaryFile in the
-scanner's own temp folder.
+scanner's own temp folder. Contents arrive as a stream (``writer``) so a captured file is never
+held whole in memory on its way in.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from typing import IO
 
 _MEMORY_THRESHOLD = 1 << 20
+_CHUNK = 1 << 20
+
+
+class ContentWriter:
+    """One file being captured; ``commit`` makes it readable, ``discard`` drops it."""
+
+    def __init__(self, store: ContentStore, layer: int, path: str) -> None:
+        self._store = store
+        self._key = (layer, path)
+        self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (store owns it)
+            max_size=_MEMORY_THRESHOLD, dir=store.temp_dir
+        )
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._spool.write(chunk)
+        self.size += len(chunk)
+
+    def commit(self) -> None:
+        self._store.adopt(self._key, self._spool, self.size)
+
+    def discard(self) -> None:
+        self._spool.close()
 
 
 class ContentStore:
     def __init__(self, temp_dir: str | None = None) -> None:
-        self._temp_dir = temp_dir
+        self.temp_dir = temp_dir
         self._items: dict[tuple[int, str], IO[bytes]] = {}
         self.bytes = 0
 
-    def put(self, layer: int, path: str, data: bytes) -> None:
-        spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (lives until close())
-            max_size=_MEMORY_THRESHOLD, dir=self._temp_dir
-        )
-        spool.write(data)
-        old = self._items.pop((layer, path), None)
+    def writer(self, layer: int, path: str) -> ContentWriter:
+        return ContentWriter(self, layer, path)
+
+    def adopt(self, key: tuple[int, str], spool: IO[bytes], size: int) -> None:
+        old = self._items.pop(key, None)
         if old is not None:
             old.close()
-        self._items[(layer, path)] = spool
-        self.bytes += len(data)
+        self._items[key] = spool
+        self.bytes += size
+
+    def put(self, layer: int, path: str, data: bytes) -> None:
+        writer = self.writer(layer, path)
+        writer.write(data)
+        writer.commit()
 
     def has(self, layer: int, path: str) -> bool:
         return (layer, path) in self._items
@@ -38,6 +67,20 @@ class ContentStore:
             return None
         spool.seek(0)
         return spool.read()
+
+    def chunks(self, layer: int, path: str, size: int = _CHUNK) -> Iterator[bytes]:
+        """The captured bytes again, in chunks (for a hard link to a captured file)."""
+        spool = self._items.get((layer, path))
+        if spool is None:
+            return
+        offset = 0
+        while True:
+            spool.seek(offset)  # another reader may have moved the shared position
+            chunk = spool.read(size)
+            if not chunk:
+                return
+            offset += len(chunk)
+            yield chunk
 
     def close(self) -> None:
         for spool in self._items.values():

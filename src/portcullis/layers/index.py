@@ -1,7 +1,8 @@
 """Read one layer's tar stream once and index every entry's metadata.
 
-Content is read only for the files someone asked for (``ContentSink.wants``); everything else
-is skipped in the stream. Nothing is written to disk here.
+Content is read only for the files someone asked for (``ContentSink.open``), in chunks, so a
+file of any size costs constant memory; everything else is skipped in the stream. Nothing is
+written to disk here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from portcullis.limits import ScanLimits
 from portcullis.model.files import FileKind, FileMeta, normalize
 from portcullis.model.finding import Warning
 
+_CHUNK = 1 << 20
+
 _KINDS = {
     tarfile.REGTYPE: FileKind.FILE,
     tarfile.AREGTYPE: FileKind.FILE,
@@ -33,12 +36,22 @@ _KINDS = {
 }
 
 
+class ContentConsumer(Protocol):
+    """Receives one file's bytes in order, then ``finish`` once."""
+
+    def update(self, chunk: bytes) -> None: ...
+
+    def finish(self) -> None: ...
+
+
 class ContentSink(Protocol):
-    """The engine's side of the layer pass."""
+    """The engine's side of the layer pass: it decides which files' bytes it wants."""
 
-    def wants(self, meta: FileMeta) -> bool: ...
+    def open(self, layer: int, meta: FileMeta) -> ContentConsumer | None: ...
 
-    def content(self, layer: int, meta: FileMeta, data: bytes) -> None: ...
+    def link(self, layer: int, meta: FileMeta, index: LayerIndex) -> None:
+        """A hard link was indexed: its content is the target's, read earlier."""
+        ...
 
 
 @dataclass
@@ -116,7 +129,7 @@ def index_layer(
     try:
         with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as tar:
             for member in tar:
-                _add_member(tar, member, index, sink, limits, counter, what)
+                _add_member(tar, member, index, sink, counter, what)
                 if on_bytes is not None:
                     on_bytes(stream.total)
     except PortcullisError:
@@ -133,7 +146,6 @@ def _add_member(
     member: tarfile.TarInfo,
     index: LayerIndex,
     sink: ContentSink,
-    limits: ScanLimits,
     counter: FileCounter,
     what: str,
 ) -> None:
@@ -163,26 +175,16 @@ def _add_member(
     index.entries[path] = meta
     if kind is FileKind.FILE:
         index.file_bytes += member.size
-        if sink.wants(meta):
-            _capture(tar, member, meta, index, sink, limits)
+        consumer = sink.open(index.layer, meta)
+        if consumer is not None:
+            _feed(tar, member, consumer)
+    elif kind is FileKind.HARDLINK:
+        sink.link(index.layer, meta, index)
 
 
-def _capture(
-    tar: tarfile.TarFile,
-    member: tarfile.TarInfo,
-    meta: FileMeta,
-    index: LayerIndex,
-    sink: ContentSink,
-    limits: ScanLimits,
-) -> None:
-    if member.size > limits.max_capture_size:
-        index.warn(
-            f"file of {member.size} bytes is over max_capture_size "
-            f"({limits.max_capture_size}); not analyzed",
-            meta.path,
-        )
-        return
+def _feed(tar: tarfile.TarFile, member: tarfile.TarInfo, consumer: ContentConsumer) -> None:
     fileobj = tar.extractfile(member)
-    if fileobj is None:
-        return
-    sink.content(index.layer, meta, fileobj.read())
+    if fileobj is not None:
+        while chunk := fileobj.read(_CHUNK):
+            consumer.update(chunk)
+    consumer.finish()

@@ -15,11 +15,44 @@ SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LayerTotals:
+    """What one layer wrote that is still visible, and what it removed of lower layers."""
+
+    layer: int
+    files: int = 0
+    bytes: int = 0
+    removed_files: int = 0
+    removed_bytes: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {"layer": self.layer, "files": self.files, "bytes": self.bytes,
+                "removed_files": self.removed_files, "removed_bytes": self.removed_bytes}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BaseImageInfo:
+    """The ``base_image`` object of the report: which image this one was built on."""
+
+    name: str | None
+    version: str | None
+    os_name: str | None
+    os_version: str | None
+    last_layer: int | None
+    layer_digest: str | None
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "os_name": self.os_name,
+                "os_version": self.os_version, "last_layer": self.last_layer,
+                "layer_digest": self.layer_digest, "method": self.method}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FileStats:
     count: int = 0
     total_size: int = 0
     largest: tuple[tuple[str, int, int], ...] = ()  # (path, size, layer)
-    per_layer: tuple[dict[str, Any], ...] = ()  # {"layer", "files", "bytes", ...} per layer
+    per_layer: tuple[LayerTotals, ...] = ()
     wasted_bytes: int = 0  # bytes of versions deleted or overwritten by a later layer
 
     def to_dict(self) -> dict[str, Any]:
@@ -27,7 +60,7 @@ class FileStats:
             "count": self.count,
             "total_size": self.total_size,
             "largest": [{"path": p, "size": s, "layer": layer} for p, s, layer in self.largest],
-            "per_layer": [dict(item) for item in self.per_layer],
+            "per_layer": [item.to_dict() for item in self.per_layer],
             "wasted_bytes": self.wasted_bytes,
         }
 
@@ -74,7 +107,7 @@ class Report:
     warnings: tuple[Warning, ...] = ()
     files: FileStats = field(default_factory=FileStats)
     scanners: dict[str, ScannerResult] = field(default_factory=dict)
-    base_image: dict[str, Any] | None = None
+    base_image: BaseImageInfo | None = None
     db: dict[str, Any] | None = None
     verdict: Verdict = field(default_factory=lambda: Verdict(passed=True, policy="default"))
 
@@ -113,7 +146,7 @@ class Report:
     def _from_base(self, doc: dict[str, Any], layer: int | None) -> dict[str, Any]:
         """Mark what came with the base image; null when that is unknown (the contract wants
         unknown values null, not missing)."""
-        last = (self.base_image or {}).get("last_layer")
+        last = self.base_image.last_layer if self.base_image else None
         known = isinstance(last, int) and layer is not None
         doc["from_base_image"] = (layer <= last) if known else None  # type: ignore[operator]
         return doc
@@ -125,7 +158,7 @@ class Report:
             "tool": {"name": "portcullis", "version": self.tool_version},
             "created_at": created,
             "artifact": self.artifact(),
-            "base_image": self.base_image,
+            "base_image": self.base_image.to_dict() if self.base_image else None,
             "packages": [self._from_base(p.to_dict(), p.introduced_in)
                          for p in sorted(self.packages, key=Package.sort_key)],
             "files": self.files.to_dict(),

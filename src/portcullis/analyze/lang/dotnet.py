@@ -91,7 +91,6 @@ class DotnetDeps(PackageFiles[Found]):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="dotnet",
         version=1,
-        kind="tree",
         scanners=frozenset({"packages"}),
         paths=("*.deps.json", "*/packages.lock.json"),
         stage=STAGE_INVENTORY,

@@ -23,6 +23,7 @@ from portcullis.analyze.base import (
     AnalysisContext,
     AnalysisResult,
     AnalyzerSpec,
+    WholeFileAnalyzer,
 )
 from portcullis.analyze.binary.elf import ELF_MAGIC, ElfError, ElfFile
 from portcullis.model.files import FileKind, FileMeta, Location
@@ -302,11 +303,10 @@ def packages_of(info: BuildInfo, path: str, layer: int, found_by: str) -> list[P
     return out
 
 
-class GoBinaries:
+class GoBinaries(WholeFileAnalyzer):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="go-binary",
         version=1,
-        kind="file",
         scanners=frozenset({"packages"}),
         paths=(),
         max_file_size=512 * MiB,

@@ -271,7 +271,6 @@ class JavaArchives:
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="java",
         version=1,
-        kind="tree",
         scanners=frozenset({"packages"}),
         paths=("*.jar", "*.war", "*.ear", "*.par", "*.jpi", "*.hpi"),
         stage=STAGE_INVENTORY,

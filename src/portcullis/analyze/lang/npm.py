@@ -249,7 +249,6 @@ class NpmPackages(PackageFiles[Found]):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="npm",
         version=1,
-        kind="tree",
         scanners=frozenset({"packages"}),
         paths=(
             "*/node_modules/*/package.json",

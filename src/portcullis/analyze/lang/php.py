@@ -95,7 +95,6 @@ class ComposerPackages(PackageFiles[Found]):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="composer",
         version=1,
-        kind="tree",
         scanners=frozenset({"packages"}),
         paths=("*/composer.lock", "*/vendor/composer/installed.json"),
         stage=STAGE_INVENTORY,

@@ -225,7 +225,6 @@ class PythonPackages(PackageFiles[Found]):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="python",
         version=1,
-        kind="tree",
         scanners=frozenset({"packages"}),
         paths=(
             "*.dist-info/METADATA",

@@ -126,7 +126,6 @@ class RubyGems(PackageFiles[Found]):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="ruby",
         version=1,
-        kind="tree",
         scanners=frozenset({"packages"}),
         paths=("*/specifications/*.gemspec", "*/Gemfile.lock"),
         stage=STAGE_INVENTORY,

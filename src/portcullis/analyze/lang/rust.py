@@ -18,6 +18,7 @@ from portcullis.analyze.base import (
     AnalysisContext,
     AnalysisResult,
     AnalyzerSpec,
+    WholeFileAnalyzer,
 )
 from portcullis.analyze.binary.elf import ELF_MAGIC, ElfError, ElfFile
 from portcullis.analyze.lang.go_binary import KiB, MiB
@@ -100,7 +101,6 @@ class CargoLock(PackageFiles[Crate]):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="cargo-lock",
         version=1,
-        kind="tree",
         scanners=frozenset({"packages"}),
         paths=("*/Cargo.lock",),
         stage=STAGE_INVENTORY,
@@ -163,11 +163,10 @@ def parse_audit_data(compressed: bytes) -> list[Crate]:
     return crates
 
 
-class CargoAuditable:
+class CargoAuditable(WholeFileAnalyzer):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="cargo-auditable",
         version=1,
-        kind="file",
         scanners=frozenset({"packages"}),
         paths=(),
         max_file_size=512 * MiB,

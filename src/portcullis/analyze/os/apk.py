@@ -21,7 +21,6 @@ from portcullis.analyze.base import (
     AnalysisResult,
     AnalyzerSpec,
 )
-from portcullis.analyze.ownership import owned_fact
 from portcullis.analyze.provenance import first_layers
 from portcullis.layers.view import Filesystem
 from portcullis.model.distro import Distro
@@ -226,7 +225,6 @@ class Apk:
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="apk",
         version=1,
-        kind="tree",
         scanners=frozenset({"packages"}),
         paths=(INSTALLED,),
         stage=STAGE_INVENTORY,
@@ -253,7 +251,7 @@ class Apk:
                 seen.add(record.key)
                 result.packages.append(_package(record, db, introduced, ctx.distro))
         result.packages.sort(key=lambda p: (p.sort_key(), p.purl or ""))
-        result.facts.update(owned_fact(self.spec.name, owned))
+        result.owned_paths[self.spec.name] = frozenset(owned)
         return result
 
     def _warning(self, message: str, db: FileEntry) -> Warning:

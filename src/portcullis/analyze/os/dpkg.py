@@ -25,7 +25,6 @@ from portcullis.analyze.base import (
 )
 from portcullis.analyze.os.control import Paragraph
 from portcullis.analyze.os.control import parse as parse_control
-from portcullis.analyze.ownership import owned_fact
 from portcullis.analyze.provenance import first_layers
 from portcullis.layers.view import Filesystem
 from portcullis.model.distro import Distro
@@ -430,7 +429,6 @@ class Dpkg:
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="dpkg",
         version=1,
-        kind="tree",
         scanners=frozenset({"packages"}),
         paths=(
             "/var/lib/dpkg/status",
@@ -462,7 +460,7 @@ class Dpkg:
                     _package(record, db, introduced, licenses, ctx.distro, files)
                 )
         result.packages.sort(key=lambda p: (p.sort_key(), p.purl or ""))
-        result.facts.update(owned_fact(self.spec.name, owned))
+        result.owned_paths[self.spec.name] = frozenset(owned)
         return result
 
     def _records(self, fs: Filesystem, db: FileEntry, result: AnalysisResult) -> list[Record]:

@@ -112,7 +112,6 @@ class OsRelease:
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="os-release",
         version=1,
-        kind="tree",
         paths=(
             "/etc/os-release",
             "/usr/lib/os-release",

@@ -22,7 +22,6 @@ from portcullis.analyze.base import (
     AnalyzerSpec,
 )
 from portcullis.analyze.os.rpmdb import NevraKey, RpmdbError, RpmPackage, read_database, read_keys
-from portcullis.analyze.ownership import owned_fact
 from portcullis.analyze.provenance import first_layers
 from portcullis.layers.view import Filesystem
 from portcullis.model.distro import Distro
@@ -210,7 +209,6 @@ class Rpm:
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="rpm",
         version=1,
-        kind="tree",
         scanners=frozenset({"packages"}),
         paths=(
             "/var/lib/rpm/rpmdb.sqlite",
@@ -236,7 +234,7 @@ class Rpm:
             introduced = _introduced(fs, _history_paths(fs, dbs), data, keys, read_keys)
             self._add(result, packages, db, introduced, ctx.distro, with_files=True)
             owned = (path for package in packages for path in package.files)
-            result.facts.update(owned_fact(self.spec.name, owned))
+            result.owned_paths[self.spec.name] = frozenset(owned)
             for other in dbs[dbs.index(db) + 1:]:
                 result.warnings.append(self._warning(
                     f"another rpm database is used ({db.path}); this one is ignored", other))
