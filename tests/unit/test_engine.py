@@ -15,10 +15,11 @@ from portcullis.analyze.base import (
     FileScan,
     WholeFileAnalyzer,
 )
+from portcullis.analyze.caps import WARNINGS_PER_SOURCE
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
 from portcullis.layers.view import Filesystem
 from portcullis.model.files import FileMeta
-from portcullis.model.finding import Finding, Severity
+from portcullis.model.finding import Finding, Severity, Warning
 from portcullis.source.base import SourceOptions
 from portcullis.source.resolve import open_image
 from tests.images import kit
@@ -177,3 +178,29 @@ def test_findings_in_deleted_or_overwritten_files_are_hidden_but_keep_their_laye
                        ("/data/rewritten", 2): True, ("/data/kept", 0): True}
     hidden = _found(engine, "hash")[("/data/deleted", 0)]
     assert hidden.fingerprint != _found(engine, "hash")[("/data/rewritten", 0)].fingerprint
+
+
+class Complainer(WholeFileAnalyzer):
+    spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
+        name="test-complainer", version=1, scanners=frozenset({"malware"}),
+        paths=("/data/*",), max_file_size=1024)
+
+    def accepts(self, meta: FileMeta) -> bool:
+        return True
+
+    def analyze_file(self, meta: FileMeta, data: bytes, layer: int,
+                     ctx: AnalysisContext) -> AnalysisResult:
+        return AnalysisResult(warnings=[Warning(message="odd", path=meta.path, layer=layer,
+                                                analyzer=self.spec.name)])
+
+
+def test_warnings_are_capped_per_source_and_the_rest_counted(tmp_path: Path) -> None:
+    layers = [kit.Layer([kit.file(f"data/f{i:04}", b"x") for i in range(WARNINGS_PER_SOURCE
+                                                                          + 57)])]
+    engine = _scan(tmp_path, layers, Complainer())
+    mine = [w for w in engine.result.warnings if w.analyzer == "test-complainer"]
+    assert len(mine) == WARNINGS_PER_SOURCE + 1
+    assert mine[-1].path is None
+    assert mine[-1].message == (f"57 more warnings from the test-complainer analyzer were "
+                                f"dropped (at most {WARNINGS_PER_SOURCE} are listed per source)")
+    assert engine.statuses["malware"].status == "ok"

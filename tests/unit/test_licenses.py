@@ -27,3 +27,8 @@ def test_normalize(text: str, spdx: str) -> None:
 
 def test_normalize_all_dedupes_after_mapping() -> None:
     assert normalize_all(("MIT", "MIT License", "ISC")) == ("MIT", "ISC")
+
+
+@pytest.mark.parametrize("text", ["MIT AND", "MIT WITH", "(MIT", "OR OR", ")"])
+def test_broken_expressions_are_kept_as_written(text: str) -> None:
+    assert normalize(text) == text

@@ -15,6 +15,7 @@ from portcullis.analyze.base import (
     FileAnalyzer,
     TreeAnalyzer,
 )
+from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.feed import Failures, Feed
 from portcullis.analyze.licenses import normalize_all
 from portcullis.analyze.ownership import drop_os_owned
@@ -25,6 +26,8 @@ from portcullis.layers.stream import LayerStream
 from portcullis.layers.view import SquashedView
 from portcullis.limits import ScanLimits
 from portcullis.model.blob import Image
+from portcullis.model.finding import Warning
+from portcullis.model.package import Package
 from portcullis.progress import NullProgress, Progress
 
 log = logging.getLogger(__name__)
@@ -149,6 +152,7 @@ def run(
         collected.merge(result)
     if not deduped:
         _dedupe(view, collected, ctx)
+    collected.warnings[:] = cap_warnings(collected.warnings)
     engine = EngineResult(view=view, result=collected)
     engine.statuses = _statuses(analyzers, failures)
     return engine
@@ -190,15 +194,31 @@ def _hidden(view: SquashedView, path: str | None, layer: int | None) -> bool:
 
 def _dedupe(view: SquashedView, collected: AnalysisResult, ctx: AnalysisContext) -> None:
     """After the inventory stage: OS-owned files do not count twice (see ownership.py), and
-    licenses are SPDX where they map (see licenses.py)."""
-    dropped = drop_os_owned(view, collected)
-    if dropped:
-        log.debug("%d language packages dropped: OS packages own their files", len(dropped))
-    collected.packages[:] = [
-        replace(p, licenses=normalize_all(p.licenses)) if p.licenses else p
-        for p in collected.packages
-    ]
+    licenses are SPDX where they map (see licenses.py). Each step is guarded: a failure is a
+    warning and the inventory stays as it was, never a lost scan."""
+    try:
+        dropped = drop_os_owned(view, collected)
+    except Exception as e:
+        log.debug("ownership step failed", exc_info=True)
+        collected.warnings.append(Warning(message=f"OS ownership step failed: {e!r}"))
+    else:
+        if dropped:
+            log.debug("%d language packages dropped: OS packages own their files", len(dropped))
+    collected.packages[:] = [_normalized(p, collected.warnings) for p in collected.packages]
     ctx.packages[:] = collected.packages
+
+
+def _normalized(package: Package, warnings: list[Warning]) -> Package:
+    if not package.licenses:
+        return package
+    try:
+        return replace(package, licenses=normalize_all(package.licenses))
+    except Exception as e:
+        where = package.locations[0] if package.locations else None
+        warnings.append(Warning(
+            message=f"license of {package.name} {package.version} kept as written: {e!r}",
+            path=where.path if where else None, layer=package.introduced_in))
+        return package
 
 
 def _statuses(analyzers: Sequence[object], failures: Failures) -> dict[str, ScannerStatus]:

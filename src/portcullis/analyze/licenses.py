@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from license_expression import ExpressionError, get_spdx_licensing
+from license_expression import get_spdx_licensing
 
 # Free-text names seen in PyPI classifiers, npm and gem metadata, lower-cased. Ambiguous
 # family names ("BSD", "GPL") are deliberately absent: guessing a version would be wrong.
@@ -70,7 +70,7 @@ def normalize(text: str) -> str:
         return name
     try:
         info = _LICENSING.validate(name)
-    except (ExpressionError, ValueError, TypeError):
+    except Exception:  # untrusted text into a third-party parser: "MIT AND" raises AttributeError
         return name
     if info.errors or info.invalid_symbols or not info.normalized_expression:
         return name
