@@ -17,6 +17,7 @@ from portcullis.analyze.base import (
     FileAnalyzer,
     TreeAnalyzer,
 )
+from portcullis.analyze.declared import merge_declared
 from portcullis.analyze.licenses import normalize_all
 from portcullis.analyze.ownership import drop_os_owned
 from portcullis.errors import LimitExceededError, PortcullisError
@@ -240,6 +241,7 @@ def _dedupe(view: SquashedView, collected: AnalysisResult, ctx: AnalysisContext)
         replace(p, licenses=normalize_all(p.licenses)) if p.licenses else p
         for p in collected.packages
     ]
+    collected.packages[:] = merge_declared(collected.packages)
     ctx.packages[:] = collected.packages
 
 
