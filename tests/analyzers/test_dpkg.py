@@ -512,7 +512,7 @@ def test_cli_reports_dpkg_packages(tmp_path: Path) -> None:
         "source_name": "acl",
         "licenses": ["BSD-3-Clause", "GPL-2.0-or-later", "LGPL-2.1-or-later",
                      "LicenseRef-public-domain", "MIT"],
-        "path": "/var/lib/dpkg/status", "layer": 0, "from_base_image": None,
+        "path": "/var/lib/dpkg/status", "layer": 0, "declared": False, "from_base_image": None,
     }
     assert packages["curl"]["layer"] == 1
     assert packages["curl"]["purl"] == ("pkg:deb/debian/curl@7.88.1-10%2Bdeb12u5?arch=amd64"

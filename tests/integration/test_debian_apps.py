@@ -82,13 +82,31 @@ def test_python_packages_equal_pip_list(debian: DebianImage, scan: dict[str, Any
 def test_npm_packages_equal_npm_ls(debian: DebianImage, scan: dict[str, Any]) -> None:
     expected = set(_npm_tree(json.loads(debian.npm_list.read_text())))
     assert ("express", "4.18.2") in expected
-    assert len(expected) > 50
+    # npm ls lists 129 nodes (deduplicated dependencies repeat), 71 distinct name@version
+    assert len(expected) == 71
     installed = {(p["name"], p["version"]) for p in _npm_installed(scan)}
     assert installed == expected
-    locked = _npm_locked(scan)
-    assert {p["path"] for p in locked} == {f"{NPM_PREFIX}/package-lock.json"}
-    assert {(p["name"], p["version"]) for p in locked} == expected
-    assert len(_of_type(scan, "npm")) == len(_npm_installed(scan)) + len(locked)
+    # /app/package-lock.json names the same 71: each merges into its installed package
+    # (one entry per package, not 142), and none is left over as a declared-only entry
+    assert len(_of_type(scan, "npm")) == len(_npm_installed(scan)) == len(expected)
+    assert _npm_locked(scan) == []
+    assert not any(p["declared"] for p in scan["packages"])
+
+
+def test_installed_packages_keep_their_lock_file_location(debian: DebianImage) -> None:
+    result = run_cli("scan", debian.oci_ref, "--format", "cyclonedx", "--quiet",
+                     "--scanners", "packages")
+    assert result.returncode == 0, result.stderr
+    components = [c for c in json.loads(result.stdout)["components"]
+                  if c.get("purl", "").startswith("pkg:npm/")]
+    assert len(components) == 71
+    for component in components:
+        paths = {p["value"] for p in component["properties"] if p["name"] == "portcullis:path"}
+        assert len(paths) == 2, component["name"]
+        assert f"{NPM_PREFIX}/package-lock.json" in paths
+        [installed] = paths - {f"{NPM_PREFIX}/package-lock.json"}
+        assert installed.startswith(f"{NPM_PREFIX}/node_modules/"), paths
+        assert installed.endswith("/package.json"), paths
 
 
 def test_each_package_is_in_the_layer_of_its_step(debian: DebianImage,

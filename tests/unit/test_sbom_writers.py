@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from cyclonedx.validation.json import JsonStrictValidator
 from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
+from portcullis.analyze.declared import merge_declared
 from portcullis.model.distro import Distro
 from portcullis.model.files import Location
 from portcullis.model.image import ImageConfig, ImageInfo, build_layers
@@ -181,6 +183,41 @@ def test_spdx_is_valid_2_3(tmp_path: Path) -> None:
     refs = {e["licenseId"]: e["extractedText"] for e in doc["hasExtractedLicensingInfos"]}
     assert "Some Custom License v2" in refs.values()
     assert "ACME proprietary" in refs.values()
+
+
+def _with_declared(report: Report) -> Report:
+    """The report plus a pinned requirement merged into its installed dist, and one declared
+    only (what analyze/declared.py makes of requirements.txt next to site-packages)."""
+    metadata = "/usr/local/lib/python3.11/site-packages/idna-3.4.dist-info/METADATA"
+    installed = Package(name="idna", version="3.4", type="python", purl="pkg:pypi/idna@3.4",
+                        locations=(Location(path=metadata, layer=1),), introduced_in=1,
+                        found_by="python-installed")
+    pinned = replace(installed, version="3.4.0", purl="pkg:pypi/idna@3.4.0", declared=True,
+                     locations=(Location(path="/app/requirements.txt", layer=1, line=1),),
+                     found_by="python-lockfile")
+    only = replace(pinned, name="flask", version="2.0.1", purl="pkg:pypi/flask@2.0.1",
+                   locations=(Location(path="/app/requirements.txt", layer=1, line=2),))
+    packages = merge_declared([*report.packages, installed, pinned, only])
+    return replace(report, packages=tuple(packages))
+
+
+def test_merged_and_declared_packages_validate(tmp_path: Path) -> None:
+    report = _with_declared(_report())
+    doc = _validate_cyclonedx(_render(write_cyclonedx, report))
+    by_name = {c["name"]: _props(c) for c in doc["components"]}
+    assert sorted(by_name["idna"]["portcullis:path"]) == [  # CycloneDX sorts properties
+        "/app/requirements.txt",
+        "/usr/local/lib/python3.11/site-packages/idna-3.4.dist-info/METADATA"]
+    assert "portcullis:package:declared" not in by_name["idna"]
+    assert by_name["flask"]["portcullis:package:declared"] == ["true"]
+    assert by_name["flask"]["portcullis:path"] == ["/app/requirements.txt"]
+
+    text = _render(write_spdx_json, report)
+    _validate_spdx(text, tmp_path)
+    spdx = {p["name"]: p for p in json.loads(text)["packages"]}
+    assert spdx["idna"]["sourceInfo"].endswith(
+        "idna-3.4.dist-info/METADATA, /app/requirements.txt")
+    assert spdx["flask"]["sourceInfo"] == "found by python-lockfile; at /app/requirements.txt"
 
 
 @pytest.mark.parametrize("write", [write_cyclonedx, write_spdx_json])

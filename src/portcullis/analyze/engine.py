@@ -16,6 +16,7 @@ from portcullis.analyze.base import (
     TreeAnalyzer,
 )
 from portcullis.analyze.caps import cap_warnings
+from portcullis.analyze.declared import merge_declared
 from portcullis.analyze.feed import Failures, Feed
 from portcullis.analyze.licenses import normalize_all
 from portcullis.analyze.ownership import drop_os_owned
@@ -194,8 +195,9 @@ def _hidden(view: SquashedView, path: str | None, layer: int | None) -> bool:
 
 def _dedupe(view: SquashedView, collected: AnalysisResult, ctx: AnalysisContext) -> None:
     """After the inventory stage: OS-owned files do not count twice (see ownership.py), and
-    licenses are SPDX where they map (see licenses.py). Each step is guarded: a failure is a
-    warning and the inventory stays as it was, never a lost scan."""
+    licenses are SPDX where they map (see licenses.py), and a lock file's entry folds into the
+    installed package it names (see declared.py). Each step is guarded: a failure is a warning
+    and the inventory stays as it was, never a lost scan."""
     try:
         dropped = drop_os_owned(view, collected)
     except Exception as e:
@@ -205,6 +207,11 @@ def _dedupe(view: SquashedView, collected: AnalysisResult, ctx: AnalysisContext)
         if dropped:
             log.debug("%d language packages dropped: OS packages own their files", len(dropped))
     collected.packages[:] = [_normalized(p, collected.warnings) for p in collected.packages]
+    try:
+        collected.packages[:] = merge_declared(collected.packages)
+    except Exception as e:
+        log.debug("declared/installed merge failed", exc_info=True)
+        collected.warnings.append(Warning(message=f"lock-file merge step failed: {e!r}"))
     ctx.packages[:] = collected.packages
 
 

@@ -21,6 +21,10 @@ class Package:
     source_version: str | None = None
     licenses: tuple[str, ...] = ()
     properties: dict[str, str] = field(default_factory=dict)
+    # Read from a file that says what should be installed (a lock file, pinned requirements),
+    # not from what an installer left behind. Set by the analyzer that parsed the file;
+    # analyze/declared.py folds such entries into the installed package they describe.
+    declared: bool = False
 
     def sort_key(self) -> tuple[str, str, str, str]:
         path = self.locations[0].path if self.locations else ""
@@ -37,4 +41,5 @@ class Package:
             "licenses": list(self.licenses),
             "path": loc.path if loc else None,
             "layer": self.introduced_in,
+            "declared": self.declared,
         }

@@ -129,6 +129,7 @@ def _packages(found: Iterable[Found], entry: FileEntry, *, lockfile: bool) -> li
             locations=(Location(path=entry.path, layer=entry.layer),),
             introduced_in=entry.introduced_in,
             found_by="dotnet-lockfile" if lockfile else "dotnet-deps",
+            declared=lockfile,
             properties={"source": "lockfile" if lockfile else "deps.json", **dict(item.properties)},
         ))
     return packages

@@ -137,6 +137,7 @@ def _packages(found: Iterable[Found], entry: FileEntry, *, lockfile: bool) -> li
             locations=(Location(path=entry.path, layer=entry.layer),),
             introduced_in=entry.introduced_in,
             found_by="composer-lockfile" if lockfile else "composer-installed",
+            declared=lockfile,
             licenses=item.licenses,
             properties=properties,
         ))

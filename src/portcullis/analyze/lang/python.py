@@ -271,6 +271,7 @@ def _packages(found: Iterable[Found], entry: FileEntry, *, lockfile: bool) -> li
             locations=(Location(path=entry.path, layer=entry.layer, line=item.line),),
             introduced_in=entry.introduced_in,
             found_by="python-lockfile" if lockfile else "python-installed",
+            declared=lockfile,
             licenses=item.licenses,
             properties={"source": "lockfile"} if lockfile else {},
         ))

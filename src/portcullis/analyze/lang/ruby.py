@@ -164,6 +164,7 @@ def _packages(found: Iterable[Found], entry: FileEntry, *, lockfile: bool) -> li
             locations=(Location(path=entry.path, layer=entry.layer, line=item.line),),
             introduced_in=entry.introduced_in,
             found_by="ruby-lockfile" if lockfile else "ruby-gemspec",
+            declared=lockfile,
             licenses=item.licenses,
             properties=dict(item.properties),
         ))

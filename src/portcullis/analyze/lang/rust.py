@@ -48,7 +48,7 @@ def purl_of(name: str, version: str) -> str:
 
 
 def _crates_to_packages(crates: Iterable[Crate], location: Location, introduced_in: int,
-                        found_by: str) -> list[Package]:
+                        found_by: str, *, declared: bool = False) -> list[Package]:
     seen: set[tuple[str, str]] = set()
     out: list[Package] = []
     for crate in crates:
@@ -64,6 +64,7 @@ def _crates_to_packages(crates: Iterable[Crate], location: Location, introduced_
             locations=(location,),
             introduced_in=introduced_in,
             found_by=found_by,
+            declared=declared,
             properties=dict(crate.properties),
         ))
     return out
@@ -114,7 +115,7 @@ class CargoLock(PackageFiles[Crate]):
     def packages(self, found: Sequence[Crate], entry: FileEntry,
                  parse: Callable[[bytes], Sequence[Crate]]) -> list[Package]:
         return _crates_to_packages(found, Location(path=entry.path, layer=entry.layer),
-                                   entry.introduced_in, self.spec.name)
+                                   entry.introduced_in, self.spec.name, declared=True)
 
 
 # cargo-auditable ------------------------------------------------------------------------------
