@@ -23,11 +23,11 @@ from portcullis.analyze.lang.rust import CargoAuditable, CargoLock
 from portcullis.model.files import FileKind, FileMeta
 from portcullis.model.package import Package
 from tests.analyzers.test_go_binary import build_elf
-from tests.fixtures import SHARED_FIXTURES, read_fixture
+from tests.fixtures import DATA, read_fixture
 from tests.images import kit
 from tests.unit.layer_helpers import analysis_context, view_of
 
-FIX = SHARED_FIXTURES / "lang" / "rust"
+FIX = DATA / "lang" / "rust"
 CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index"
 
 
