@@ -19,6 +19,9 @@ import pytest
 
 from tests.images.debian import REQUIRED_TOOLS, DebianImage, debian_image
 
+# Under CI=true a skip is a failure (tests/ci_skips.py).
+pytest_plugins = ["tests.ci_skips"]
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 

@@ -1,4 +1,4 @@
-"""Apk over real apk installed DBs (../shared/fixtures/pkgdb) placed at /lib/apk/db/installed.
+"""Apk over real apk installed DBs (tests/data/pkgdb) placed at /lib/apk/db/installed.
 
 Expected numbers were counted with grep/awk, not with the analyzer: alpine-3.18.0 has 15 ``P:``
 and 15 ``V:`` lines (109 ``R:`` file lines, 2 of them musl's); alpine-3.16 14 and 14;
@@ -16,11 +16,11 @@ from portcullis.analyze.os import apk
 from portcullis.analyze.os.apk import Apk
 from portcullis.model.distro import Distro
 from portcullis.model.package import Package
-from tests.fixtures import SHARED_FIXTURES, read_fixture
+from tests.fixtures import DATA, read_fixture
 from tests.images import kit
 from tests.unit.layer_helpers import analysis_context, view_of
 
-FIXTURES = SHARED_FIXTURES
+FIXTURES = DATA
 PKGDB = FIXTURES / "pkgdb"
 
 ALPINE_3_18 = Distro(family="alpine", name="Alpine Linux", version="3.18.0")

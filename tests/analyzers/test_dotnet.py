@@ -15,11 +15,11 @@ from portcullis.analyze.base import STAGE_INVENTORY, AnalysisResult, TreeAnalyze
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.lang.dotnet import DotnetDeps, purl_of
 from portcullis.model.package import Package
-from tests.fixtures import SHARED_FIXTURES, read_fixture
+from tests.fixtures import DATA, read_fixture
 from tests.images import kit
 from tests.unit.layer_helpers import analysis_context, view_of
 
-FIX = SHARED_FIXTURES / "lang" / "dotnet"
+FIX = DATA / "lang" / "dotnet"
 
 
 def _fixture(rel: str) -> bytes:

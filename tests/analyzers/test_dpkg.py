@@ -1,4 +1,4 @@
-"""Dpkg over real dpkg databases (../shared/fixtures/pkgdb) placed at their image paths.
+"""Dpkg over real dpkg databases (tests/data/pkgdb) placed at their image paths.
 
 Expected numbers were counted with grep/awk, not with the analyzer: debian-12-excerpt has 7
 ``Package:`` stanzas, all ``Status: install ok installed``; ubuntu-18.04-texlive 357 (all
@@ -20,11 +20,11 @@ from portcullis.analyze.os.dpkg import Dpkg
 from portcullis.model.distro import Distro
 from portcullis.model.package import Package
 from tests.conftest import run_cli
-from tests.fixtures import SHARED_FIXTURES, read_fixture
+from tests.fixtures import DATA, read_fixture
 from tests.images import kit
 from tests.unit.layer_helpers import analysis_context, view_of
 
-FIXTURES = SHARED_FIXTURES
+FIXTURES = DATA
 PKGDB = FIXTURES / "pkgdb"
 
 DEBIAN_12 = Distro(family="debian", name="Debian GNU/Linux", version="12",

@@ -25,11 +25,11 @@ from portcullis.analyze.lang.java import (
     parse_manifest,
     parse_properties,
 )
-from tests.fixtures import SHARED_FIXTURES, read_fixture
+from tests.fixtures import DATA, read_fixture
 from tests.images import kit
 from tests.unit.layer_helpers import analysis_context, view_of
 
-FIX = SHARED_FIXTURES / "lang" / "java"
+FIX = DATA / "lang" / "java"
 LIB = "/opt/app/lib"
 MiB = 1 << 20
 

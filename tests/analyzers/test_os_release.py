@@ -1,15 +1,15 @@
-"""OS detection over real release files from many distro images (shared fixtures)."""
+"""OS detection over real release files from many distro images (tests/data)."""
 
 from __future__ import annotations
 
 import pytest
 
 from portcullis.analyze.os.os_release import detect
-from tests.fixtures import SHARED_FIXTURES, fixture_path
+from tests.fixtures import DATA, fixture_path
 from tests.images import kit
 from tests.unit.layer_helpers import view_of
 
-FIXTURES = SHARED_FIXTURES / "os-release"
+FIXTURES = DATA / "os-release"
 
 EXPECTED = {
     "alpine/3.18": ("alpine", "3.18.4", None),

@@ -11,11 +11,11 @@ from portcullis.analyze.base import STAGE_INVENTORY, AnalysisResult, TreeAnalyze
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.lang.python import PythonPackages, normalise_name
 from portcullis.model.package import Package
-from tests.fixtures import SHARED_FIXTURES, read_fixture
+from tests.fixtures import DATA, read_fixture
 from tests.images import kit
 from tests.unit.layer_helpers import analysis_context, view_of
 
-FIX = SHARED_FIXTURES / "lang" / "python"
+FIX = DATA / "lang" / "python"
 SITE = "/usr/local/lib/python3.11/site-packages"
 DIST = "/usr/lib/python3/dist-packages"
 

@@ -42,12 +42,12 @@ from portcullis.analyze.os.rpmdb import (
 from portcullis.analyze.os.rpmdb import header as tags
 from portcullis.model.distro import Distro
 from portcullis.model.package import Package
-from tests.fixtures import SHARED_FIXTURES, read_fixture
+from tests.fixtures import DATA, read_fixture
 from tests.images import kit
 from tests.unit.layer_helpers import analysis_context, view_of
 
-# ../shared/fixtures beside the repository (SOURCES.md §pkgdb)
-FIX = SHARED_FIXTURES / "pkgdb"
+# tests/data/pkgdb (origins in tests/data/SOURCES.md)
+FIX = DATA / "pkgdb"
 DATA = Path(__file__).parent / "data" / "rpm"
 MARINER = "cbl-mariner-2.0/var/lib/rpm/rpmdb.sqlite"
 SLES = "sles-15-bci/var/lib/rpm/Packages.db"

@@ -13,11 +13,11 @@ from portcullis.analyze.base import STAGE_INVENTORY, AnalysisResult, TreeAnalyze
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.lang.ruby import RubyGems, parse_gemfile_lock, parse_gemspec, purl_of
 from portcullis.model.package import Package
-from tests.fixtures import SHARED_FIXTURES, read_fixture
+from tests.fixtures import DATA, read_fixture
 from tests.images import kit
 from tests.unit.layer_helpers import analysis_context, view_of
 
-FIX = SHARED_FIXTURES / "lang" / "ruby"
+FIX = DATA / "lang" / "ruby"
 SPECS = "/usr/local/bundle/specifications"
 DEFAULT_SPECS = "/usr/local/lib/ruby/gems/3.1.0/specifications/default"
 
