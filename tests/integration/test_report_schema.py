@@ -19,6 +19,8 @@ from typing import Any
 import jsonschema
 import pytest
 
+from portcullis.analyze.base import SCANNERS
+from portcullis.model.finding import KINDS
 from tests.conftest import run_cli
 from tests.images import kit
 from tests.images.debian import DebianImage
@@ -96,6 +98,12 @@ def assert_documented_rules(doc: Report) -> None:
             assert item["from_base_image"] is (item["layer"] <= base["last_layer"]), item
     fingerprints = {f["fingerprint"] for f in findings}
     assert {v["fingerprint"] for v in doc["verdict"]["violations"]} <= fingerprints
+
+
+def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    assert set(SCHEMA["properties"]["scanners"]["required"]) == set(SCANNERS)
+    assert set(SCHEMA["$defs"]["other_finding"]["properties"]["kind"]["enum"]) == set(KINDS)
 
 
 def kitchen_sink() -> kit.ImageSpec:
