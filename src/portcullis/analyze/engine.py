@@ -145,8 +145,6 @@ def run(
             _dedupe(view, collected, ctx)
             deduped = True
         result = _run_tree(analyzer, view, ctx, failures)
-        if result is None:
-            continue
         if result.distro is not None and ctx.distro is None:
             ctx.distro = result.distro
         ctx.packages.extend(result.packages)
@@ -160,19 +158,20 @@ def run(
 
 
 def _run_tree(analyzer: TreeAnalyzer, view: SquashedView, ctx: AnalysisContext,
-              failures: Failures) -> AnalysisResult | None:
+              failures: Failures) -> AnalysisResult:
     name = analyzer.spec.name
     started = time.perf_counter()
     try:
         return analyzer.analyze(view, ctx)
     except PortcullisError as e:
-        failures.fail(name, str(e))
+        reason = str(e)
     except Exception as e:
         log.debug("analyzer %s crashed", name, exc_info=True)
-        failures.fail(name, f"{type(e).__name__}: {e}")
+        reason = f"{type(e).__name__}: {e}"
     finally:
         failures.spent(name, started)
-    return None
+    failures.fail(name, reason)
+    return AnalysisResult(warnings=[Warning(message=reason, analyzer=name)])
 
 
 def mark_visibility(view: SquashedView, result: AnalysisResult) -> AnalysisResult:
