@@ -31,7 +31,7 @@ from portcullis.errors import ConfigError
 from portcullis.layers.view import Filesystem
 from portcullis.model.finding import Warning
 from portcullis.model.image import ImageInfo
-from portcullis.source.reference import DEFAULT_REGISTRY, parse_registry_ref
+from portcullis.model.reference import DEFAULT_REGISTRY, parse_registry_ref
 
 BASE_NAME = "org.opencontainers.image.base.name"
 BASE_DIGEST = "org.opencontainers.image.base.digest"

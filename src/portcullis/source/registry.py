@@ -41,6 +41,7 @@ from portcullis.errors import (
 from portcullis.model.blob import Reader
 from portcullis.model.digest import Digest, is_digest
 from portcullis.model.image import ImageInfo, LayerRef
+from portcullis.model.reference import RegistryRef
 from portcullis.progress import Progress
 from portcullis.source.base import ImageBase, SourceOptions
 from portcullis.source.credentials import Credentials, find_credentials
@@ -53,7 +54,7 @@ from portcullis.source.manifest import (
     parse_document,
     select_platform,
 )
-from portcullis.source.reference import ImageReference, RegistryRef
+from portcullis.source.reference import ImageReference
 from portcullis.source.verify import VerifyingReader
 
 log = logging.getLogger(__name__)
