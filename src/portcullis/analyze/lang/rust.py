@@ -4,7 +4,6 @@ cargo-auditable embeds in executables (a zlib-compressed JSON in the ``.dep-v0``
 from __future__ import annotations
 
 import json
-import struct
 import tomllib
 import zlib
 from collections.abc import Callable
@@ -18,8 +17,12 @@ from portcullis.analyze.base import (
     AnalysisResult,
     AnalyzerSpec,
 )
-from portcullis.analyze.binary.elf import ELF_MAGIC, ElfError, ElfFile
-from portcullis.analyze.lang.go_binary import KiB, MiB
+from portcullis.analyze.binary.executable import (
+    MAX_SIZE,
+    accepts_executable,
+    elf_section,
+    read_elf,
+)
 from portcullis.analyze.lang.package_files import (
     Found,
     Origin,
@@ -28,7 +31,8 @@ from portcullis.analyze.lang.package_files import (
     Parser,
     to_packages,
 )
-from portcullis.model.files import FileKind, FileMeta
+from portcullis.limits import MiB
+from portcullis.model.files import FileMeta
 from portcullis.model.finding import Warning
 
 PACKAGE_TYPE = "rust-crate"
@@ -145,26 +149,20 @@ class CargoAuditable:
         kind="file",
         scanners=frozenset({"packages"}),
         paths=(),
-        max_file_size=512 * MiB,
+        max_file_size=MAX_SIZE,
         stage=STAGE_INVENTORY,
     )
 
     def accepts(self, meta: FileMeta) -> bool:
-        return meta.kind is FileKind.FILE and meta.is_executable and meta.size >= KiB
+        return accepts_executable(meta)
 
     def analyze_file(self, meta: FileMeta, data: bytes, layer: int,
                      ctx: AnalysisContext) -> AnalysisResult:
         result = AnalysisResult()
-        if data[:4] != ELF_MAGIC:
+        elf = read_elf(data)
+        payload = elf_section(elf, AUDITABLE_SECTION) if elf is not None else None
+        if payload is None:
             return result
-        try:
-            elf = ElfFile(data)
-            section = elf.section(AUDITABLE_SECTION)
-            if section is None:
-                return result
-            payload = elf.section_data(section)
-        except (ElfError, struct.error):
-            return result  # not readable as ELF, or the section was cut off: not ours to judge
         try:
             crates = parse_audit_data(payload)
         except ParseError as e:
