@@ -9,9 +9,10 @@ same package (``identity``).
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from portcullis.analyze.base import AnalysisContext, AnalysisResult, AnalyzerSpec, matched_files
 from portcullis.analyze.provenance import restamp
@@ -46,6 +47,26 @@ class Origin:
 
 
 Parser = Callable[[bytes], Sequence[Found]]
+
+
+def toml_package_tables(data: bytes) -> list[dict[str, Any]]:
+    """The ``[[package]]`` tables of a TOML lock file (poetry.lock, uv.lock, Cargo.lock)."""
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ParseError(f"not UTF-8: {e}") from e
+    packages = doc.get("package", [])
+    if not isinstance(packages, list):
+        raise ParseError("'package' is not an array of tables")
+    return [item for item in packages if isinstance(item, dict)]
+
+
+def named(item: dict[str, Any]) -> tuple[str, str] | None:
+    """``name`` and ``version`` of a lock file entry, when both are non-empty strings."""
+    name, version = item.get("name"), item.get("version")
+    if isinstance(name, str) and isinstance(version, str) and name and version:
+        return name, version
+    return None
 
 
 def name_version(item: Found) -> Hashable:

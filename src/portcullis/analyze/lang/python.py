@@ -7,7 +7,6 @@ import io
 import json
 import posixpath
 import re
-import tomllib
 import zipfile
 from collections.abc import Callable, Hashable, Iterable
 from email.parser import HeaderParser
@@ -19,7 +18,15 @@ from portcullis.analyze.base import (
     STAGE_INVENTORY,
     AnalyzerSpec,
 )
-from portcullis.analyze.lang.package_files import Found, Origin, PackageFiles, ParseError, Parser
+from portcullis.analyze.lang.package_files import (
+    Found,
+    Origin,
+    PackageFiles,
+    ParseError,
+    Parser,
+    named,
+    toml_package_tables,
+)
 
 _INSTALL_DIRS = ("/site-packages/", "/dist-packages/")
 _NORMALISE = re.compile(r"[-_.]+")
@@ -94,20 +101,13 @@ def parse_metadata(data: bytes) -> list[Found]:
 
 def _toml_packages(data: bytes) -> list[Found]:
     """poetry.lock and uv.lock: ``[[package]]`` tables with name and version."""
-    doc = tomllib.loads(data.decode("utf-8"))
-    packages = doc.get("package", [])
-    if not isinstance(packages, list):
-        raise ParseError("'package' is not an array of tables")
     found: list[Found] = []
-    for item in packages:
-        if not isinstance(item, dict):
-            continue
+    for item in toml_package_tables(data):
         source = item.get("source")
         if isinstance(source, dict) and ("virtual" in source or "editable" in source):
             continue  # uv: the project itself or a workspace member, not a dependency
-        name, version = item.get("name"), item.get("version")
-        if isinstance(name, str) and isinstance(version, str) and name and version:
-            found.append(Found(name, version))
+        if (pair := named(item)) is not None:
+            found.append(Found(*pair))
     return found
 
 

@@ -4,7 +4,6 @@ cargo-auditable embeds in executables (a zlib-compressed JSON in the ``.dep-v0``
 from __future__ import annotations
 
 import json
-import tomllib
 import zlib
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -29,7 +28,9 @@ from portcullis.analyze.lang.package_files import (
     PackageFiles,
     ParseError,
     Parser,
+    named,
     to_packages,
+    toml_package_tables,
 )
 from portcullis.limits import MiB
 from portcullis.model.files import FileMeta
@@ -52,24 +53,15 @@ def parse_cargo_lock(data: bytes) -> list[Found]:
     """``[[package]]`` tables. Only crates from a registry (``registry+``/``sparse+``
     sources) or without a source (the workspace's own crates) are packages; git and path
     sources have no registry version to match advisories against."""
-    try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise ParseError(f"not UTF-8: {e}") from e
-    packages = doc.get("package", [])
-    if not isinstance(packages, list):
-        raise ParseError("'package' is not an array of tables")
     crates: list[Found] = []
-    for item in packages:
-        if not isinstance(item, dict):
-            continue
-        name, version, source = item.get("name"), item.get("version"), item.get("source")
-        if not (isinstance(name, str) and isinstance(version, str) and name and version):
+    for item in toml_package_tables(data):
+        pair, source = named(item), item.get("source")
+        if pair is None:
             continue
         if source is None:
-            crates.append(Found(name, version))
+            crates.append(Found(*pair))
         elif isinstance(source, str) and source.startswith(("registry+", "sparse+")):
-            crates.append(Found(name, version, properties=(("source", source),)))
+            crates.append(Found(*pair, properties=(("source", source),)))
     return crates
 
 
