@@ -57,3 +57,12 @@ class VulnDBError(PortcullisError):
 
 class PolicyError(PortcullisError, ValueError):
     """The policy file is invalid."""
+
+
+def one_line(text: str, limit: int | None = 300) -> str:
+    """``text`` as one line for an error message: whitespace runs become one space, and what
+    goes past ``limit`` characters (None: no limit) is cut and marked."""
+    line = " ".join(text.split())
+    if limit is None or len(line) <= limit:
+        return line
+    return line[: limit - 1] + "…"

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from portcullis.errors import ConfigError
-from portcullis.source.reference import parse_reference, parse_registry_ref
+from portcullis.model.reference import parse_registry_ref
+from portcullis.source.reference import parse_reference
 
 
 @pytest.mark.parametrize(

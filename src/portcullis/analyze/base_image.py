@@ -31,8 +31,8 @@ from portcullis.errors import ConfigError
 from portcullis.layers.view import Filesystem
 from portcullis.model.finding import Warning
 from portcullis.model.image import ImageInfo
+from portcullis.model.reference import DEFAULT_REGISTRY, parse_registry_ref
 from portcullis.model.report import BaseImageInfo
-from portcullis.source.reference import DEFAULT_REGISTRY, parse_registry_ref
 
 BASE_NAME = "org.opencontainers.image.base.name"
 BASE_DIGEST = "org.opencontainers.image.base.digest"

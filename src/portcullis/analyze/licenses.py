@@ -1,58 +1,101 @@
 """License names as packages declare them → SPDX expressions where they map.
 
-Package metadata says "MIT", "mit", "MIT License", "GPLv2+", "Apache Software License" or a
-real expression like "(MIT OR Apache-2.0)". Valid expressions are normalised with
-license-expression; a short table maps the common free-text names; anything else is kept as
-written (a policy can still match it, and SBOM writers turn it into a LicenseRef).
+Package metadata says "MIT", "mit", "MIT License", "GPLv2+", "Apache Software License", a
+DEP-5 short name like "Expat" or "GPL-2+", or a real expression like "(MIT OR Apache-2.0)".
+A short table maps the common names, versioned family names are read by pattern, valid
+expressions are normalised with license-expression; anything else is kept as written (a
+policy can still match it, and SBOM writers turn it into a LicenseRef).
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from license_expression import get_spdx_licensing
 
-# Free-text names seen in PyPI classifiers, npm and gem metadata, lower-cased. Ambiguous
-# family names ("BSD", "GPL") are deliberately absent: guessing a version would be wrong.
+# Names that are not SPDX ids but name exactly one license, lower-cased: DEP-5 short names
+# (Debian copyright files) and free-text names seen in PyPI classifiers, npm and gem metadata.
+# Ambiguous family names ("BSD", "GPL") are deliberately absent: guessing a version would be
+# wrong. Versioned names ("GPLv2+", "Apache-2") are read by FAMILIES below.
 ALIASES = {
+    "expat": "MIT",
+    "mit": "MIT",
     "mit license": "MIT",
     "the mit license": "MIT",
     "mit/x11": "MIT",
-    "expat": "MIT",
+    "isc": "ISC",
+    "isc license": "ISC",
+    "isc license (iscl)": "ISC",
+    "zlib": "Zlib",
+    "zlib/libpng": "Zlib",
+    "libpng": "Libpng",
+    "x11": "X11",
+    "openssl": "OpenSSL",
+    "w3c": "W3C",
+    "curl": "curl",
+    "ftl": "FTL",
+    "sleepycat": "Sleepycat",
+    "unicode-dfs-2016": "Unicode-DFS-2016",
     "apache software license": "Apache-2.0",
     "apache license 2.0": "Apache-2.0",
     "apache license, version 2.0": "Apache-2.0",
     "apache 2.0": "Apache-2.0",
-    "apache-2": "Apache-2.0",
-    "apache2": "Apache-2.0",
     "asl 2.0": "Apache-2.0",
-    "gplv2": "GPL-2.0-only",
-    "gplv2+": "GPL-2.0-or-later",
-    "gplv3": "GPL-3.0-only",
-    "gplv3+": "GPL-3.0-or-later",
-    "lgplv2": "LGPL-2.0-only",
-    "lgplv2+": "LGPL-2.0-or-later",
-    "lgplv2.1": "LGPL-2.1-only",
-    "lgplv2.1+": "LGPL-2.1-or-later",
-    "lgplv3": "LGPL-3.0-only",
-    "lgplv3+": "LGPL-3.0-or-later",
-    "isc license (iscl)": "ISC",
-    "isc license": "ISC",
+    "bsd-2-clause": "BSD-2-Clause",
+    "bsd 2-clause": "BSD-2-Clause",
+    "simplified bsd license": "BSD-2-Clause",
+    "bsd-3-clause": "BSD-3-Clause",
+    "bsd 3-clause": "BSD-3-Clause",
+    "bsd-3": "BSD-3-Clause",
+    "3-clause bsd license": "BSD-3-Clause",
+    "new bsd license": "BSD-3-Clause",
+    "bsd-4-clause": "BSD-4-Clause",
+    "bsd-4-clause-uc": "BSD-4-Clause-UC",
+    "gfdl-niv-1.2": "GFDL-1.2-no-invariants-only",
+    "gfdl-niv-1.2+": "GFDL-1.2-no-invariants-or-later",
+    "gfdl-niv-1.3": "GFDL-1.3-no-invariants-only",
+    "gfdl-niv-1.3+": "GFDL-1.3-no-invariants-or-later",
+    "cc0": "CC0-1.0",
+    "cc0-1.0": "CC0-1.0",
     "python software foundation license": "PSF-2.0",
-    "psf": "PSF-2.0",
     "psfl": "PSF-2.0",
     "mozilla public license 2.0 (mpl 2.0)": "MPL-2.0",
     "mpl 2.0": "MPL-2.0",
     "the unlicense (unlicense)": "Unlicense",
     "public domain": "LicenseRef-public-domain",
-    "zlib/libpng": "Zlib",
-    "bsd 3-clause": "BSD-3-Clause",
-    "bsd-3": "BSD-3-Clause",
-    "3-clause bsd license": "BSD-3-Clause",
-    "new bsd license": "BSD-3-Clause",
-    "bsd 2-clause": "BSD-2-Clause",
-    "simplified bsd license": "BSD-2-Clause",
+    "public-domain": "LicenseRef-public-domain",
+    # Debian's "Artistic" is the Perl Artistic License 1.0 (/usr/share/common-licenses/Artistic)
+    "artistic": "Artistic-1.0-Perl",
+    # DEP-5 "Perl": the terms of Perl itself, a choice of two licenses
+    "perl": "Artistic-1.0-Perl OR GPL-1.0-or-later",
+    "psf": "PSF-2.0",
 }
+
+# Versioned families: name → (SPDX family, GNU-style only/or-later, known versions).
+FAMILIES: dict[str, tuple[str, bool, frozenset[str]]] = {
+    "gpl": ("GPL", True, frozenset({"1.0", "2.0", "3.0"})),
+    "lgpl": ("LGPL", True, frozenset({"2.0", "2.1", "3.0"})),
+    "agpl": ("AGPL", True, frozenset({"1.0", "3.0"})),
+    "gfdl": ("GFDL", True, frozenset({"1.1", "1.2", "1.3"})),
+    "apache": ("Apache", False, frozenset({"1.0", "1.1", "2.0"})),
+    "mpl": ("MPL", False, frozenset({"1.0", "1.1", "2.0"})),
+    "artistic": ("Artistic", False, frozenset({"1.0", "2.0"})),
+    "cc-by": ("CC-BY", False, frozenset({"1.0", "2.0", "2.5", "3.0", "4.0"})),
+    "cc-by-sa": ("CC-BY-SA", False, frozenset({"1.0", "2.0", "2.5", "3.0", "4.0"})),
+    "epl": ("EPL", False, frozenset({"1.0", "2.0"})),
+    "cddl": ("CDDL", False, frozenset({"1.0", "1.1"})),
+    "ofl": ("OFL", False, frozenset({"1.0", "1.1"})),
+    "sil-ofl": ("OFL", False, frozenset({"1.0", "1.1"})),
+    "zpl": ("ZPL", False, frozenset({"1.1", "2.0", "2.1"})),
+    "zope": ("ZPL", False, frozenset({"1.1", "2.0", "2.1"})),
+    "python": ("Python", False, frozenset({"2.0"})),
+    "psf": ("PSF", False, frozenset({"2.0"})),
+}
+
+_VERSIONED = re.compile(
+    r"^(?P<family>[a-z][a-z-]*?)-?v?(?P<version>\d+(?:\.\d+)?)(?P<suffix>\+|-only|-or-later)?$"
+)
 
 _LICENSING = get_spdx_licensing()
 
@@ -63,7 +106,7 @@ def normalize(text: str) -> str:
     name = " ".join(text.split())
     if not name:
         return text
-    alias = ALIASES.get(name.lower())
+    alias = ALIASES.get(name.lower()) or versioned(name)
     if alias is not None:
         return alias
     if name.startswith("LicenseRef-"):
@@ -75,6 +118,22 @@ def normalize(text: str) -> str:
     if info.errors or info.invalid_symbols or not info.normalized_expression:
         return name
     return str(info.normalized_expression)
+
+
+def versioned(name: str) -> str | None:
+    """``GPL-2+``, ``gplv2``, ``LGPL-2.1-only``, ``Apache-2`` → the SPDX id of that version;
+    None for a name outside FAMILIES or a version the family never had."""
+    match = _VERSIONED.match(name.strip().lower())
+    if match is None or match["family"].rstrip("-") not in FAMILIES:
+        return None
+    family, gnu, versions = FAMILIES[match["family"].rstrip("-")]
+    version = match["version"] if "." in match["version"] else f"{match['version']}.0"
+    if version not in versions:
+        return None
+    later = match["suffix"] in ("+", "-or-later")
+    if gnu:
+        return f"{family}-{version}-{'or-later' if later else 'only'}"
+    return f"{family}-{version}{'+' if later else ''}"
 
 
 def normalize_all(licenses: tuple[str, ...]) -> tuple[str, ...]:

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
 from portcullis.analyze.base_catalog import CatalogEntry, add_entry, user_catalog_path
 from portcullis.analyze.base_image import parse_base_name
 from portcullis.cli import exit_codes
-from portcullis.errors import PortcullisError
 from portcullis.model.image import ImageInfo
 from portcullis.source.reference import ImageReference, parse_reference
-
-log = logging.getLogger("portcullis")
-
-
-def _fail(message: str, code: int = exit_codes.INPUT_ERROR) -> NoReturn:
-    one_line = " ".join(message.split())
-    click.echo(f"portcullis: error: {one_line}", err=True)
-    sys.exit(code)
 
 
 @click.group()
@@ -45,20 +33,8 @@ def base() -> None:
 def add(ctx: click.Context, image: str, name: str | None, version: str | None,
         catalog: Path | None) -> None:
     """Record IMAGE (any scan reference form) as a known base image."""
-    debug = bool((ctx.obj or {}).get("debug"))
-    try:
+    with exit_codes.exit_on_error("base add", debug=bool((ctx.obj or {}).get("debug"))):
         line = _add(image, name, version, catalog)
-    except PortcullisError as e:
-        if debug:
-            log.exception("base add failed")
-        _fail(str(e))
-    except KeyboardInterrupt:
-        _fail("interrupted")
-    except Exception as e:
-        if debug:
-            raise
-        _fail(f"internal error: {type(e).__name__}: {e} (run with --debug for a traceback)",
-              exit_codes.INTERNAL_ERROR)
     click.echo(line)
 
 

@@ -18,7 +18,7 @@ from portcullis.cli import exit_codes
 from portcullis.cli.base import base as base_group
 from portcullis.cli.progress import RichProgress
 from portcullis.cli.sizes import SizeType
-from portcullis.errors import ConfigError, PortcullisError
+from portcullis.errors import ConfigError
 from portcullis.limits import ScanLimits
 from portcullis.model.finding import Severity
 from portcullis.model.image import Platform
@@ -27,15 +27,7 @@ from portcullis.progress import NullProgress, Progress
 from portcullis.report.base import writers
 from portcullis.source.base import SourceOptions
 
-log = logging.getLogger("portcullis")
-
 SEVERITIES = ["none", "low", "medium", "high", "critical", "unknown"]
-
-
-def _fail(message: str, code: int = exit_codes.INPUT_ERROR) -> None:
-    one_line = " ".join(message.split())
-    click.echo(f"portcullis: error: {one_line}", err=True)
-    sys.exit(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -98,25 +90,13 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output:
          max_image_size: int | None, max_layer_size: int | None,
          max_layer_bytes: int | None, max_files: int | None, temp_dir: Path | None) -> None:
     """Scan IMAGE (see the README for the reference forms)."""
-    debug = bool(ctx.obj.get("debug"))
-    try:
+    with exit_codes.exit_on_error("scan", debug=bool(ctx.obj.get("debug"))):
         code = _scan(image, scanners=scanners, fmt=fmt, output=output, reports=reports,
                      fail_on=fail_on, platform=platform, username=username,
                      password_stdin=password_stdin, insecure=insecure, timeout=timeout,
                      retries=retries, quiet=quiet, temp_dir=temp_dir,
                      limits={"max_image_size": max_image_size, "max_layer_size": max_layer_size,
                              "max_layer_bytes": max_layer_bytes, "max_files": max_files})
-    except PortcullisError as e:
-        if debug:
-            log.exception("scan failed")
-        _fail(str(e))
-    except KeyboardInterrupt:
-        _fail("interrupted", exit_codes.INPUT_ERROR)
-    except Exception as e:
-        if debug:
-            raise
-        _fail(f"internal error: {type(e).__name__}: {e} (run with --debug for a traceback)",
-              exit_codes.INTERNAL_ERROR)
     sys.exit(code)
 
 

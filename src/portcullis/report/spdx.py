@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from portcullis.model.package import Package
 from portcullis.model.report import Report
 from portcullis.report.base import WriterSpec
-from portcullis.report.cyclonedx import (
+from portcullis.report.sbom import (
     created_utc,
     image_digest,
     image_purl,

@@ -35,6 +35,7 @@ from portcullis.errors import (
     NotFoundError,
     PortcullisError,
     SourceError,
+    one_line,
 )
 from portcullis.source.base import SourceOptions
 from portcullis.source.docker_archive import DockerArchiveImage, open_docker_archive_path
@@ -250,7 +251,7 @@ def _error_message(response: Any) -> str:
         doc = None
     if isinstance(doc, dict) and isinstance(doc.get("message"), str):
         text = doc["message"]
-    return _one_line(text)
+    return one_line(text)
 
 
 def _reason(exc: BaseException) -> str:
@@ -265,14 +266,9 @@ def _reason(exc: BaseException) -> str:
             continue
         seen.add(id(item))
         if isinstance(item, OSError) and item.strerror:
-            return _one_line(item.strerror)
+            return one_line(item.strerror)
         if not message and item.args and isinstance(item.args[0], str):
             message = item.args[0]
         todo.extend(item.args)
         todo.extend([getattr(item, "reason", None), item.__cause__, item.__context__])
-    return _one_line(message or str(exc)) or type(exc).__name__
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return one_line(message or str(exc)) or type(exc).__name__

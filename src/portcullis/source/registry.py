@@ -37,10 +37,12 @@ from portcullis.errors import (
     LimitExceededError,
     NotFoundError,
     SourceError,
+    one_line,
 )
 from portcullis.model.blob import Reader
 from portcullis.model.digest import Digest, is_digest
 from portcullis.model.image import ImageInfo, LayerRef
+from portcullis.model.reference import RegistryRef
 from portcullis.progress import Progress
 from portcullis.source.base import ImageBase, SourceOptions
 from portcullis.source.credentials import Credentials, find_credentials
@@ -53,7 +55,7 @@ from portcullis.source.manifest import (
     parse_document,
     select_platform,
 )
-from portcullis.source.reference import ImageReference, RegistryRef
+from portcullis.source.reference import ImageReference
 from portcullis.source.verify import VerifyingReader
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,6 @@ _MAX_NESTING = 4
 _MAX_DELAY = 30.0
 _MAX_RETRY_AFTER = 30.0
 _ERROR_BODY_LIMIT = 8192
-_MESSAGE_LIMIT = 300
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
@@ -592,11 +593,6 @@ def describe(error: BaseException) -> str:
     if isinstance(error, httpx.ConnectError):
         return one_line(f"cannot connect ({error})")
     return one_line(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
-
-
-def one_line(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _MESSAGE_LIMIT else flat[: _MESSAGE_LIMIT - 3] + "..."
 
 
 def _reason(status: int) -> str:

@@ -1,7 +1,9 @@
 """``dir:PATH``: an unpacked root filesystem, presented as a single synthetic layer.
 
 The directory is streamed as an in-memory-bounded tar (via a pipe thread) so the same layer
-pipeline reads it; symlinks are stored as links, never followed out of the directory.
+pipeline reads it; symlinks are stored as links, never followed out of the directory. An
+entry that cannot be read fails the scan (exit 2) rather than leaving a smaller tree behind.
+Sockets, which a tar cannot hold, are passed over as tar itself does.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ import contextlib
 import os
 import tarfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
-from portcullis.errors import ConfigError
+from portcullis.errors import ConfigError, SourceError
 from portcullis.model.blob import Reader
 from portcullis.model.image import ImageConfig, ImageInfo, LayerRef
 from portcullis.source.base import ImageBase, SourceOptions
@@ -29,31 +33,77 @@ class RootfsImage(ImageBase):
         self.info = info
 
     def open_layer(self, layer: LayerRef) -> Reader:
+        return DirectoryTar(self._root, self.info.reference)
+
+
+class DirectoryTar:
+    """The tar of a directory, written by a thread into a pipe and read from its other end.
+
+    The walk stops at the first entry it cannot read (a file or folder the scanner may not
+    open, an entry tar cannot describe). Then the stream does not simply end, which would look
+    like a complete but smaller image: reading its end raises that error (exit 2), naming the
+    entry.
+    """
+
+    def __init__(self, root: Path, what: str) -> None:
+        self._root = root
+        self._what = what
+        self._error: BaseException | None = None
         read_fd, write_fd = os.pipe()
-        reader = os.fdopen(read_fd, "rb")
-        writer = os.fdopen(write_fd, "wb")
-        thread = threading.Thread(target=_write_tar, args=(self._root, writer), daemon=True)
-        thread.start()
-        return reader
+        self._pipe = os.fdopen(read_fd, "rb")
+        self._thread = threading.Thread(target=self._write, args=(os.fdopen(write_fd, "wb"),),
+                                        daemon=True)
+        self._thread.start()
 
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._pipe.read(size)
+        if not data and size != 0:  # the end: say whether the walk got through
+            self._thread.join()
+            if self._error is not None:
+                raise self._error
+        return data
 
-def _write_tar(root: Path, out: object) -> None:
-    try:
-        with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames.sort()
-                for name in sorted(dirnames) + sorted(filenames):
-                    full = Path(dirpath) / name
-                    arc = str(full.relative_to(root))
-                    try:
-                        tar.add(str(full), arcname=arc, recursive=False)
-                    except OSError:
-                        continue  # unreadable file: skipped, like a permission-denied walk
-    except (BrokenPipeError, ValueError):
-        pass  # the reader stopped early (limit or error): nothing more to do
-    finally:
-        with contextlib.suppress(OSError):
-            out.close()  # type: ignore[attr-defined]
+    def close(self) -> None:
+        self._pipe.close()
+
+    def _write(self, out: BinaryIO) -> None:
+        try:
+            with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                for full in self._entries():
+                    self._add(tar, full)
+        except BrokenPipeError:
+            pass  # the reader stopped early (a limit or an error of its own): nothing to add
+        except Exception as e:  # kept for the reader: a walk that failed never ends quietly
+            self._error = e
+        finally:
+            with contextlib.suppress(OSError):
+                out.close()
+
+    def _add(self, tar: tarfile.TarFile, full: Path) -> None:
+        try:
+            tar.add(str(full), arcname=str(full.relative_to(self._root)), recursive=False)
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as e:
+            raise self._unreadable(full, e) from e
+
+    def _entries(self) -> Iterator[Path]:
+        """Every entry below the root, folders before their contents, in name order; symlinks
+        are entries, never followed. A folder that cannot be listed raises."""
+
+        def stop(error: OSError) -> None:
+            raise self._unreadable(Path(error.filename or self._root), error) from error
+
+        for dirpath, dirnames, filenames in os.walk(self._root, onerror=stop):
+            dirnames.sort()
+            for name in dirnames + sorted(filenames):
+                yield Path(dirpath) / name
+
+    def _unreadable(self, full: Path, error: Exception) -> SourceError:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        inside = full.relative_to(self._root).as_posix()
+        where = "/" if inside == "." else f"/{inside}"
+        return SourceError(f"{self._what}: cannot read {where} ({reason})")
 
 
 def open_rootfs(ref: ImageReference, options: SourceOptions) -> RootfsImage:

@@ -42,23 +42,11 @@ class VerifyingReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if self._done:
-            return 0
-        data = self._raw.read(len(buffer))
-        if not data:
-            self._finish()
-            return 0
-        n = len(data)
-        buffer[:n] = data
-        self.bytes_read += n
-        if self._hasher is not None:
-            self._hasher.update(data)
-        if self._limit is not None and self.bytes_read > self._limit:
-            raise LimitExceededError(self._limit_name, self._limit, self._what)
-        return n
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
     def read(self, size: int = -1) -> bytes:
-        # Fast path: avoid readinto's copy for large reads.
         if self._done:
             return b""
         data = self._raw.read() if size is None or size < 0 else self._raw.read(size)

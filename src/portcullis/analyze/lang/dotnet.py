@@ -4,8 +4,7 @@ time) and NuGet's ``packages.lock.json`` (resolved versions per target framework
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
 from typing import ClassVar
 
 from packageurl import PackageURL
@@ -14,20 +13,7 @@ from portcullis.analyze.base import (
     STAGE_INVENTORY,
     AnalyzerSpec,
 )
-from portcullis.analyze.lang.package_files import PackageFiles
-from portcullis.model.files import FileEntry, Location
-from portcullis.model.package import Package
-
-
-class ParseError(ValueError):
-    """A file that is not what its name promises."""
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    name: str
-    version: str
-    properties: tuple[tuple[str, str], ...] = ()
+from portcullis.analyze.lang.package_files import Found, Origin, PackageFiles, ParseError, Parser
 
 
 def purl_of(name: str, version: str) -> str:
@@ -52,7 +38,7 @@ def parse_deps_json(data: bytes) -> list[Found]:
             continue
         sha512 = info.get("sha512")
         props = (("sha512", sha512),) if isinstance(sha512, str) and sha512 else ()
-        found.append(Found(name, version, props))
+        found.append(Found(name, version, properties=props))
     return found
 
 
@@ -80,14 +66,18 @@ def parse_packages_lock(data: bytes) -> list[Found]:
                 props.append(("dependency_type", info["type"]))
             if isinstance(info.get("contentHash"), str):
                 props.append(("content_hash", info["contentHash"]))
-            found.append(Found(name, version, tuple(props)))
+            found.append(Found(name, version, properties=tuple(props)))
     return found
 
 
 # the analyzer ---------------------------------------------------------------------------------
 
 
-class DotnetDeps(PackageFiles[Found]):
+_DEPS_ORIGIN = Origin("dotnet-deps", (("source", "deps.json"),))
+_LOCK_ORIGIN = Origin("dotnet-lockfile", (("source", "lockfile"),), declared=True)
+
+
+class DotnetDeps(PackageFiles):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="dotnet",
         version=1,
@@ -96,13 +86,19 @@ class DotnetDeps(PackageFiles[Found]):
         stage=STAGE_INVENTORY,
     )
     describes = ".NET dependency file"
+    package_type = "dotnet"
 
     def parser(self, path: str) -> Callable[[bytes], list[Found]] | None:
         return _parser(path)
 
-    def packages(self, found: Sequence[Found], entry: FileEntry,
-                 parse: Callable[[bytes], Sequence[Found]]) -> list[Package]:
-        return _packages(found, entry, lockfile=parse is parse_packages_lock)
+    def origin(self, parse: Parser) -> Origin:
+        return _LOCK_ORIGIN if parse is parse_packages_lock else _DEPS_ORIGIN
+
+    def purl(self, name: str, version: str) -> str:
+        return purl_of(name, version)
+
+    def identity(self, item: Found) -> Hashable:
+        return (item.name.lower(), item.version.lower())  # NuGet ids are case-insensitive
 
 
 def _parser(path: str) -> Callable[[bytes], list[Found]] | None:
@@ -111,25 +107,3 @@ def _parser(path: str) -> Callable[[bytes], list[Found]] | None:
     if path.endswith("/packages.lock.json"):
         return parse_packages_lock
     return None
-
-
-def _packages(found: Iterable[Found], entry: FileEntry, *, lockfile: bool) -> list[Package]:
-    seen: set[tuple[str, str]] = set()
-    packages: list[Package] = []
-    for item in found:
-        key = (item.name.lower(), item.version.lower())  # NuGet ids are case-insensitive
-        if key in seen:
-            continue
-        seen.add(key)
-        packages.append(Package(
-            name=item.name,
-            version=item.version,
-            type="dotnet",
-            purl=purl_of(item.name, item.version),
-            locations=(Location(path=entry.path, layer=entry.layer),),
-            introduced_in=entry.introduced_in,
-            found_by="dotnet-lockfile" if lockfile else "dotnet-deps",
-            declared=lockfile,
-            properties={"source": "lockfile" if lockfile else "deps.json", **dict(item.properties)},
-        ))
-    return packages

@@ -2,11 +2,8 @@
 ``.go.buildinfo`` section of every Go binary (what ``go version -m`` prints).
 
 This is a file analyzer: executables can live anywhere, so each one is looked at once during
-the layer pass instead of being captured. Almost every file it is shown is not a Go binary, so
-the reject path is cheap: four magic bytes, then the ELF section header table (no scan of the
-file) and one section name lookup.
-
-The small ELF reader here (``ElfFile``) is also used by the cargo-auditable analyzer.
+the layer pass instead of being captured. Which files it looks at and how their ELF headers are
+read it shares with the cargo-auditable analyzer (``analyze/binary/executable.py``).
 """
 
 from __future__ import annotations
@@ -25,13 +22,17 @@ from portcullis.analyze.base import (
     AnalyzerSpec,
     WholeFileAnalyzer,
 )
-from portcullis.analyze.binary.elf import ELF_MAGIC, ElfError, ElfFile
-from portcullis.model.files import FileKind, FileMeta, Location
+from portcullis.analyze.binary.elf import ElfError, ElfFile
+from portcullis.analyze.binary.executable import (
+    MAX_SIZE,
+    accepts_executable,
+    elf_section,
+    read_elf,
+)
+from portcullis.limits import MiB
+from portcullis.model.files import FileMeta, Location
 from portcullis.model.finding import Warning
 from portcullis.model.package import Package
-
-KiB = 1024
-MiB = 1024 * KiB
 
 BUILDINFO_MAGIC = b"\xff Go buildinf:"
 _BUILDINFO_HEADER = 32
@@ -69,12 +70,9 @@ class BuildInfo:
 
 def _find_buildinfo(elf: ElfFile) -> bytes | None:
     """The bytes from the build info header to the end of its section (or segment)."""
-    section = elf.section(".go.buildinfo")
-    if section is not None:
-        data = elf.section_data(section)
-        return data if data.startswith(BUILDINFO_MAGIC) else None
-    if elf.sections():
-        return None  # a section table without .go.buildinfo: not a Go binary
+    if elf.sections():  # with a section table, the build info is a section or absent
+        data = elf_section(elf, ".go.buildinfo")
+        return data if data is not None and data.startswith(BUILDINFO_MAGIC) else None
     # No usable section table (stripped of it, or truncated): search the writable
     # segments for the 16-byte aligned magic, as Go's debug/buildinfo does.
     for vaddr, data in elf.writable_load_data():
@@ -216,14 +214,9 @@ def _strip_sentinels(modinfo: bytes) -> bytes:
 def read_buildinfo(data: bytes) -> BuildInfo | None:
     """Build info of a Go ELF binary; None for anything that is not one. Raises
     ``BuildInfoError`` when the build info is there but unreadable."""
-    if data[:4] != ELF_MAGIC:
-        return None
-    try:
-        elf = ElfFile(data)
-        blob = _find_buildinfo(elf)
-    except (ElfError, struct.error):
-        return None
-    if blob is None:
+    elf = read_elf(data)
+    blob = _find_buildinfo(elf) if elf is not None else None
+    if elf is None or blob is None:
         return None
     if len(blob) < _BUILDINFO_HEADER:
         raise BuildInfoError("truncated build info header")
@@ -309,18 +302,16 @@ class GoBinaries(WholeFileAnalyzer):
         version=1,
         scanners=frozenset({"packages"}),
         paths=(),
-        max_file_size=512 * MiB,
+        max_file_size=MAX_SIZE,
         stage=STAGE_INVENTORY,
     )
 
     def accepts(self, meta: FileMeta) -> bool:
-        return meta.kind is FileKind.FILE and meta.is_executable and meta.size >= KiB
+        return accepts_executable(meta)
 
     def analyze_file(self, meta: FileMeta, data: bytes, layer: int,
                      ctx: AnalysisContext) -> AnalysisResult:
         result = AnalysisResult()
-        if data[:4] != ELF_MAGIC:
-            return result
         try:
             info = read_buildinfo(data)
         except BuildInfoError as e:

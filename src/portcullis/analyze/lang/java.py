@@ -23,11 +23,11 @@ from portcullis.analyze.base import (
     matched_files,
 )
 from portcullis.layers.view import Filesystem
+from portcullis.limits import MiB
 from portcullis.model.files import FileEntry, Location
 from portcullis.model.finding import Warning
 from portcullis.model.package import Package
 
-MiB = 1 << 20
 MAX_DEPTH = 3  # nested archives below the one found in the image
 ARCHIVE_BUDGET = 256 * MiB  # uncompressed bytes read from the members of one top archive
 MAX_METADATA_SIZE = 1 * MiB  # a pom.properties or MANIFEST.MF larger than this is not one

@@ -7,8 +7,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from packageurl import PackageURL
@@ -17,25 +16,11 @@ from portcullis.analyze.base import (
     STAGE_INVENTORY,
     AnalyzerSpec,
 )
-from portcullis.analyze.lang.package_files import PackageFiles
-from portcullis.model.files import FileEntry, Location
-from portcullis.model.package import Package
+from portcullis.analyze.lang.package_files import Found, Origin, PackageFiles, ParseError, Parser
 
 _INSTALLED = re.compile(r"/node_modules/(?:@[^/]+/)?[^/@.][^/]*/package\.json$")
 _VERSION = re.compile(r"^v?\d+(?:\.\d+)*(?:[-+][0-9A-Za-z.+-]*)?$")
 _LOCAL_PROTOCOLS = ("workspace:", "link:", "portal:", "file:", "exec:")
-
-
-class ParseError(ValueError):
-    """A file that is not what its name promises."""
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    name: str
-    version: str
-    licenses: tuple[str, ...] = ()
-    line: int | None = None
 
 
 def purl_of(name: str, version: str) -> str:
@@ -245,7 +230,11 @@ def _lock_parser(path: str) -> Callable[[bytes], list[Found]] | None:
     return None
 
 
-class NpmPackages(PackageFiles[Found]):
+_INSTALLED_ORIGIN = Origin("npm-installed")
+_LOCK_ORIGIN = Origin("npm-lockfile", (("source", "lockfile"),), declared=True)
+
+
+class NpmPackages(PackageFiles):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="npm",
         version=1,
@@ -260,6 +249,7 @@ class NpmPackages(PackageFiles[Found]):
         stage=STAGE_INVENTORY,
     )
     describes = "npm package file"
+    package_type = "npm"
     parse_errors = (ValueError, TypeError, AttributeError)
 
     def parser(self, path: str) -> Callable[[bytes], list[Found]] | None:
@@ -267,34 +257,14 @@ class NpmPackages(PackageFiles[Found]):
             return parse_package_json
         return self._application_lock(path)
 
-    def packages(self, found: Sequence[Found], entry: FileEntry,
-                 parse: Callable[[bytes], Sequence[Found]]) -> list[Package]:
-        return _packages(found, entry, lockfile=parse is not parse_package_json)
+    def origin(self, parse: Parser) -> Origin:
+        return _INSTALLED_ORIGIN if parse is parse_package_json else _LOCK_ORIGIN
+
+    def purl(self, name: str, version: str) -> str:
+        return purl_of(name, version)
 
     @staticmethod
     def _application_lock(path: str) -> Callable[[bytes], list[Found]] | None:
         if "/node_modules/" in path:
             return None  # lock files published inside a dependency are not what is installed
         return _lock_parser(path)
-
-
-def _packages(found: Iterable[Found], entry: FileEntry, *, lockfile: bool) -> list[Package]:
-    seen: set[tuple[str, str]] = set()
-    packages: list[Package] = []
-    for item in found:
-        if (item.name, item.version) in seen:
-            continue
-        seen.add((item.name, item.version))
-        packages.append(Package(
-            name=item.name,
-            version=item.version,
-            type="npm",
-            purl=purl_of(item.name, item.version),
-            locations=(Location(path=entry.path, layer=entry.layer, line=item.line),),
-            introduced_in=entry.introduced_in,
-            found_by="npm-lockfile" if lockfile else "npm-installed",
-            declared=lockfile,
-            licenses=item.licenses,
-            properties={"source": "lockfile"} if lockfile else {},
-        ))
-    return packages

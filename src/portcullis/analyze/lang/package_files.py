@@ -2,35 +2,128 @@
 
 Pick the parser by path, read the captured bytes, parse (a located warning when that fails),
 turn what was found into packages, and date each package by its own name@version history in
-that file (provenance.restamp). Subclasses say only how to parse and how to build a package.
+that file (provenance.restamp). Subclasses say only how to parse, what kind of file a parser
+reads (``origin``), how the ecosystem names a package (``purl``) and when two entries are the
+same package (``identity``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import ClassVar, Generic, TypeVar
+import tomllib
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from portcullis.analyze.base import AnalysisContext, AnalysisResult, AnalyzerSpec, matched_files
-from portcullis.analyze.provenance import Named, restamp
+from portcullis.analyze.provenance import restamp
 from portcullis.layers.view import Filesystem
-from portcullis.model.files import FileEntry
+from portcullis.model.files import FileEntry, Location
 from portcullis.model.finding import Warning
 from portcullis.model.package import Package
 
-F = TypeVar("F", bound=Named)
-Parser = Callable[[bytes], Sequence[F]]
+
+class ParseError(ValueError):
+    """A file that is not what its name promises."""
 
 
-class PackageFiles(Generic[F]):
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One package as a file lists it, before it becomes a Package."""
+
+    name: str
+    version: str
+    licenses: tuple[str, ...] = ()
+    line: int | None = None
+    properties: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The kind of file that listed a package: its ``found_by`` and the properties saying so
+    (``source=lockfile`` for what an application declares rather than what is installed)."""
+
+    found_by: str
+    properties: tuple[tuple[str, str], ...] = ()
+    declared: bool = False  # a lock or requirements file: see analyze/declared.py
+
+
+Parser = Callable[[bytes], Sequence[Found]]
+
+
+def toml_package_tables(data: bytes) -> list[dict[str, Any]]:
+    """The ``[[package]]`` tables of a TOML lock file (poetry.lock, uv.lock, Cargo.lock)."""
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ParseError(f"not UTF-8: {e}") from e
+    packages = doc.get("package", [])
+    if not isinstance(packages, list):
+        raise ParseError("'package' is not an array of tables")
+    return [item for item in packages if isinstance(item, dict)]
+
+
+def named(item: dict[str, Any]) -> tuple[str, str] | None:
+    """``name`` and ``version`` of a lock file entry, when both are non-empty strings."""
+    name, version = item.get("name"), item.get("version")
+    if isinstance(name, str) and isinstance(version, str) and name and version:
+        return name, version
+    return None
+
+
+def name_version(item: Found) -> Hashable:
+    return (item.name, item.version)
+
+
+def to_packages(found: Iterable[Found], *, path: str, layer: int | None,
+                introduced_in: int | None, package_type: str,
+                purl: Callable[[str, str], str], origin: Origin,
+                identity: Callable[[Found], Hashable] = name_version) -> list[Package]:
+    """One package per distinct identity, in the order the file lists them."""
+    seen: set[Hashable] = set()
+    packages: list[Package] = []
+    for item in found:
+        key = identity(item)
+        if key in seen:
+            continue
+        seen.add(key)
+        packages.append(Package(
+            name=item.name,
+            version=item.version,
+            type=package_type,
+            purl=purl(item.name, item.version),
+            locations=(Location(path=path, layer=layer, line=item.line),),
+            introduced_in=introduced_in,
+            found_by=origin.found_by,
+            declared=origin.declared,
+            licenses=item.licenses,
+            properties={**dict(origin.properties), **dict(item.properties)},
+        ))
+    return packages
+
+
+class PackageFiles:
     spec: ClassVar[AnalyzerSpec]
     describes: ClassVar[str]  # "Python package file": named in warnings
+    package_type: ClassVar[str]  # Package.type
     parse_errors: ClassVar[tuple[type[Exception], ...]] = (ValueError, TypeError)
 
-    def parser(self, path: str) -> Parser[F] | None:
+    def parser(self, path: str) -> Parser | None:
         raise NotImplementedError
 
-    def packages(self, found: Sequence[F], entry: FileEntry, parse: Parser[F]) -> list[Package]:
+    def origin(self, parse: Parser) -> Origin:
         raise NotImplementedError
+
+    def purl(self, name: str, version: str) -> str:
+        raise NotImplementedError
+
+    def identity(self, item: Found) -> Hashable:
+        """Entries with the same identity are one package (the first one listed wins)."""
+        return name_version(item)
+
+    def packages(self, found: Sequence[Found], entry: FileEntry, parse: Parser) -> list[Package]:
+        return to_packages(found, path=entry.path, layer=entry.layer,
+                           introduced_in=entry.introduced_in, package_type=self.package_type,
+                           purl=self.purl, origin=self.origin(parse), identity=self.identity)
 
     def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
         result = AnalysisResult()

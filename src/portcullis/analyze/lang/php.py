@@ -5,8 +5,7 @@ Composer 2 an object with ``packages`` and ``dev-package-names``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
 from packageurl import PackageURL
@@ -15,23 +14,9 @@ from portcullis.analyze.base import (
     STAGE_INVENTORY,
     AnalyzerSpec,
 )
-from portcullis.analyze.lang.package_files import PackageFiles
-from portcullis.model.files import FileEntry, Location
-from portcullis.model.package import Package
+from portcullis.analyze.lang.package_files import Found, Origin, PackageFiles, ParseError, Parser
 
 _INSTALLED = "/vendor/composer/installed.json"
-
-
-class ParseError(ValueError):
-    """A file that is not what its name promises."""
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    name: str
-    version: str
-    licenses: tuple[str, ...] = ()
-    dev: bool = False
 
 
 def purl_of(name: str, version: str) -> str:
@@ -62,7 +47,8 @@ def _found(items: Any, section: str, dev_names: frozenset[str] = frozenset(),
             continue
         name, version = item.get("name"), item.get("version")
         if isinstance(name, str) and isinstance(version, str) and name and version:
-            found.append(Found(name, version, _licenses(item), dev or name in dev_names))
+            properties = (("dev", "true"),) if dev or name in dev_names else ()
+            found.append(Found(name, version, _licenses(item), properties=properties))
     return found
 
 
@@ -91,7 +77,11 @@ def parse_installed_json(data: bytes) -> list[Found]:
 # the analyzer ---------------------------------------------------------------------------------
 
 
-class ComposerPackages(PackageFiles[Found]):
+_INSTALLED_ORIGIN = Origin("composer-installed", (("source", "installed"),))
+_LOCK_ORIGIN = Origin("composer-lockfile", (("source", "lockfile"),), declared=True)
+
+
+class ComposerPackages(PackageFiles):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="composer",
         version=1,
@@ -100,13 +90,19 @@ class ComposerPackages(PackageFiles[Found]):
         stage=STAGE_INVENTORY,
     )
     describes = "PHP composer file"
+    package_type = "php-composer"
 
     def parser(self, path: str) -> Callable[[bytes], list[Found]] | None:
         return _parser(path)
 
-    def packages(self, found: Sequence[Found], entry: FileEntry,
-                 parse: Callable[[bytes], Sequence[Found]]) -> list[Package]:
-        return _packages(found, entry, lockfile=parse is parse_composer_lock)
+    def origin(self, parse: Parser) -> Origin:
+        return _LOCK_ORIGIN if parse is parse_composer_lock else _INSTALLED_ORIGIN
+
+    def purl(self, name: str, version: str) -> str:
+        return purl_of(name, version)
+
+    def identity(self, item: Found) -> Hashable:
+        return (item.name.lower(), item.version)  # Composer names are case-insensitive
 
 
 def _parser(path: str) -> Callable[[bytes], list[Found]] | None:
@@ -116,29 +112,3 @@ def _parser(path: str) -> Callable[[bytes], list[Found]] | None:
         # a composer.lock inside vendor/ belongs to a dependency's own development
         return parse_composer_lock
     return None
-
-
-def _packages(found: Iterable[Found], entry: FileEntry, *, lockfile: bool) -> list[Package]:
-    seen: set[tuple[str, str]] = set()
-    packages: list[Package] = []
-    for item in found:
-        key = (item.name.lower(), item.version)
-        if key in seen:
-            continue
-        seen.add(key)
-        properties = {"source": "lockfile" if lockfile else "installed"}
-        if item.dev:
-            properties["dev"] = "true"
-        packages.append(Package(
-            name=item.name,
-            version=item.version,
-            type="php-composer",
-            purl=purl_of(item.name, item.version),
-            locations=(Location(path=entry.path, layer=entry.layer),),
-            introduced_in=entry.introduced_in,
-            found_by="composer-lockfile" if lockfile else "composer-installed",
-            declared=lockfile,
-            licenses=item.licenses,
-            properties=properties,
-        ))
-    return packages

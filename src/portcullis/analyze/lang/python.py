@@ -7,10 +7,8 @@ import io
 import json
 import posixpath
 import re
-import tomllib
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable
 from email.parser import HeaderParser
 from typing import Any, ClassVar
 
@@ -20,9 +18,15 @@ from portcullis.analyze.base import (
     STAGE_INVENTORY,
     AnalyzerSpec,
 )
-from portcullis.analyze.lang.package_files import PackageFiles
-from portcullis.model.files import FileEntry, Location
-from portcullis.model.package import Package
+from portcullis.analyze.lang.package_files import (
+    Found,
+    Origin,
+    PackageFiles,
+    ParseError,
+    Parser,
+    named,
+    toml_package_tables,
+)
 
 _INSTALL_DIRS = ("/site-packages/", "/dist-packages/")
 _NORMALISE = re.compile(r"[-_.]+")
@@ -33,18 +37,6 @@ _PINNED = re.compile(
 _HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):(?:\s|$)")
 _UNKNOWN_LICENSES = {"", "unknown", "none", "n/a"}
 _MAX_LICENSE_FIELD = 100
-
-
-class ParseError(ValueError):
-    """A file that is not what its name promises."""
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    name: str
-    version: str
-    licenses: tuple[str, ...] = ()
-    line: int | None = None
 
 
 def normalise_name(name: str) -> str:
@@ -109,20 +101,13 @@ def parse_metadata(data: bytes) -> list[Found]:
 
 def _toml_packages(data: bytes) -> list[Found]:
     """poetry.lock and uv.lock: ``[[package]]`` tables with name and version."""
-    doc = tomllib.loads(data.decode("utf-8"))
-    packages = doc.get("package", [])
-    if not isinstance(packages, list):
-        raise ParseError("'package' is not an array of tables")
     found: list[Found] = []
-    for item in packages:
-        if not isinstance(item, dict):
-            continue
+    for item in toml_package_tables(data):
         source = item.get("source")
         if isinstance(source, dict) and ("virtual" in source or "editable" in source):
             continue  # uv: the project itself or a workspace member, not a dependency
-        name, version = item.get("name"), item.get("version")
-        if isinstance(name, str) and isinstance(version, str) and name and version:
-            found.append(Found(name, version))
+        if (pair := named(item)) is not None:
+            found.append(Found(*pair))
     return found
 
 
@@ -221,7 +206,11 @@ def parse_egg(data: bytes) -> list[Found]:
 # the analyzer ---------------------------------------------------------------------------------
 
 
-class PythonPackages(PackageFiles[Found]):
+_INSTALLED_ORIGIN = Origin("python-installed")
+_LOCK_ORIGIN = Origin("python-lockfile", (("source", "lockfile"),), declared=True)
+
+
+class PythonPackages(PackageFiles):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="python",
         version=1,
@@ -239,40 +228,23 @@ class PythonPackages(PackageFiles[Found]):
         stage=STAGE_INVENTORY,
     )
     describes = "Python package file"
+    package_type = "python"
     parse_errors = (ValueError, TypeError, AttributeError, zipfile.LargeZipFile)
 
     def parser(self, path: str) -> Callable[[bytes], list[Found]] | None:
         return _metadata_parser(path) or self._application_lock(path)
 
-    def packages(self, found: Sequence[Found], entry: FileEntry,
-                 parse: Callable[[bytes], Sequence[Found]]) -> list[Package]:
-        return _packages(found, entry, lockfile=_metadata_parser(entry.path) is None)
+    def origin(self, parse: Parser) -> Origin:
+        return _INSTALLED_ORIGIN if parse in (parse_metadata, parse_egg) else _LOCK_ORIGIN
+
+    def purl(self, name: str, version: str) -> str:
+        return purl_of(name, version)
+
+    def identity(self, item: Found) -> Hashable:
+        return (normalise_name(item.name), item.version)
 
     @staticmethod
     def _application_lock(path: str) -> Callable[[bytes], list[Found]] | None:
         if any(part in path for part in _INSTALL_DIRS):
             return None  # files shipped inside an installed distribution, not an application
         return _lock_parser(path)
-
-
-def _packages(found: Iterable[Found], entry: FileEntry, *, lockfile: bool) -> list[Package]:
-    seen: set[tuple[str, str]] = set()
-    packages: list[Package] = []
-    for item in found:
-        key = (normalise_name(item.name), item.version)
-        if key in seen:
-            continue
-        seen.add(key)
-        packages.append(Package(
-            name=item.name,
-            version=item.version,
-            type="python",
-            purl=purl_of(item.name, item.version),
-            locations=(Location(path=entry.path, layer=entry.layer, line=item.line),),
-            introduced_in=entry.introduced_in,
-            found_by="python-lockfile" if lockfile else "python-installed",
-            declared=lockfile,
-            licenses=item.licenses,
-            properties={"source": "lockfile"} if lockfile else {},
-        ))
-    return packages

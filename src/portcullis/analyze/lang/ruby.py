@@ -5,8 +5,7 @@ regular expressions: no Ruby is ever executed."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import ClassVar
 
 from packageurl import PackageURL
@@ -15,9 +14,7 @@ from portcullis.analyze.base import (
     STAGE_INVENTORY,
     AnalyzerSpec,
 )
-from portcullis.analyze.lang.package_files import PackageFiles
-from portcullis.model.files import FileEntry, Location
-from portcullis.model.package import Package
+from portcullis.analyze.lang.package_files import Found, Origin, PackageFiles, ParseError, Parser
 
 # Gem::Specification#to_ruby: ``s.name = "rack".freeze``; older rubygems: ``s.name = %q{rack}``
 _ASSIGN = re.compile(r"^\s*\w+\.(?P<field>name|version|licenses?|platform)\s*=\s*(?P<value>.+?)"
@@ -33,19 +30,6 @@ _SECTION = re.compile(r"^[A-Z][A-Z ]*$")
 # Sources of installed gems (``<GEM_HOME>/gems/<name>-<version>/``, bundler git checkouts)
 # ship their own Gemfile.lock, which describes the gem's development, not the image.
 _INSTALLED_GEM_DIR = re.compile(r"/gems/[^/]+-\d[^/]*/")
-
-
-class ParseError(ValueError):
-    """A file that is not what its name promises."""
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    name: str
-    version: str
-    licenses: tuple[str, ...] = ()
-    line: int | None = None
-    properties: tuple[tuple[str, str], ...] = ()
 
 
 def purl_of(name: str, version: str) -> str:
@@ -122,7 +106,12 @@ def parse_gemfile_lock(data: bytes) -> list[Found]:
 # the analyzer ---------------------------------------------------------------------------------
 
 
-class RubyGems(PackageFiles[Found]):
+_GEMSPEC_ORIGIN = Origin("ruby-gemspec")
+# each gem says its source (rubygems, git, path)
+_LOCK_ORIGIN = Origin("ruby-lockfile", declared=True)
+
+
+class RubyGems(PackageFiles):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="ruby",
         version=1,
@@ -131,13 +120,16 @@ class RubyGems(PackageFiles[Found]):
         stage=STAGE_INVENTORY,
     )
     describes = "Ruby package file"
+    package_type = "gem"
 
     def parser(self, path: str) -> Callable[[bytes], list[Found]] | None:
         return _parser(path)
 
-    def packages(self, found: Sequence[Found], entry: FileEntry,
-                 parse: Callable[[bytes], Sequence[Found]]) -> list[Package]:
-        return _packages(found, entry, lockfile=parse is parse_gemfile_lock)
+    def origin(self, parse: Parser) -> Origin:
+        return _LOCK_ORIGIN if parse is parse_gemfile_lock else _GEMSPEC_ORIGIN
+
+    def purl(self, name: str, version: str) -> str:
+        return purl_of(name, version)
 
 
 def _parser(path: str) -> Callable[[bytes], list[Found]] | None:
@@ -146,26 +138,3 @@ def _parser(path: str) -> Callable[[bytes], list[Found]] | None:
     if path.endswith("/Gemfile.lock") and not _INSTALLED_GEM_DIR.search(path):
         return parse_gemfile_lock
     return None
-
-
-def _packages(found: Iterable[Found], entry: FileEntry, *, lockfile: bool) -> list[Package]:
-    seen: set[tuple[str, str]] = set()
-    packages: list[Package] = []
-    for item in found:
-        key = (item.name, item.version)
-        if key in seen:
-            continue
-        seen.add(key)
-        packages.append(Package(
-            name=item.name,
-            version=item.version,
-            type="gem",
-            purl=purl_of(item.name, item.version),
-            locations=(Location(path=entry.path, layer=entry.layer, line=item.line),),
-            introduced_in=entry.introduced_in,
-            found_by="ruby-lockfile" if lockfile else "ruby-gemspec",
-            declared=lockfile,
-            licenses=item.licenses,
-            properties=dict(item.properties),
-        ))
-    return packages

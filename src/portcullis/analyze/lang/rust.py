@@ -4,11 +4,8 @@ cargo-auditable embeds in executables (a zlib-compressed JSON in the ``.dep-v0``
 from __future__ import annotations
 
 import json
-import struct
-import tomllib
 import zlib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from packageurl import PackageURL
@@ -20,85 +17,56 @@ from portcullis.analyze.base import (
     AnalyzerSpec,
     WholeFileAnalyzer,
 )
-from portcullis.analyze.binary.elf import ELF_MAGIC, ElfError, ElfFile
-from portcullis.analyze.lang.go_binary import KiB, MiB
-from portcullis.analyze.lang.package_files import PackageFiles
-from portcullis.model.files import FileEntry, FileKind, FileMeta, Location
+from portcullis.analyze.binary.executable import (
+    MAX_SIZE,
+    accepts_executable,
+    elf_section,
+    read_elf,
+)
+from portcullis.analyze.lang.package_files import (
+    Found,
+    Origin,
+    PackageFiles,
+    ParseError,
+    Parser,
+    named,
+    to_packages,
+    toml_package_tables,
+)
+from portcullis.limits import MiB
+from portcullis.model.files import FileMeta
 from portcullis.model.finding import Warning
-from portcullis.model.package import Package
 
+PACKAGE_TYPE = "rust-crate"
 AUDITABLE_SECTION = ".dep-v0"
 # rust-audit-info's default limit for the decompressed JSON; more is a zip bomb, not a list.
 MAX_AUDIT_JSON = 8 * MiB
-
-
-class ParseError(ValueError):
-    """A file that is not what its name promises."""
-
-
-@dataclass(frozen=True, slots=True)
-class Crate:
-    name: str
-    version: str
-    properties: tuple[tuple[str, str], ...] = ()
 
 
 def purl_of(name: str, version: str) -> str:
     return str(PackageURL(type="cargo", name=name, version=version).to_string())
 
 
-def _crates_to_packages(crates: Iterable[Crate], location: Location, introduced_in: int,
-                        found_by: str, *, declared: bool = False) -> list[Package]:
-    seen: set[tuple[str, str]] = set()
-    out: list[Package] = []
-    for crate in crates:
-        key = (crate.name, crate.version)
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(Package(
-            name=crate.name,
-            version=crate.version,
-            type="rust-crate",
-            purl=purl_of(crate.name, crate.version),
-            locations=(location,),
-            introduced_in=introduced_in,
-            found_by=found_by,
-            declared=declared,
-            properties=dict(crate.properties),
-        ))
-    return out
-
-
 # Cargo.lock -----------------------------------------------------------------------------------
 
 
-def parse_cargo_lock(data: bytes) -> list[Crate]:
+def parse_cargo_lock(data: bytes) -> list[Found]:
     """``[[package]]`` tables. Only crates from a registry (``registry+``/``sparse+``
     sources) or without a source (the workspace's own crates) are packages; git and path
     sources have no registry version to match advisories against."""
-    try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise ParseError(f"not UTF-8: {e}") from e
-    packages = doc.get("package", [])
-    if not isinstance(packages, list):
-        raise ParseError("'package' is not an array of tables")
-    crates: list[Crate] = []
-    for item in packages:
-        if not isinstance(item, dict):
-            continue
-        name, version, source = item.get("name"), item.get("version"), item.get("source")
-        if not (isinstance(name, str) and isinstance(version, str) and name and version):
+    crates: list[Found] = []
+    for item in toml_package_tables(data):
+        pair, source = named(item), item.get("source")
+        if pair is None:
             continue
         if source is None:
-            crates.append(Crate(name, version))
+            crates.append(Found(*pair))
         elif isinstance(source, str) and source.startswith(("registry+", "sparse+")):
-            crates.append(Crate(name, version, (("source", source),)))
+            crates.append(Found(*pair, properties=(("source", source),)))
     return crates
 
 
-class CargoLock(PackageFiles[Crate]):
+class CargoLock(PackageFiles):
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="cargo-lock",
         version=1,
@@ -108,14 +76,16 @@ class CargoLock(PackageFiles[Crate]):
     )
 
     describes = "Cargo.lock"  # tomllib.TOMLDecodeError is a ValueError
+    package_type = PACKAGE_TYPE
 
-    def parser(self, path: str) -> Callable[[bytes], list[Crate]]:
+    def parser(self, path: str) -> Callable[[bytes], list[Found]]:
         return parse_cargo_lock
 
-    def packages(self, found: Sequence[Crate], entry: FileEntry,
-                 parse: Callable[[bytes], Sequence[Crate]]) -> list[Package]:
-        return _crates_to_packages(found, Location(path=entry.path, layer=entry.layer),
-                                   entry.introduced_in, self.spec.name, declared=True)
+    def origin(self, parse: Parser) -> Origin:
+        return Origin(self.spec.name, declared=True)
+
+    def purl(self, name: str, version: str) -> str:
+        return purl_of(name, version)
 
 
 # cargo-auditable ------------------------------------------------------------------------------
@@ -137,7 +107,7 @@ def _field(item: dict[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def parse_audit_data(compressed: bytes) -> list[Crate]:
+def parse_audit_data(compressed: bytes) -> list[Found]:
     """The ``.dep-v0`` payload: ``{"packages": [{"name", "version", "source", "kind",
     "dependencies", "root"}]}`` (auditable-serde's VersionInfo), zlib-compressed."""
     try:
@@ -149,7 +119,7 @@ def parse_audit_data(compressed: bytes) -> list[Crate]:
     packages = doc.get("packages") if isinstance(doc, dict) else None
     if not isinstance(packages, list):
         raise ParseError("no 'packages' array")
-    crates: list[Crate] = []
+    crates: list[Found] = []
     for item in packages:
         if not isinstance(item, dict):
             continue
@@ -160,7 +130,7 @@ def parse_audit_data(compressed: bytes) -> list[Crate]:
                  ("kind", _field(item, "kind") or "runtime")]
         if item.get("root") is True:
             props.append(("root", "true"))
-        crates.append(Crate(name, version, tuple(props)))
+        crates.append(Found(name, version, properties=tuple(props)))
     return crates
 
 
@@ -170,26 +140,20 @@ class CargoAuditable(WholeFileAnalyzer):
         version=1,
         scanners=frozenset({"packages"}),
         paths=(),
-        max_file_size=512 * MiB,
+        max_file_size=MAX_SIZE,
         stage=STAGE_INVENTORY,
     )
 
     def accepts(self, meta: FileMeta) -> bool:
-        return meta.kind is FileKind.FILE and meta.is_executable and meta.size >= KiB
+        return accepts_executable(meta)
 
     def analyze_file(self, meta: FileMeta, data: bytes, layer: int,
                      ctx: AnalysisContext) -> AnalysisResult:
         result = AnalysisResult()
-        if data[:4] != ELF_MAGIC:
+        elf = read_elf(data)
+        payload = elf_section(elf, AUDITABLE_SECTION) if elf is not None else None
+        if payload is None:
             return result
-        try:
-            elf = ElfFile(data)
-            section = elf.section(AUDITABLE_SECTION)
-            if section is None:
-                return result
-            payload = elf.section_data(section)
-        except (ElfError, struct.error):
-            return result  # not readable as ELF, or the section was cut off: not ours to judge
         try:
             crates = parse_audit_data(payload)
         except ParseError as e:
@@ -197,6 +161,7 @@ class CargoAuditable(WholeFileAnalyzer):
                 message=f"cannot read cargo-auditable data: {e}", path=meta.path, layer=layer,
                 analyzer=self.spec.name))
             return result
-        result.packages.extend(_crates_to_packages(
-            crates, Location(path=meta.path, layer=layer), layer, self.spec.name))
+        result.packages.extend(to_packages(
+            crates, path=meta.path, layer=layer, introduced_in=layer, package_type=PACKAGE_TYPE,
+            purl=purl_of, origin=Origin(self.spec.name)))
         return result

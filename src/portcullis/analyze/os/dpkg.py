@@ -23,6 +23,8 @@ from portcullis.analyze.base import (
     AnalysisResult,
     AnalyzerSpec,
 )
+from portcullis.analyze.licenses import FAMILIES
+from portcullis.analyze.licenses import normalize as normalize_license
 from portcullis.analyze.os.control import Paragraph
 from portcullis.analyze.os.control import parse as parse_control
 from portcullis.analyze.provenance import first_layers
@@ -204,83 +206,7 @@ def _is_dir(fs: Filesystem, path: str) -> bool:
 
 # --- licenses from /usr/share/doc/<name>/copyright ----------------------------------------
 
-# DEP-5 short names (and a few spellings seen in the wild) → SPDX ids, lower-cased keys.
-SPDX_NAMES = {
-    "expat": "MIT",
-    "mit": "MIT",
-    "isc": "ISC",
-    "zlib": "Zlib",
-    "libpng": "Libpng",
-    "x11": "X11",
-    "openssl": "OpenSSL",
-    "w3c": "W3C",
-    "curl": "curl",
-    "ftl": "FTL",
-    "sleepycat": "Sleepycat",
-    "unicode-dfs-2016": "Unicode-DFS-2016",
-    "bsd-2-clause": "BSD-2-Clause",
-    "bsd-3-clause": "BSD-3-Clause",
-    "bsd-4-clause": "BSD-4-Clause",
-    "bsd-4-clause-uc": "BSD-4-Clause-UC",
-    "gfdl-niv-1.2": "GFDL-1.2-no-invariants-only",
-    "gfdl-niv-1.2+": "GFDL-1.2-no-invariants-or-later",
-    "gfdl-niv-1.3": "GFDL-1.3-no-invariants-only",
-    "gfdl-niv-1.3+": "GFDL-1.3-no-invariants-or-later",
-    "cc0": "CC0-1.0",
-    "cc0-1.0": "CC0-1.0",
-    "public-domain": "LicenseRef-public-domain",
-    # Debian's "Artistic" is the Perl Artistic License 1.0 (/usr/share/common-licenses/Artistic)
-    "artistic": "Artistic-1.0-Perl",
-    # DEP-5 "Perl": the terms of Perl itself, a choice of two licenses
-    "perl": "Artistic-1.0-Perl OR GPL-1.0-or-later",
-}
-
-# Versioned families: DEP-5 family → (SPDX family, GNU-style only/or-later, known versions).
-SPDX_FAMILIES: dict[str, tuple[str, bool, frozenset[str]]] = {
-    "gpl": ("GPL", True, frozenset({"1.0", "2.0", "3.0"})),
-    "lgpl": ("LGPL", True, frozenset({"2.0", "2.1", "3.0"})),
-    "agpl": ("AGPL", True, frozenset({"1.0", "3.0"})),
-    "gfdl": ("GFDL", True, frozenset({"1.1", "1.2", "1.3"})),
-    "apache": ("Apache", False, frozenset({"1.0", "1.1", "2.0"})),
-    "mpl": ("MPL", False, frozenset({"1.0", "1.1", "2.0"})),
-    "artistic": ("Artistic", False, frozenset({"1.0", "2.0"})),
-    "cc-by": ("CC-BY", False, frozenset({"1.0", "2.0", "2.5", "3.0", "4.0"})),
-    "cc-by-sa": ("CC-BY-SA", False, frozenset({"1.0", "2.0", "2.5", "3.0", "4.0"})),
-    "epl": ("EPL", False, frozenset({"1.0", "2.0"})),
-    "cddl": ("CDDL", False, frozenset({"1.0", "1.1"})),
-    "ofl": ("OFL", False, frozenset({"1.0", "1.1"})),
-    "sil-ofl": ("OFL", False, frozenset({"1.0", "1.1"})),
-    "zpl": ("ZPL", False, frozenset({"1.1", "2.0", "2.1"})),
-    "zope": ("ZPL", False, frozenset({"1.1", "2.0", "2.1"})),
-    "python": ("Python", False, frozenset({"2.0"})),
-    "psf": ("PSF", False, frozenset({"2.0"})),
-}
-
-_VERSIONED = re.compile(
-    r"^(?P<family>[a-z][a-z-]*?)-?v?(?P<version>\d+(?:\.\d+)?)(?P<suffix>\+|-only|-or-later)?$"
-)
-
-
-def spdx_license(name: str) -> str:
-    """A DEP-5 short name as an SPDX id where one maps; otherwise the name unchanged."""
-    text = name.strip()
-    low = text.lower()
-    if low in SPDX_NAMES:
-        return SPDX_NAMES[low]
-    match = _VERSIONED.match(low)
-    if match is None or match.group("family").rstrip("-") not in SPDX_FAMILIES:
-        return text
-    family, gnu, versions = SPDX_FAMILIES[match.group("family").rstrip("-")]
-    version = match.group("version")
-    version = version if "." in version else f"{version}.0"
-    if version not in versions:
-        return text
-    later = match.group("suffix") in ("+", "-or-later")
-    if gnu:
-        return f"{family}-{version}-{'or-later' if later else 'only'}"
-    return f"{family}-{version}{'+' if later else ''}"
-
-
+# The names map to SPDX in analyze/licenses.py, the one table for every ecosystem.
 _DEP5_FORMAT = re.compile(r"copyright-format|dep-?5", re.IGNORECASE)
 _EXPRESSION_SPLIT = re.compile(r"\s*,?\s+(?:and/or|and|or)\s+|\s*\|\s*", re.IGNORECASE)
 
@@ -292,7 +218,7 @@ def _dep5_licenses(paragraphs: list[Paragraph]) -> list[str]:
         for part in _EXPRESSION_SPLIT.split(value):
             name = part.strip().strip(",")
             if name:
-                found.append(spdx_license(name))
+                found.append(normalize_license(name))
     return found
 
 
@@ -327,7 +253,7 @@ def _stated(name: str, lead: str) -> str | None:
     versions = _STATED_VERSION.findall(lead)
     if not versions:
         return None
-    family, _, known = SPDX_FAMILIES[_UNVERSIONED[name]]
+    family, _, known = FAMILIES[_UNVERSIONED[name]]
     version = versions[-1] if "." in versions[-1] else f"{versions[-1]}.0"
     return f"{family}-{version}" if version in known else None
 
