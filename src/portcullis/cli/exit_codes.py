@@ -20,6 +20,14 @@ INTERNAL_ERROR = 3
 log = logging.getLogger("portcullis")
 
 
+class Terminated(BaseException):  # a signal, like KeyboardInterrupt
+    """SIGTERM (what a CI timeout sends): unwinds like Ctrl-C, so temp files are removed."""
+
+
+def on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def fail(message: str, code: int = INPUT_ERROR) -> NoReturn:
     """One line on stderr, then exit."""
     click.echo(f"portcullis: error: {one_line(message, limit=None)}", err=True)
@@ -36,6 +44,8 @@ def exit_on_error(what: str, *, debug: bool) -> Iterator[None]:
         if debug:
             log.exception("%s failed", what)
         fail(str(e))
+    except Terminated:
+        fail("terminated")
     except KeyboardInterrupt:
         fail("interrupted")
     except Exception as e:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import signal
 import sys
 from contextlib import ExitStack
 from dataclasses import replace
@@ -160,11 +162,17 @@ def _write(report: Report, fmt: str, path: Path | None) -> None:
         spec.write(report, sys.stdout, sys.stdout.isatty())
         sys.stdout.flush()
         return
+    # Written beside the target, then renamed: a failed or interrupted write never leaves a
+    # truncated report where a pipeline step would read it.
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
-        with path.open("w", encoding="utf-8") as out:
+        with partial.open("w", encoding="utf-8", errors="backslashreplace") as out:
             _write_to(spec.write, report, out)
+        partial.replace(path)
     except OSError as e:
         raise ConfigError(f"cannot write report to {path}: {e.strerror}") from e
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _write_to(write: Any, report: Report, out: TextIO) -> None:
@@ -172,7 +180,20 @@ def _write_to(write: Any, report: Report, out: TextIO) -> None:
 
 
 def main() -> None:
+    # File names in images are bytes; ones that are not UTF-8 travel as surrogate escapes
+    # and are written as \udcXX escapes (valid JSON, never raw invalid UTF-8).
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+    signal.signal(signal.SIGTERM, exit_codes.on_sigterm)
     try:
-        cli(prog_name="portcullis")
-    except SystemExit:
-        raise
+        cli.main(prog_name="portcullis", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.Abort:
+        exit_codes.fail("interrupted")
+    except click.ClickException as e:
+        # Usage errors are one line, as every other error (CONTRACT.md §4).
+        exit_codes.fail(e.format_message(), exit_codes.INPUT_ERROR)
+    except exit_codes.Terminated:
+        exit_codes.fail("terminated")

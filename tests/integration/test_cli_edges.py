@@ -1,0 +1,122 @@
+"""The command line's edges: usage errors, SIGTERM from a CI timeout, file names that are not
+UTF-8, and reports that are never left half-written."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.images import kit
+
+
+@pytest.mark.parametrize("args", [
+    ("scan",),
+    ("scan", "x", "--bogus"),
+    ("scan", "x", "--fail-on", "wat"),
+    ("scan", "x", "--max-files", "many"),
+    ("nosuchcommand",),
+])
+def test_usage_errors_are_one_line(args: tuple[str, ...]) -> None:
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("portcullis: error: ")
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers (a hung
+    registry), so a scan blocks in a socket read until something stops it."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(2)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_sigterm_removes_temp_files_and_exits_2_at_once(tmp_path: Path,
+                                                        silent_server: int) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "portcullis", "scan",
+         f"registry:127.0.0.1:{silent_server}/app:1", "--insecure", "--timeout", "120",
+         "--quiet", "--temp-dir", str(temp)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not any(temp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert any(temp.iterdir()), "the scan never started"
+    time.sleep(0.3)  # let it block in the registry read
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=10)
+    assert time.monotonic() - sent < 2.0
+    assert proc.returncode == 2
+    assert err.strip() == "portcullis: error: terminated"
+    assert list(temp.iterdir()) == []
+
+
+def test_non_utf8_file_names_reach_the_report_escaped(tmp_path: Path) -> None:
+    name = "srv/caf\udce9-\udcff.bin"  # the bytes caf\xe9-\xff.bin: Latin-1, not UTF-8
+    spec = kit.ImageSpec(layers=[kit.Layer([kit.file(name, b"x" * 10, mode=0o4755)])])
+    layout = kit.write_oci_layout(tmp_path / "img", spec, ref="t")
+    out = tmp_path / "report.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "portcullis", "scan", f"oci:{layout}:t", "--format", "json",
+         "--quiet", "--scanners", "files", "--output", str(out)],
+        capture_output=True, check=False, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    raw = out.read_bytes()
+    raw.decode("utf-8")  # valid UTF-8 through and through
+    assert b"\\udce9" in raw
+    doc = json.loads(raw)
+    paths = {f["path"] for f in doc["findings"]}
+    assert "/" + name in paths  # the same name, surrogate-escaped, round-trips
+    table = run_cli("scan", f"oci:{layout}:t", "--format", "table", "--quiet")
+    assert table.returncode == 0, table.stderr
+
+
+def test_a_report_that_cannot_be_written_leaves_no_partial_file(tmp_path: Path) -> None:
+    spec = kit.ImageSpec(layers=[kit.Layer([kit.file("etc/hostname", "h")])])
+    layout = kit.write_oci_layout(tmp_path / "img", spec, ref="t")
+    target = tmp_path / "out"  # a directory in the way of the report, even for root
+    target.mkdir()
+    (target / "keep").write_text("k")
+    proc = run_cli("scan", f"oci:{layout}:t", "--quiet", "--format", "json",
+                   "--report", f"json={target}")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"portcullis: error: cannot write report to {target}")
+    assert len(proc.stderr.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["img", "out"]
+    assert [p.name for p in target.iterdir()] == ["keep"]
