@@ -295,8 +295,12 @@ def test_missing_end_blocks_and_single_end_block_are_accepted() -> None:
         assert reader.ended and reader.warnings == []
 
 
-def test_empty_stream_has_no_members() -> None:
+def test_empty_stream_and_empty_archive_have_no_members() -> None:
     assert list(TarReader(io.BytesIO(b""))) == []
+    reader = TarReader(io.BytesIO(bytes(10240)))
+    assert list(reader) == []
+    reader.drain()
+    assert reader.ended and reader.warnings == [] and reader.total == 10240
 
 
 @pytest.mark.parametrize(
@@ -336,7 +340,7 @@ def _pax(records: bytes, *, size: int | None = None) -> bytes:
 
 
 def test_huge_pax_size_record_is_a_truncated_member() -> None:
-    data = _pax(_record("size", "1" + "0" * 30)) + header_block(b"x", size=1) + pad(b"x") + END
+    data = _pax(_record("size", "1" + "0" * 20)) + header_block(b"x", size=1) + pad(b"x") + END
     start = time.perf_counter()
     with pytest.raises(TarFormatError, match=r"truncated member .*at offset 0"):
         by_reader(data)

@@ -30,6 +30,7 @@ Decisions:
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 import zlib
@@ -50,8 +51,9 @@ _USTAR = b"ustar\x00"
 _NO_CONTENT = frozenset("123456")
 _PAX = frozenset("xX")  # 'X' is Solaris' name for a per-file pax header
 _SPARSE_EXTENDED = 504  # offset of the "another block follows" flag in a GNU sparse block
-_PAX_DECIMAL = re.compile(rb"(-?)(\d+)(?:\.\d*)?")
+_PAX_TIME = re.compile(rb"(-?)(\d+)(?:\.\d*)?([eE][-+]?\d{1,4})?")
 _MAX_LENGTH_DIGITS = 20  # a pax record length longer than this is nonsense
+_MAX_DIGITS = 30  # nor a size, id or time of more digits (and int() would be slow on them)
 
 
 class Readable(Protocol):
@@ -199,6 +201,8 @@ class TarReader:
                         local.update(_pax_records(data))
                     elif kind == "g":
                         _update_global(self._global, _pax_records(data))
+                        if not local and long_name is None and long_link is None:
+                            first = self._base + self._pos  # it belongs to no member
                     elif kind == "L":
                         long_name = _text(data)
                     else:
@@ -314,10 +318,7 @@ class TarReader:
             elif key in ("uid", "gid"):
                 setattr(header, key, self._pax_int(key, value, offset))
             elif key == "mtime":
-                match = _PAX_DECIMAL.fullmatch(value.encode("ascii", "replace"))
-                if match is None:
-                    raise self._error(f"invalid pax record mtime={value!r}", offset)
-                header.mtime = int(match.group(1) + match.group(2))
+                header.mtime = self._pax_time(value, offset)
         sparse_name = records.get("GNU.sparse.name")
         if sparse_name:
             header.name = sparse_name
@@ -327,8 +328,21 @@ class TarReader:
             header.sparse = True
         return stored
 
+    def _pax_time(self, value: str, offset: int) -> int:
+        """Whole seconds of a pax time: decimal per POSIX, exponent notation too (Python's
+        tarfile writes ``repr(float)``); truncated toward zero like ``int(float)``."""
+        match = _PAX_TIME.fullmatch(value.encode("ascii", "replace"))
+        if match is None or len(match.group(2)) > _MAX_DIGITS:
+            raise self._error(f"invalid pax record mtime={value[:40]!r}", offset)
+        if not match.group(3):
+            return int(match.group(1) + match.group(2))
+        seconds = float(value)
+        if not math.isfinite(seconds) or abs(seconds) >= 10.0**_MAX_DIGITS:
+            raise self._error(f"invalid pax record mtime={value[:40]!r}", offset)
+        return int(seconds)
+
     def _pax_int(self, key: str, value: str, offset: int) -> int:
-        if not (value.isascii() and value.isdigit()):
+        if not (value.isascii() and value.isdigit()) or len(value) > _MAX_DIGITS:
             raise self._error(f"invalid pax record {key}={value[:40]!r}", offset)
         return int(value)
 
