@@ -42,9 +42,9 @@ from portcullis.errors import TarFormatError
 
 BLOCK = 512
 _BUFFER = 1 << 20
-# name mode uid gid size mtime chksum typeflag linkname magic version (uname gname devmajor
-# devminor skipped) prefix (12 bytes of padding skipped)
-_HEADER = struct.Struct("100s8s8s8s12s12s8sc100s6s2s80x155s12x")
+_NUMBERS = struct.Struct("8s8s8s12s12s8s")  # mode uid gid size mtime chksum, at offset 100
+_OCTAL = (8,) * 6
+_BLANKS = bytes.maketrans(b"\x00", b" ")
 _SIGNED = struct.Struct("148b8x356b")  # the historic signed checksum, without the chksum field
 _CHKSUM = slice(148, 156)
 _USTAR = b"ustar\x00"
@@ -125,7 +125,10 @@ class TarReader:
 
     def __iter__(self) -> Iterator[TarHeader]:
         while not self.ended:
-            if not self._skip(self._left + self._pad):
+            rest = self._left + self._pad
+            if rest <= self._end - self._pos:  # the common case, without a call
+                self._pos += rest
+            elif not self._skip(rest):
                 raise self._error("truncated member (the stream ends inside its content)",
                                   self._member)
             self._left = self._pad = 0
@@ -171,7 +174,7 @@ class TarReader:
         long_link: str | None = None
         while True:
             offset = self._base + self._pos
-            if not self._fill(BLOCK):
+            if self._end - self._pos < BLOCK and not self._fill(BLOCK):
                 if self._pos == self._end and offset == first:
                     return None  # EOF at a header boundary: no end blocks, accepted
                 what = "header" if offset == first else "member after an extended header"
@@ -185,18 +188,23 @@ class TarReader:
                     return None
                 first = self.total
                 continue
-            if not self._checksum_ok(pos, unsigned):
-                raise self._error("bad tar header checksum", offset)
-            self._pos += BLOCK
+            buf = self._buf
             try:
-                (name_f, mode, uid, gid, size_f, mtime, _chk, flag, link_f, magic, _version,
-                 prefix) = _HEADER.unpack_from(self._buf, pos)
-                kind = flag.decode("latin-1")
-                size = _number(size_f)
-                if size < 0:
-                    raise ValueError("negative size")
-                if kind in "xXgLK":
-                    data = self._meta(kind, size, offset)
+                # the common case in one go: NULs made blanks (int() skips blanks), six
+                # octal fields, the checksum counted with its own field as eight blanks
+                mode, uid, gid, size, mtime, expected = map(
+                    int, _NUMBERS.unpack(buf[pos + 100 : pos + 156].translate(_BLANKS)), _OCTAL)
+                if expected != unsigned - sum(buf[pos + 148 : pos + 156]) + 8 * 32:
+                    raise ValueError
+            except ValueError:
+                mode, uid, gid, size, mtime = self._numbers(pos, unsigned, offset)
+            if size < 0:
+                raise self._error("invalid tar header (negative size)", offset)
+            self._pos += BLOCK
+            kind = chr(buf[pos + 156])
+            if kind in "xXgLK":
+                data = self._meta(kind, size, offset)
+                try:
                     if kind in _PAX:
                         local.update(_pax_records(data))
                     elif kind == "g":
@@ -207,20 +215,21 @@ class TarReader:
                         long_name = _text(data)
                     else:
                         long_link = _text(data)
-                    continue
-                header = TarHeader(
-                    name=_text(name_f),
-                    type=kind,
-                    size=size,
-                    mode=_number(mode),
-                    uid=_number(uid),
-                    gid=_number(gid),
-                    mtime=_number(mtime),
-                    linkname=_text(link_f),
-                    offset=first,
-                )
-            except ValueError as e:
-                raise self._error(f"invalid tar header ({e})", offset) from None
+                except ValueError as e:
+                    raise self._error(f"invalid tar header ({e})", offset) from None
+                continue
+            end = buf.find(0, pos, pos + 100)
+            header = TarHeader(
+                name=buf[pos : end if end >= 0 else pos + 100].decode("utf-8", "surrogateescape"),
+                type=kind,
+                size=size,
+                mode=mode,
+                uid=uid,
+                gid=gid,
+                mtime=mtime,
+                linkname=_text(bytes(buf[pos + 157 : pos + 257])) if buf[pos + 157] else "",
+                offset=first,
+            )
             stored = size
             if kind == "S":
                 header.size = self._gnu_sparse(pos, offset)
@@ -230,8 +239,8 @@ class TarReader:
                 if kind == "\x00":
                     # v7 marks a directory by a trailing slash on a regular file
                     header.type = "5" if header.name.endswith("/") else "0"
-                if prefix[0] and magic == _USTAR:
-                    header.name = _text(prefix) + "/" + header.name
+                if buf[pos + 345] and buf[pos + 257 : pos + 263] == _USTAR:
+                    header.name = _text(bytes(buf[pos + 345 : pos + 500])) + "/" + header.name
             if long_name is not None:
                 header.name = long_name
             if long_link is not None:
@@ -258,6 +267,21 @@ class TarReader:
             self._left = stored
             self._pad = -stored % BLOCK
             return header
+
+    def _numbers(self, pos: int, unsigned: int, offset: int) -> tuple[int, int, int, int, int]:
+        """Check the checksum and parse mode, uid, gid, size and mtime the slow way: the
+        fields are not all plain octal (base-256, empty, garbage), or the checksum is off."""
+        if not self._checksum_ok(pos, unsigned):
+            raise self._error("bad tar header checksum", offset)
+        view = self._view
+        try:
+            return (_number(bytes(view[pos + 100 : pos + 108])),
+                    _number(bytes(view[pos + 108 : pos + 116])),
+                    _number(bytes(view[pos + 116 : pos + 124])),
+                    _number(bytes(view[pos + 124 : pos + 136])),
+                    _number(bytes(view[pos + 136 : pos + 148])))
+        except ValueError as e:
+            raise self._error(f"invalid tar header ({e})", offset) from None
 
     def _checksum_ok(self, pos: int, unsigned: int) -> bool:
         field = bytes(self._view[pos + _CHKSUM.start : pos + _CHKSUM.stop])
