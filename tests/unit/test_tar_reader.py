@@ -286,6 +286,15 @@ def test_data_after_the_end_beyond_the_buffer_is_found_by_drain() -> None:
                                 "ignored", len(data) - 4)]
 
 
+def test_drain_before_the_end_only_reads() -> None:
+    data = _three_files()
+    reader = TarReader(io.BytesIO(data))
+    assert next(iter(reader)).name == "a"
+    reader.drain()
+    assert reader.total == len(data)
+    assert reader.warnings == []
+
+
 def test_missing_end_blocks_and_single_end_block_are_accepted() -> None:
     data = _three_files()
     last = offsets(data)[2]

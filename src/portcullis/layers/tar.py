@@ -155,11 +155,10 @@ class TarReader:
     def drain(self) -> None:
         """Read the stream to its end after the archive ended, warning once if a non-zero
         byte follows the end. (A layer's stream must be read to the end anyway for its
-        digest; this only adds the check.)"""
-        if not self.ended:
-            self._pos = self._end
+        digest; this only adds the check.) Before the end, it only reads."""
         while True:
-            self._check_trailing()
+            if self.ended:
+                self._check_trailing()
             self._pos = self._end
             if not self._refill():
                 return
