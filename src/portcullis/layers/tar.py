@@ -26,6 +26,14 @@ Decisions:
 - A single zero block followed by a valid header: a warning, and reading goes on. Two zero
   blocks (or a zero block followed by something that is not a header) end the archive; a
   non-zero byte after the end is reported once as a warning, the bytes are not parsed.
+
+Use::
+
+    reader = TarReader(stream, what="layer 2", on_warning=lambda message, offset: ...)
+    for header in reader:
+        if wanted(header):
+            data = b"".join(reader.chunks())
+    reader.drain()  # before LayerStream.finish(): adds the data-after-the-end check
 """
 
 from __future__ import annotations
@@ -374,6 +382,8 @@ class TarReader:
         its data regions, which this reader does not use)."""
         try:
             real = _number(bytes(self._view[pos + 483 : pos + 495]))
+            if real < 0:
+                raise ValueError("negative real size")
         except ValueError as e:
             raise self._error(f"invalid GNU sparse header ({e})", offset) from None
         extended = self._buf[pos + 482]
