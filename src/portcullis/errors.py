@@ -36,6 +36,17 @@ class LayerError(PortcullisError, OSError):
     """A layer blob is corrupt: bad compression, truncated tar."""
 
 
+class TarFormatError(LayerError):
+    """A layer's tar stream is malformed (bad checksum, truncation, oversized metadata).
+
+    ``offset`` is the byte offset in the uncompressed tar where the problem was found.
+    """
+
+    def __init__(self, message: str, offset: int) -> None:
+        self.offset = offset
+        super().__init__(message)
+
+
 class LimitExceededError(PortcullisError):
     """A configured limit (image size, layer size, file count, decompressed bytes) was hit."""
 
