@@ -7,32 +7,30 @@ written to disk here.
 
 from __future__ import annotations
 
-import tarfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from portcullis.errors import LayerError, LimitExceededError, PortcullisError
+from portcullis.errors import LimitExceededError
 from portcullis.layers import whiteout
 from portcullis.layers.stream import LayerStream
+from portcullis.layers.tar import TarHeader, TarReader
 from portcullis.limits import ScanLimits
 from portcullis.model.files import FileKind, FileMeta, normalize
 from portcullis.model.finding import Warning
 
 _CHUNK = 1 << 20
 
+# Tar type flags (see layers/tar.py: sparse and contiguous files come out as "0").
 _KINDS = {
-    tarfile.REGTYPE: FileKind.FILE,
-    tarfile.AREGTYPE: FileKind.FILE,
-    tarfile.CONTTYPE: FileKind.FILE,
-    tarfile.GNUTYPE_SPARSE: FileKind.FILE,
-    tarfile.DIRTYPE: FileKind.DIR,
-    tarfile.SYMTYPE: FileKind.SYMLINK,
-    tarfile.LNKTYPE: FileKind.HARDLINK,
-    tarfile.CHRTYPE: FileKind.CHAR,
-    tarfile.BLKTYPE: FileKind.BLOCK,
-    tarfile.FIFOTYPE: FileKind.FIFO,
+    "0": FileKind.FILE,
+    "7": FileKind.FILE,
+    "5": FileKind.DIR,
+    "2": FileKind.SYMLINK,
+    "1": FileKind.HARDLINK,
+    "3": FileKind.CHAR,
+    "4": FileKind.BLOCK,
+    "6": FileKind.FIFO,
 }
 
 
@@ -97,7 +95,7 @@ def safe_name(raw: str) -> str | None:
     return normalize(raw)
 
 
-def _meta(member: tarfile.TarInfo, path: str, kind: FileKind) -> FileMeta:
+def _meta(member: TarHeader, path: str, kind: FileKind) -> FileMeta:
     linkname: str | None = None
     if kind is FileKind.SYMLINK:
         linkname = member.linkname
@@ -110,7 +108,7 @@ def _meta(member: tarfile.TarInfo, path: str, kind: FileKind) -> FileMeta:
         mode=member.mode,
         uid=member.uid,
         gid=member.gid,
-        mtime=int(member.mtime),
+        mtime=member.mtime,
         linkname=linkname,
     )
 
@@ -125,25 +123,24 @@ def index_layer(
     what: str,
     on_bytes: Callable[[int], None] | None = None,
 ) -> LayerIndex:
+    """Index every entry of one layer's tar. Damage (a bad header checksum, a truncated
+    member) raises ``TarFormatError`` with its offset: never a silent end of the layer."""
     index = LayerIndex(layer=layer, compression=stream.compression)
-    try:
-        with tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20) as tar:
-            for member in tar:
-                _add_member(tar, member, index, sink, counter, what)
-                if on_bytes is not None:
-                    on_bytes(stream.total)
-    except PortcullisError:
-        raise
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
-        raise LayerError(f"{what}: corrupt or truncated layer tar ({e})") from e
+    reader = TarReader(stream, what=what,
+                       on_warning=lambda message, offset: index.warn(message))
+    for member in reader:
+        _add_member(reader, member, index, sink, counter, what)
+        if on_bytes is not None:
+            on_bytes(stream.total)
+    reader.drain()
     stream.finish()
     index.tar_bytes = stream.total
     return index
 
 
 def _add_member(
-    tar: tarfile.TarFile,
-    member: tarfile.TarInfo,
+    reader: TarReader,
+    member: TarHeader,
     index: LayerIndex,
     sink: ContentSink,
     counter: FileCounter,
@@ -177,14 +174,8 @@ def _add_member(
         index.file_bytes += member.size
         consumer = sink.open(index.layer, meta)
         if consumer is not None:
-            _feed(tar, member, consumer)
+            for chunk in reader.chunks(_CHUNK):
+                consumer.update(chunk)
+            consumer.finish()
     elif kind is FileKind.HARDLINK:
         sink.link(index.layer, meta, index)
-
-
-def _feed(tar: tarfile.TarFile, member: tarfile.TarInfo, consumer: ContentConsumer) -> None:
-    fileobj = tar.extractfile(member)
-    if fileobj is not None:
-        while chunk := fileobj.read(_CHUNK):
-            consumer.update(chunk)
-    consumer.finish()
