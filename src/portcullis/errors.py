@@ -70,6 +70,11 @@ class PolicyError(PortcullisError, ValueError):
     """The policy file is invalid."""
 
 
+class DocumentError(SourceError):
+    """A manifest, index, descriptor or image config is malformed: not JSON, nested too deeply,
+    or a field of the wrong shape. The message names the file and the field."""
+
+
 def one_line(text: str, limit: int | None = 300) -> str:
     """``text`` as one line for an error message: whitespace runs become one space, and what
     goes past ``limit`` characters (None: no limit) is cut and marked."""

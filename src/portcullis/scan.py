@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -63,8 +62,7 @@ def _selected_analyzers(scanners: frozenset[str]) -> list[object]:
 def scan(reference: str, options: ScanOptions | None = None) -> Report:
     options = options or ScanOptions()
     now = options.now or datetime.now().astimezone()
-    with tempfile.TemporaryDirectory(prefix="portcullis-scan-",
-                                     dir=options.source.temp_dir) as tmp:
+    with options.source.make_temp_dir(prefix="portcullis-scan-") as tmp:
         # Everything the scan spools (inflated archives, captured files) lives below tmp.
         source = replace(options.source, temp_dir=Path(tmp))
         with open_image(reference, source) as image:

@@ -6,8 +6,11 @@ import platform as _platform
 from dataclasses import dataclass, field
 from typing import Any
 
-from portcullis.errors import ConfigError
+import msgspec
+
+from portcullis.errors import ConfigError, DocumentError
 from portcullis.model.digest import Digest
+from portcullis.model.json_doc import convert
 
 # The diff_id of an empty tar (1024 zero bytes): what `WORKDIR`-style steps leave behind.
 EMPTY_LAYER_DIFF_ID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
@@ -80,40 +83,46 @@ class ImageConfig:
     history: tuple[HistoryEntry, ...] = ()
 
     @classmethod
-    def from_json(cls, doc: Any) -> ImageConfig:
-        """Parse an OCI / Docker image config document (already decoded JSON)."""
-        if not isinstance(doc, dict):
-            raise ConfigError("image config is not a JSON object")
-        cfg = doc.get("config") or doc.get("container_config") or {}
-        if not isinstance(cfg, dict):
-            cfg = {}
-        rootfs = doc.get("rootfs") or {}
-        diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
-        history = [
+    def from_json(cls, doc: Any, where: str = "image config") -> ImageConfig:
+        """Parse an OCI / Docker image config document (already decoded JSON).
+
+        Every field is optional or nullable, as real docker, podman, buildah and kaniko
+        outputs are; a field of the wrong shape is a DocumentError naming it.
+        """
+        wire = convert(doc, _ConfigDoc, where)
+        # An empty "config" defers to the legacy "container_config", as Docker itself does.
+        cfg = next((c for c in (wire.config, wire.container_config)
+                    if c is not None and c != _ContainerConfig()), _ContainerConfig())
+        diff_ids = tuple(wire.rootfs.diff_ids or ()) if wire.rootfs else ()
+        for i, diff_id in enumerate(diff_ids):
+            try:
+                Digest.parse(diff_id)
+            except ConfigError as e:
+                raise DocumentError(f"{where}: rootfs.diff_ids[{i}]: {e}") from e
+        history = tuple(
             HistoryEntry(
-                created_by=str(h.get("created_by") or ""),
-                empty_layer=bool(h.get("empty_layer", False)),
-                created=h.get("created"),
-                comment=h.get("comment"),
+                created_by=h.created_by or "",
+                empty_layer=bool(h.empty_layer),
+                created=h.created,
+                comment=h.comment,
             )
-            for h in (doc.get("history") or [])
-            if isinstance(h, dict)
-        ]
+            for h in wire.history or ()
+        )
         return cls(
-            user=str(cfg.get("User") or ""),
-            env=tuple(str(e) for e in cfg.get("Env") or ()),
-            entrypoint=_str_tuple(cfg.get("Entrypoint")),
-            cmd=_str_tuple(cfg.get("Cmd")),
-            exposed_ports=tuple(sorted(str(p) for p in (cfg.get("ExposedPorts") or {}))),
-            labels={str(k): str(v) for k, v in (cfg.get("Labels") or {}).items()},
-            healthcheck=cfg.get("Healthcheck") or None,
-            working_dir=str(cfg.get("WorkingDir") or ""),
-            os=str(doc.get("os") or "linux"),
-            architecture=str(doc.get("architecture") or "amd64"),
-            variant=doc.get("variant") or None,
-            created=doc.get("created"),
-            diff_ids=tuple(str(d) for d in (diff_ids or ())),
-            history=tuple(history),
+            user=cfg.User or "",
+            env=tuple(cfg.Env or ()),
+            entrypoint=_str_tuple(cfg.Entrypoint),
+            cmd=_str_tuple(cfg.Cmd),
+            exposed_ports=tuple(sorted(cfg.ExposedPorts or {})),
+            labels=dict(cfg.Labels or {}),
+            healthcheck=cfg.Healthcheck or None,
+            working_dir=cfg.WorkingDir or "",
+            os=wire.os or "linux",
+            architecture=wire.architecture or "amd64",
+            variant=wire.variant or None,
+            created=wire.created,
+            diff_ids=diff_ids,
+            history=history,
         )
 
     @property
@@ -144,12 +153,50 @@ class ImageConfig:
         }
 
 
-def _str_tuple(value: Any) -> tuple[str, ...]:
+def _str_tuple(value: str | list[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
         return (value,)
-    return tuple(str(v) for v in value)
+    return tuple(value)
+
+
+# The config document as it is written: field names as in the OCI image spec and Docker's
+# engine; anything not listed is ignored, anything listed may be missing or null.
+
+
+class _ContainerConfig(msgspec.Struct):
+    User: str | None = None
+    Env: list[str] | None = None
+    # Docker's strslice accepts a bare string as well as a list.
+    Entrypoint: str | list[str] | None = None
+    Cmd: str | list[str] | None = None
+    ExposedPorts: dict[str, Any] | None = None
+    Labels: dict[str, str] | None = None
+    Healthcheck: dict[str, Any] | None = None
+    WorkingDir: str | None = None
+
+
+class _RootFS(msgspec.Struct):
+    diff_ids: list[str] | None = None
+
+
+class _History(msgspec.Struct):
+    created: str | None = None
+    created_by: str | None = None
+    comment: str | None = None
+    empty_layer: bool | None = None
+
+
+class _ConfigDoc(msgspec.Struct):
+    config: _ContainerConfig | None = None
+    container_config: _ContainerConfig | None = None
+    rootfs: _RootFS | None = None
+    history: list[_History] | None = None
+    os: str | None = None
+    architecture: str | None = None
+    variant: str | None = None
+    created: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,16 +8,19 @@ inflated once into the scanner's private temp folder, since gzip cannot seek).
 from __future__ import annotations
 
 import gzip
+import os
 import posixpath
+import stat
 import tarfile
 import tempfile
 import zlib
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, BinaryIO, Protocol
 
 from portcullis.errors import ConfigError, LimitExceededError, NotFoundError, SourceError
 from portcullis.model.blob import Reader
 from portcullis.source.base import SourceOptions
+from portcullis.source.inflate import copy_tar_within, inflate_bounds
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -40,11 +43,61 @@ def _clean(name: str) -> str:
     return posixpath.normpath("/" + name.replace("\\", "/")).lstrip("/")
 
 
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def stat_path(path: Path, what: str) -> os.stat_result | None:
+    """``os.stat`` (following links) that never blocks; None when nothing is there.
+
+    Permission and other OS errors become one SourceError naming ``what``.
+    """
+    try:
+        return path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as e:
+        raise SourceError(f"{what}: cannot read: {e.strerror or e}") from e
+
+
+def open_regular(path: Path, what: str) -> BinaryIO:
+    """Open a regular file for reading; a FIFO, socket, device or directory is refused.
+
+    O_NONBLOCK keeps the open itself from waiting for a FIFO's writer, and the type is checked
+    on the open descriptor, so a file swapped after a check cannot slip through.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError as e:
+        raise NotFoundError(f"{what}: no such file") from e
+    except OSError as e:
+        raise SourceError(f"{what}: cannot read: {e.strerror or e}") from e
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise SourceError(f"{what}: {_kind(mode)}, not a regular file")
+        # Regular files ignore O_NONBLOCK, but clear it so the reader sees a plain file.
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 class DirStore:
     """Files of a directory; names may not leave it."""
 
     def __init__(self, root: Path) -> None:
-        if not root.is_dir():
+        found = stat_path(root, str(root))
+        if found is None or not stat.S_ISDIR(found.st_mode):
             raise SourceError(f"{root}: not a directory")
         self.root = root.resolve()
         self.where = str(root)
@@ -56,27 +109,27 @@ class DirStore:
         return path
 
     def exists(self, name: str) -> bool:
-        return self._path(name).is_file()
+        """Anything by that name: a FIFO or directory there is refused when opened."""
+        return stat_path(self._path(name), f"{self.where}/{name}") is not None
 
     def size(self, name: str) -> int:
-        try:
-            return self._path(name).stat().st_size
-        except OSError as e:
-            raise NotFoundError(f"{self.where}: missing {name}") from e
+        found = stat_path(self._path(name), f"{self.where}/{name}")
+        if found is None:
+            raise NotFoundError(f"{self.where}: missing {name}")
+        return found.st_size
 
     def open(self, name: str) -> IO[bytes]:
-        try:
-            return self._path(name).open("rb")
-        except FileNotFoundError as e:
-            raise NotFoundError(f"{self.where}: missing {name}") from e
-        except OSError as e:
-            raise SourceError(f"{self.where}: cannot read {name}: {e.strerror}") from e
+        return open_regular(self._path(name), f"{self.where}/{name}")
 
     def read(self, name: str, limit: int) -> bytes:
-        if self.size(name) > limit:
-            raise LimitExceededError("max_metadata_size", limit, f"{self.where}/{name}")
         with self.open(name) as f:
-            return f.read()
+            # The size is taken from the open file, and at most limit + 1 bytes are read.
+            if os.fstat(f.fileno()).st_size > limit:
+                raise LimitExceededError("max_metadata_size", limit, f"{self.where}/{name}")
+            data = f.read(limit + 1)
+        if len(data) > limit:
+            raise LimitExceededError("max_metadata_size", limit, f"{self.where}/{name}")
+        return data
 
     def close(self) -> None:
         return None
@@ -87,39 +140,48 @@ class TarStore:
 
     def __init__(self, path: Path, options: SourceOptions) -> None:
         self.where = str(path)
-        self._spool: Path | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         try:
-            with path.open("rb") as f:
-                magic = f.read(2)
-        except FileNotFoundError as e:
-            raise ConfigError(f"no such file: {path}") from e
-        except OSError as e:
-            raise SourceError(f"{path}: cannot read: {e.strerror}") from e
-        if magic == _GZIP_MAGIC:
-            path = self._inflate(path, options)
+            self._open(path, options)
+        except BaseException:
+            if self._tmp is not None:
+                self._tmp.cleanup()
+            raise
+
+    def _open(self, path: Path, options: SourceOptions) -> None:
+        raw = open_regular(path, str(path))
         try:
-            self._tar = tarfile.open(path, "r:")  # noqa: SIM115 (closed in close())
+            magic = raw.read(2)
+            raw.seek(0)
+        except OSError as e:
+            raw.close()
+            raise SourceError(f"{path}: cannot read: {e.strerror or e}") from e
+        if magic == _GZIP_MAGIC:
+            with raw:
+                raw = self._inflate(raw, options)
+        try:
+            self._tar = tarfile.open(fileobj=raw, mode="r:")  # noqa: SIM115 (closed in close())
             self._members = {_clean(m.name): m for m in self._tar.getmembers()}
         except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
+            raw.close()
             raise SourceError(f"{self.where}: corrupt or truncated tar archive ({e})") from e
+        self._raw = raw
 
-    def _inflate(self, path: Path, options: SourceOptions) -> Path:
+    def _inflate(self, raw: BinaryIO, options: SourceOptions) -> BinaryIO:
+        """Inflate into the private temp folder, within the limits, as the bytes come."""
         tmp = options.make_temp_dir()
         self._tmp = tmp
         out = Path(tmp.name) / "archive.tar"
-        limit = options.limits.max_image_bytes
         try:
-            with gzip.open(path, "rb") as src, out.open("wb") as dst:
-                copied = 0
-                while chunk := src.read(1 << 20):
-                    copied += len(chunk)
-                    if copied > limit:
-                        raise LimitExceededError("max_image_bytes", limit, self.where)
-                    dst.write(chunk)
-        except (OSError, EOFError, zlib.error) as e:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as src, out.open("wb") as dst:
+                copy_tar_within(src, dst, inflate_bounds(options.limits), self.where)
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+            out.unlink(missing_ok=True)
             raise SourceError(f"{self.where}: corrupt gzip-compressed archive ({e})") from e
-        return out
+        except BaseException:
+            out.unlink(missing_ok=True)
+            raise
+        return out.open("rb")
 
     def _resolve(self, name: str, depth: int = 0) -> tarfile.TarInfo:
         member = self._members.get(_clean(name))
@@ -164,6 +226,7 @@ class TarStore:
 
     def close(self) -> None:
         self._tar.close()
+        self._raw.close()
         if self._tmp is not None:
             self._tmp.cleanup()
 
@@ -195,8 +258,9 @@ class _TruncationGuard:
 
 
 def open_store(path: Path, options: SourceOptions) -> BlobStore:
-    if path.is_dir():
-        return DirStore(path)
-    if not path.exists():
+    found = stat_path(path, str(path))
+    if found is None:
         raise ConfigError(f"no such file or directory: {path}")
+    if stat.S_ISDIR(found.st_mode):
+        return DirStore(path)
     return TarStore(path, options)

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from portcullis.errors import SourceError
 from portcullis.limits import ScanLimits
 from portcullis.model.blob import Image
 from portcullis.model.image import ImageInfo, Platform
@@ -32,10 +33,17 @@ class SourceOptions:
     def wanted_platform(self) -> Platform:
         return self.platform or Platform.host()
 
-    def make_temp_dir(self) -> tempfile.TemporaryDirectory[str]:
-        """A private folder for spooled archives; removed when the image is closed."""
+    def make_temp_dir(self, prefix: str = "portcullis-") -> tempfile.TemporaryDirectory[str]:
+        """A private folder for spooled data; removed when the image (or scan) is closed.
+
+        A ``temp_dir`` that is missing, not a directory or not writable is a SourceError.
+        """
         base = str(self.temp_dir) if self.temp_dir else None
-        return tempfile.TemporaryDirectory(prefix="portcullis-", dir=base)
+        try:
+            return tempfile.TemporaryDirectory(prefix=prefix, dir=base)
+        except OSError as e:
+            where = f"temp dir {self.temp_dir}" if self.temp_dir else "system temp dir"
+            raise SourceError(f"{where}: cannot create files there: {e.strerror or e}") from e
 
 
 class ImageBase:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+
+import msgspec
 
 from portcullis.errors import ConfigError, NotFoundError, SourceError
 from portcullis.model.blob import Reader
 from portcullis.model.digest import Digest
 from portcullis.model.image import ImageConfig, ImageInfo, LayerRef
+from portcullis.model.json_doc import convert
 from portcullis.source.archive import BlobStore, open_store
 from portcullis.source.base import ImageBase, SourceOptions
 from portcullis.source.manifest import load_json
@@ -57,19 +59,32 @@ def _digest_from_path(path: str) -> Digest | None:
     return Digest("sha256", hx)
 
 
-def _pick_entry(entries: list[Any], ref_name: str | None, where: str) -> dict[str, Any]:
-    valid = [e for e in entries if isinstance(e, dict) and "Config" in e and "Layers" in e]
+class _Entry(msgspec.Struct):
+    """One image in ``manifest.json``; other fields (Parent, LayerSources) are ignored."""
+
+    Config: str
+    Layers: list[str]
+    RepoTags: list[str] | None = None
+
+
+def decode_manifest_json(data: bytes, where: str) -> list[_Entry]:
+    """The entries of ``manifest.json``; any other shape is a DocumentError naming the field."""
+    return convert(load_json(data, where), list[_Entry], where)
+
+
+def _pick_entry(entries: list[_Entry], ref_name: str | None, where: str) -> _Entry:
+    valid = entries
     if not valid:
         raise SourceError(f"{where}: manifest.json lists no images")
     if ref_name:
         for entry in valid:
-            tags = entry.get("RepoTags") or []
+            tags = entry.RepoTags or []
             if any(t == ref_name or t.endswith("/" + ref_name) or t.split(":")[-1] == ref_name
                    for t in tags):
                 return entry
         raise NotFoundError(f"{where}: no image tagged {ref_name!r}")
     if len(valid) > 1:
-        tags = sorted(t for e in valid for t in (e.get("RepoTags") or []))
+        tags = sorted(t for e in valid for t in (e.RepoTags or []))
         raise ConfigError(
             f"{where}: holds {len(valid)} images; pick one with :TAG ({', '.join(tags)})"
         )
@@ -104,18 +119,18 @@ def _open(
     limit = options.limits.max_metadata_size
     if not store.exists("manifest.json"):
         raise SourceError(f"{store.where}: not a docker-archive (no manifest.json)")
-    entries = load_json(store.read("manifest.json", limit), f"{store.where}: manifest.json")
-    if not isinstance(entries, list):
-        raise SourceError(f"{store.where}: manifest.json is not a list")
+    where = f"{store.where}: manifest.json"
+    entries = decode_manifest_json(store.read("manifest.json", limit), where)
     entry = _pick_entry(entries, ref_name, store.where)
-    config_path = str(entry["Config"])
+    config_path = entry.Config
     config_bytes = store.read(config_path, limit)
     config_digest = Digest.of_bytes(config_bytes)
     named = _digest_from_path(config_path) or _config_name_digest(config_path)
     if named is not None and named != config_digest:
         raise SourceError(f"{store.where}: config {config_path} does not match its digest")
-    config = ImageConfig.from_json(load_json(config_bytes, f"{store.where}: {config_path}"))
-    paths = [str(p) for p in entry["Layers"]]
+    config_where = f"{store.where}: {config_path}"
+    config = ImageConfig.from_json(load_json(config_bytes, config_where), config_where)
+    paths = list(entry.Layers)
     if len(paths) != len(config.diff_ids):
         raise SourceError(
             f"{store.where}: manifest.json lists {len(paths)} layers, "
@@ -138,7 +153,7 @@ def _open(
                 created_by=commands[i],
             )
         )
-    tags = tuple(str(t) for t in entry.get("RepoTags") or ())
+    tags = tuple(entry.RepoTags or ())
     info = ImageInfo(
         reference=reference,
         source=source,

@@ -6,13 +6,16 @@ optional ``mediaType`` field is required (umoci omits it), the shape of the docu
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from portcullis.errors import ConfigError, NotFoundError, SourceError
+import msgspec
+
+from portcullis.errors import ConfigError, DocumentError, NotFoundError, SourceError
+from portcullis.model import json_doc
 from portcullis.model.digest import Digest
 from portcullis.model.image import ImageConfig, ImageInfo, Platform, build_layers
+from portcullis.model.json_doc import MAX_SIZE, convert
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -35,27 +38,27 @@ class Descriptor:
 
     @classmethod
     def from_json(cls, doc: Any, where: str) -> Descriptor:
-        if not isinstance(doc, dict) or "digest" not in doc:
-            raise SourceError(f"{where}: descriptor without a digest")
+        return cls.from_wire(convert(doc, _DescriptorDoc, where), where)
+
+    @classmethod
+    def from_wire(cls, wire: _DescriptorDoc, where: str, path: str = "") -> Descriptor:
+        """``path`` locates the descriptor inside its document, e.g. ``manifests[2]``."""
         try:
-            digest = Digest.parse(str(doc["digest"]))
+            digest = Digest.parse(wire.digest)
         except ConfigError as e:
-            raise SourceError(f"{where}: {e}") from e
-        plat = doc.get("platform")
+            raise DocumentError(f"{where}: {path}{'.' if path else ''}digest: {e}") from e
+        plat = wire.platform
         platform = None
-        if isinstance(plat, dict) and plat.get("architecture"):
+        if plat is not None and plat.architecture:
             platform = Platform(
-                os=str(plat.get("os") or "linux"),
-                architecture=str(plat["architecture"]),
-                variant=plat.get("variant") or None,
+                os=plat.os or "linux", architecture=plat.architecture, variant=plat.variant or None
             )
-        size = doc.get("size")
         return cls(
-            media_type=doc.get("mediaType"),
+            media_type=wire.mediaType,
             digest=digest,
-            size=int(size) if isinstance(size, int) else None,
+            size=wire.size,
             platform=platform,
-            annotations={str(k): str(v) for k, v in (doc.get("annotations") or {}).items()},
+            annotations=dict(wire.annotations or {}),
         )
 
 
@@ -74,41 +77,71 @@ class Index:
     annotations: dict[str, str]
 
 
-def load_json(data: bytes, where: str) -> Any:
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise SourceError(f"{where}: not valid JSON ({e.__class__.__name__})") from e
+# The documents as written (OCI image spec, Docker distribution spec). Unknown fields are
+# ignored; the shape of every listed one is checked.
+
+
+class _PlatformDoc(msgspec.Struct):
+    architecture: str | None = None
+    os: str | None = None
+    variant: str | None = None
+
+
+class _DescriptorDoc(msgspec.Struct):
+    digest: str
+    mediaType: str | None = None
+    size: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    platform: _PlatformDoc | None = None
+    annotations: dict[str, str] | None = None
+
+
+class _Document(msgspec.Struct):
+    """Manifest and index in one record: which one it is, the shape decides."""
+
+    schemaVersion: int | None = None
+    mediaType: str | None = None
+    manifests: list[_DescriptorDoc] | None = None
+    config: _DescriptorDoc | None = None
+    layers: list[_DescriptorDoc] | None = None
+    annotations: dict[str, str] | None = None
+
+
+def load_json(data: bytes, where: str, *, max_size: int = MAX_SIZE) -> Any:
+    """Any JSON value, within the size and nesting bounds (DocumentError otherwise)."""
+    return json_doc.decode(data, where, max_size=max_size)
 
 
 def parse_document(data: bytes, where: str, media_type: str | None = None) -> Manifest | Index:
     doc = load_json(data, where)
     if not isinstance(doc, dict):
-        raise SourceError(f"{where}: manifest is not a JSON object")
-    kind = doc.get("mediaType") or media_type
-    if kind == DOCKER_V1_SIGNED or doc.get("schemaVersion") == 1:
+        raise DocumentError(f"{where}: manifest is not a JSON object")
+    if doc.get("mediaType") == DOCKER_V1_SIGNED or doc.get("schemaVersion") == 1:
         raise SourceError(f"{where}: Docker schema 1 manifests are not supported (deprecated)")
-    annotations = {str(k): str(v) for k, v in (doc.get("annotations") or {}).items()}
-    if "manifests" in doc or kind in INDEX_TYPES:
-        entries = doc.get("manifests")
-        if not isinstance(entries, list):
-            raise SourceError(f"{where}: index without a manifests list")
+    wire = convert(doc, _Document, where)
+    kind = wire.mediaType or media_type
+    if kind == DOCKER_V1_SIGNED:
+        raise SourceError(f"{where}: Docker schema 1 manifests are not supported (deprecated)")
+    annotations = dict(wire.annotations or {})
+    if wire.manifests is not None or kind in INDEX_TYPES:
+        if wire.manifests is None:
+            raise DocumentError(f"{where}: index without a manifests list")
         return Index(
-            manifests=tuple(Descriptor.from_json(m, where) for m in entries),
+            manifests=_descriptors(wire.manifests, where, "manifests"),
             media_type=kind,
             annotations=annotations,
         )
-    if "config" in doc and "layers" in doc:
-        layers = doc["layers"]
-        if not isinstance(layers, list):
-            raise SourceError(f"{where}: manifest layers is not a list")
+    if wire.config is not None and wire.layers is not None:
         return Manifest(
-            config=Descriptor.from_json(doc["config"], where),
-            layers=tuple(Descriptor.from_json(layer, where) for layer in layers),
+            config=Descriptor.from_wire(wire.config, where, "config"),
+            layers=_descriptors(wire.layers, where, "layers"),
             media_type=kind,
             annotations=annotations,
         )
-    raise SourceError(f"{where}: neither an image manifest nor an index")
+    raise DocumentError(f"{where}: neither an image manifest nor an index")
+
+
+def _descriptors(docs: list[_DescriptorDoc], where: str, path: str) -> tuple[Descriptor, ...]:
+    return tuple(Descriptor.from_wire(d, where, f"{path}[{i}]") for i, d in enumerate(docs))
 
 
 def is_attestation(desc: Descriptor) -> bool:
@@ -149,7 +182,8 @@ def image_info(
 ) -> ImageInfo:
     """Pair a manifest with its config: the ImageInfo every manifest-based source returns."""
     try:
-        config = ImageConfig.from_json(load_json(config_bytes, f"{where}: config"))
+        name = f"{where}: config {manifest.config.digest}"
+        config = ImageConfig.from_json(load_json(config_bytes, name), name)
         layers = build_layers(
             config,
             [str(d.digest) for d in manifest.layers],
