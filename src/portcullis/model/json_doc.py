@@ -39,6 +39,11 @@ def nesting_deeper_than(data: bytes, limit: int) -> bool:
     """
     bare = _STRING.sub(b"", _ESCAPE.sub(b"", data))
     parens = bare.translate(_OPEN_CLOSE, _NOT_BRACKET)
+    # Shortcuts for the usual shapes: few brackets, or a plain run of openers (an attack).
+    if parens.count(b"(") <= limit:
+        return False
+    if b"(" * (limit + 1) in parens:
+        return True
     for _ in range(limit):
         if not parens:
             return False
