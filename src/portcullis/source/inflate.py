@@ -27,8 +27,14 @@ _CHUNK = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class Bound:
+    """Stop past ``value`` bytes; the error names the user's ``limit`` and its ``setting``."""
+
     limit: str
+    setting: int
     value: int
+
+    def exceeded(self, where: str) -> LimitExceededError:
+        return LimitExceededError(self.limit, self.setting, where)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,19 +50,19 @@ def _with_overhead(n: int) -> int:
 
 def inflate_bounds(limits: ScanLimits) -> InflateBounds:
     member = min(
-        Bound("max_layer_size", limits.max_layer_size),
-        Bound("max_layer_bytes", _with_overhead(limits.max_layer_bytes)),
+        Bound("max_layer_size", limits.max_layer_size, limits.max_layer_size),
+        Bound("max_layer_bytes", limits.max_layer_bytes, _with_overhead(limits.max_layer_bytes)),
         key=lambda b: b.value,
     )
     if member.value < limits.max_metadata_size:
-        member = Bound("max_metadata_size", limits.max_metadata_size)
+        member = Bound("max_metadata_size", limits.max_metadata_size, limits.max_metadata_size)
     total = min(
-        Bound("max_image_size", limits.max_image_size),
-        Bound("max_image_bytes", _with_overhead(limits.max_image_bytes)),
+        Bound("max_image_size", limits.max_image_size, limits.max_image_size),
+        Bound("max_image_bytes", limits.max_image_bytes, _with_overhead(limits.max_image_bytes)),
         key=lambda b: b.value,
     )
     # Configs, manifests and tar headers come on top of the layers.
-    total = Bound(total.limit, total.value + 8 * limits.max_metadata_size)
+    total = Bound(total.limit, total.setting, total.value + 8 * limits.max_metadata_size)
     return InflateBounds(member=member, total=total)
 
 
@@ -78,7 +84,7 @@ class _CountingTee:
         data = self._src.read(size if size >= 0 else _CHUNK)
         self.copied += len(data)
         if self.copied > self._bound.value:
-            raise LimitExceededError(self._bound.limit, self._bound.value, self._where)
+            raise self._bound.exceeded(self._where)
         self._dst.write(data)
         return data
 
@@ -93,9 +99,7 @@ def copy_tar_within(src: Readable, dst: BinaryIO, bounds: InflateBounds, where: 
     with tarfile.open(fileobj=tee, mode="r|") as tar:  # type: ignore[call-overload]
         for member in tar:
             if member.size > bounds.member.value:
-                raise LimitExceededError(
-                    bounds.member.limit, bounds.member.value, f"{where}: {member.name}"
-                )
+                raise bounds.member.exceeded(f"{where}: {member.name}")
             # A stream is read once: keeping every header would grow with the member count.
             tar.members.clear()
     return tee.copied
