@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -439,3 +439,94 @@ def test_bounded_outcome_sees_a_big_child() -> None:
         _, _, usage = os.wait4(proc.pid, 0)
         proc.returncode = 0
     assert usage.ru_maxrss * 1024 > RSS_LIMIT
+
+
+# --- the same decoders behind a registry -----------------------------------------------------------
+
+
+class HostileRegistry:
+    """A minimal Docker Registry v2 on 127.0.0.1 (a real HTTP server in this process) that
+    serves one repository ``x``: ``manifests`` and ``blobs`` map a tag or digest to a
+    (content type, bytes) pair."""
+
+    def __init__(self) -> None:
+        import http.server
+
+        self.manifests: dict[str, tuple[str, bytes]] = {}
+        self.blobs: dict[str, bytes] = {}
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                kind, _, key = self.path.removeprefix("/v2/x/").partition("/")
+                if self.path == "/v2/":
+                    self._send(200, "application/json", b"{}")
+                elif kind == "manifests" and key in outer.manifests:
+                    self._send(200, *outer.manifests[key])
+                elif kind == "blobs" and key in outer.blobs:
+                    self._send(200, "application/octet-stream", outer.blobs[key])
+                else:
+                    self._send(404, "application/json", b'{"errors":[{"code":"NOT_FOUND"}]}')
+
+            do_HEAD = do_GET
+
+            def _send(self, status: int, kind: str, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.ref = f"registry:127.0.0.1:{self.server.server_address[1]}/x:latest"
+
+    def serve(self, spec: kit.ImageSpec,
+              manifest: Callable[[dict[str, Any]], Any] | None = None) -> None:
+        sink = kit.BlobSink()
+        doc = kit.oci_manifest(spec, sink)
+        self.blobs = dict(sink.blobs)
+        body = json.dumps(manifest(doc) if manifest else doc).encode()
+        self.manifests = {"latest": ("application/vnd.oci.image.manifest.v1+json", body)}
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hostile_registry() -> Iterator[HostileRegistry]:
+    registry = HostileRegistry()
+    yield registry
+    registry.close()
+
+
+REGISTRY_CASES = {
+    "layers": (set_in("layers", 5), {}, "manifest latest: layers: expected array | null, got int"),
+    "annotations": (set_in("annotations", [1]), {},
+                    "manifest latest: annotations: expected object | null, got array"),
+    "deep": (set_in("annotations", json.loads(deep(500))), {},
+             "manifest latest: JSON nested deeper than 64 levels"),
+    "config-Env": (None, {"Env": 5}, "config.Env: expected array | null, got int"),
+    "config-Entrypoint": (None, {"Entrypoint": {"a": 1}}, "config.Entrypoint: expected str | array"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REGISTRY_CASES))
+def test_registry_documents_of_the_wrong_shape(hostile_registry: HostileRegistry, case: str) -> None:
+    edit, config, expected = REGISTRY_CASES[case]
+    hostile_registry.serve(small_spec(config or None), edit)
+    line = scan_fails(hostile_registry.ref)
+    assert expected in line, line
+
+
+def test_hostile_registry_serves_a_good_image(hostile_registry: HostileRegistry) -> None:
+    hostile_registry.serve(small_spec())
+    got = run_bounded("scan", hostile_registry.ref, "--quiet", "--format", "json",
+                      "--scanners", "none")
+    assert got.code == 0, got.stderr
