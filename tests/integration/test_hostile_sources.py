@@ -530,3 +530,21 @@ def test_hostile_registry_serves_a_good_image(hostile_registry: HostileRegistry)
     got = run_bounded("scan", hostile_registry.ref, "--quiet", "--format", "json",
                       "--scanners", "none")
     assert got.code == 0, got.stderr
+
+
+# --- archives of very many entries -------------------------------------------------------------------
+
+
+def test_archive_of_very_many_entries(tmp_path: Path) -> None:
+    """200,000 empty entries (100 MB of headers, 100 KB gzip'd) stop at the entry cap,
+    plain or gzip'd, before their headers fill memory."""
+    header = member_header("a", 0)
+    assert len(header) == 512
+    body = header * 200_000 + bytes(1024)
+    plain = tmp_path / "many.tar"
+    plain.write_bytes(body)
+    packed = tmp_path / "many.tar.gz"
+    packed.write_bytes(gzip.compress(body, mtime=0))
+    for path in (plain, packed):
+        line = scan_fails(f"docker-archive:{path}")
+        assert line == f"{ERROR}limit exceeded in {path}: archive_members (20000 bytes/entries allowed)"

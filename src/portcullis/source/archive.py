@@ -20,7 +20,7 @@ from typing import IO, BinaryIO, Protocol
 from portcullis.errors import ConfigError, LimitExceededError, NotFoundError, SourceError
 from portcullis.model.blob import Reader
 from portcullis.source.base import SourceOptions
-from portcullis.source.inflate import copy_tar_within, inflate_bounds
+from portcullis.source.inflate import MAX_MEMBERS, copy_tar_within, inflate_bounds
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -161,10 +161,17 @@ class TarStore:
                 raw = self._inflate(raw, options)
         try:
             self._tar = tarfile.open(fileobj=raw, mode="r:")  # noqa: SIM115 (closed in close())
-            self._members = {_clean(m.name): m for m in self._tar.getmembers()}
+            self._members: dict[str, tarfile.TarInfo] = {}
+            for count, member in enumerate(self._tar, 1):
+                if count > MAX_MEMBERS:
+                    raise LimitExceededError("archive_members", MAX_MEMBERS, self.where)
+                self._members[_clean(member.name)] = member
         except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
             raw.close()
             raise SourceError(f"{self.where}: corrupt or truncated tar archive ({e})") from e
+        except BaseException:
+            raw.close()
+            raise
         self._raw = raw
 
     def _inflate(self, raw: BinaryIO, options: SourceOptions) -> BinaryIO:
