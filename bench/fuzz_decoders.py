@@ -7,8 +7,8 @@ each a seeded mutation of a real document (a subtree swapped for a random JSON v
 nesting around it, or damaged bytes), and feeds it to the decoder. The law: a record or a
 PortcullisError. It prints the count, the wall time, how many inputs decoded or were refused,
 the slowest input, and every crash (any other exception, or one input slower than 2 s).
-With ``--save-crashes`` each crashing input is written to tests/data/fuzz/ so the test suite
-replays it. Exits 1 when something crashed.
+With ``--save-crashes`` each crashing input is written to tests/property/fuzz_corpus/ so the
+test suite replays it. Exits 1 when something crashed.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from portcullis.source.docker_archive import decode_manifest_json
 from portcullis.source.manifest import Descriptor, load_json, parse_document
 from tests.images import kit
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "fuzz"
+CORPUS = Path(__file__).resolve().parent / "fuzz_corpus"
 """Inputs that once crashed a decoder (or were built to), one file each: ``<decoder>-*.json``."""
 
 

@@ -2,7 +2,7 @@
 a PortcullisError, never another exception (see tests/property/decoders.py).
 
 A few hundred inputs per strategy here; ``python bench/fuzz_decoders.py`` runs 100,000.
-Inputs that once crashed a decoder are kept in tests/data/fuzz/ and replayed below.
+Inputs that once crashed a decoder are kept in tests/property/fuzz_corpus/ and replayed below.
 """
 
 from __future__ import annotations
