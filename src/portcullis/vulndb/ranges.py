@@ -146,7 +146,11 @@ def _events(raw: Any, scheme: Scheme) -> list[_Event]:
 
 
 def _walk(key: SortKey, events: list[_Event]) -> tuple[bool, _Event | None]:
-    """The OSV walk for one range: (affected, the fixed event that closes the hit, if any)."""
+    """The OSV walk for one range: (affected, the fixed event that closes the hit, if any).
+
+    The interval holding the version ends at the first ``fixed`` or ``last_affected`` at or
+    above it (``introduced`` events above it do not end it); only a ``fixed`` names a fix.
+    """
     limits = [e for e in events if e.kind == "limit"]
     if limits and not any(e.key is None or key < e.key for e in limits):
         return False, None
@@ -155,17 +159,18 @@ def _walk(key: SortKey, events: list[_Event]) -> tuple[bool, _Event | None]:
         key=lambda e: (e.key is not None, e.key if e.key is not None else (), _WALK_ORDER[e.kind]),
     )
     vulnerable = False
-    after: _Event | None = None
+    closing: _Event | None = None
     for event in timeline:
         if event.kind == "introduced" and (event.key is None or key >= event.key):
             vulnerable = True
         elif _closes(event, key):
             vulnerable = False
-        elif after is None and event.key is not None and key < event.key:
-            after = event
+        if closing is None and event.kind != "introduced" and event.key is not None \
+                and key <= event.key:
+            closing = event
     if not vulnerable:
         return False, None
-    return True, after if after is not None and after.kind == "fixed" else None
+    return True, closing if closing is not None and closing.kind == "fixed" else None
 
 
 def _closes(event: _Event, key: SortKey) -> bool:
@@ -178,5 +183,10 @@ def _closes(event: _Event, key: SortKey) -> bool:
 
 
 def _unique_sorted(fixed: list[tuple[SortKey, str]]) -> tuple[str, ...]:
+    """Oldest first; versions equal under the scheme (``2.10`` and ``2.10.0``) listed once."""
     fixed.sort(key=lambda pair: pair[0])
-    return tuple(dict.fromkeys(version for _, version in fixed))
+    out: list[tuple[SortKey, str]] = []
+    for key, version in fixed:
+        if not out or out[-1][0] != key:
+            out.append((key, version))
+    return tuple(version for _, version in out)
