@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portcullis.vulndb.ranges import evaluate
+from portcullis.vulndb.ranges import evaluate, evaluate_entry
 from portcullis.vulndb.versions import scheme_for
 
 N = 12
@@ -113,3 +113,26 @@ def test_limit_excludes_from_its_version_on(limit: int, v: int) -> None:
 def test_versions_list_hits_exactly(listed: list[int], v: int) -> None:
     verdict = evaluate(_v(v), [], [_v(n) for n in listed], SEMVER)
     assert verdict.affected == (v in listed)
+
+
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.sampled_from(
+        ["0", "*", "1.0.0", "2.0.0", "v1", "ECOSYSTEM", "SEMVER", "GIT", "introduced", "fixed",
+         "last_affected", "limit", "", "x"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["type", "events", "introduced", "fixed", "last_affected", "limit",
+                         "versions", "ranges", "package", "ecosystem"]), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(json_value, st.sampled_from(["npm", "PyPI", "Maven", "Debian", "Go", "Nope"]),
+       st.sampled_from(["1.0.0", "garbage", ""]))
+def test_any_json_gives_a_verdict_never_an_exception(entry: Any, ecosystem: str,
+                                                     version: str) -> None:
+    if isinstance(entry, dict):
+        entry = {**entry, "package": {"ecosystem": ecosystem, "name": "p"}}
+    verdict = evaluate_entry(version, entry)
+    assert isinstance(verdict.affected, bool)
+    assert all(isinstance(p, str) and p for p in verdict.problems)

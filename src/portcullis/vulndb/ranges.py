@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from portcullis.vulndb.versions import InvalidVersion, Scheme, SortKey, UnknownEcosystem
@@ -47,6 +48,23 @@ class Verdict:
     problems: tuple[str, ...] = ()
 
 
+@lru_cache(maxsize=1 << 16)
+def _parse(scheme: Scheme, version: str) -> SortKey | InvalidVersion:
+    """Keys are immutable, and the same bounds and versions come back for every package a
+    record names: parse each once. A failure is cached as its exception, returned not raised."""
+    try:
+        return scheme.key(version)
+    except InvalidVersion as err:
+        return err
+
+
+def _key(scheme: Scheme, version: str) -> SortKey:
+    parsed = _parse(scheme, version)
+    if isinstance(parsed, InvalidVersion):
+        raise parsed.with_traceback(None)  # a cached exception must not grow a traceback
+    return parsed
+
+
 @dataclass(frozen=True)
 class _Event:
     kind: str
@@ -56,6 +74,8 @@ class _Event:
 
 def evaluate_entry(version: str, entry: Mapping[str, Any]) -> Verdict:
     """Evaluate one OSV ``affected`` entry, taking the scheme from its package's ecosystem."""
+    if not isinstance(entry, Mapping):
+        return Verdict(False, problems=("affected entry is not an object",))
     package = entry.get("package")
     ecosystem = package.get("ecosystem") if isinstance(package, Mapping) else None
     if not isinstance(ecosystem, str):
@@ -71,13 +91,19 @@ def evaluate(version: str, ranges: Sequence[Any], versions: Sequence[Any],
              scheme: Scheme) -> Verdict:
     """Evaluate ``ranges`` and ``versions`` of one affected entry for ``version``."""
     problems: list[str] = []
+    if not isinstance(ranges, list | tuple):
+        problems.append("ranges is not a list")
+        ranges = []
+    if not isinstance(versions, list | tuple):
+        problems.append("versions is not a list")
+        versions = []
     fixed: list[tuple[SortKey, str]] = []
     installed: dict[str, SortKey | None] = {}
 
     def installed_key(range_scheme: Scheme) -> SortKey | None:
         if range_scheme.name not in installed:
             try:
-                installed[range_scheme.name] = range_scheme.key(version)
+                installed[range_scheme.name] = _key(range_scheme, version)
             except InvalidVersion as err:
                 installed[range_scheme.name] = None
                 problems.append(f"installed version {err}")
@@ -116,17 +142,16 @@ def evaluate(version: str, ranges: Sequence[Any], versions: Sequence[Any],
 
 def _in_versions(version: str, versions: Sequence[Any], scheme: Scheme,
                  key: SortKey | None) -> bool:
-    listed = [v for v in versions if isinstance(v, str)]
-    if version in listed:
+    """The schema's exact-string test, then equality under the scheme (``1.9 == 1.9.0``)."""
+    if version in versions:
         return True
     if key is None:
         return False
-    for candidate in listed:
-        try:
-            if scheme.key(candidate) == key:
+    for candidate in versions:
+        if isinstance(candidate, str):
+            parsed = _parse(scheme, candidate)
+            if not isinstance(parsed, InvalidVersion) and parsed == key:
                 return True
-        except InvalidVersion:
-            continue
     return False
 
 
@@ -141,7 +166,7 @@ def _events(raw: Any, scheme: Scheme) -> list[_Event]:
         if kind not in _KINDS or not isinstance(value, str):
             raise ValueError(f"event {item!r} is not one of {', '.join(_KINDS)}")
         special = (kind == "introduced" and value == "0") or (kind == "limit" and value == "*")
-        events.append(_Event(kind, value, None if special else scheme.key(value)))
+        events.append(_Event(kind, value, None if special else _key(scheme, value)))
     return events
 
 

@@ -31,6 +31,10 @@ class UnknownEcosystem(LookupError):
 class Scheme(Protocol):
     name: str
 
+    def __hash__(self) -> int:
+        """Schemes are singletons; callers may cache keys per (scheme, version)."""
+        ...
+
     def key(self, version: str) -> SortKey:
         """The sort key of ``version``; raises ``InvalidVersion`` when it cannot be parsed."""
         ...
