@@ -1,0 +1,1 @@
+"""Vulnerability data: OSV records, their version schemes and the evaluation of affected ranges."""
