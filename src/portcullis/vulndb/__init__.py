@@ -1,0 +1,1 @@
+"""Vulnerability data: the OSV-built database, its version schemes and range evaluation."""
