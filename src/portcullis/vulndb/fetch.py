@@ -24,7 +24,6 @@ import httpx
 from portcullis.errors import VulnDBError
 from portcullis.progress import Progress
 
-_CHUNK = 1 << 16
 _MAX_DELAY = 30.0
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
@@ -103,7 +102,10 @@ def _saved_state(part: Path) -> tuple[int, str | None, str | None]:
 def _attempt(client: httpx.Client, url: str, part: Path, what: str,
              progress: Progress) -> tuple[int, str | None]:
     offset, validator, md5 = _saved_state(part)
-    headers = {"Range": f"bytes={offset}-", "If-Range": validator} if offset and validator else {}
+    # identity: the bytes on disk are the bytes on the wire, so Range offsets line up.
+    headers = {"Accept-Encoding": "identity"}
+    if offset and validator:
+        headers |= {"Range": f"bytes={offset}-", "If-Range": validator}
     with client.stream("GET", url, headers=headers) as response:
         status = response.status_code
         if status == 416:  # our part is stale or already whole: start over
@@ -139,7 +141,9 @@ def _save_body(response: httpx.Response, part: Path, offset: int, total: int | N
     written = offset
     try:
         with part.open("ab" if offset else "wb") as out:
-            for chunk in response.iter_bytes(_CHUNK):
+            # Raw chunks as they arrive: a chunked iterator would hold back the last bytes
+            # received when the connection drops, and they are the ones a resume needs.
+            for chunk in response.iter_raw():
                 out.write(chunk)
                 written += len(chunk)
                 progress.advance(key, len(chunk))
