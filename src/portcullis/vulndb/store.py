@@ -15,7 +15,6 @@ Tables:
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -133,12 +132,13 @@ _ranges = msgspec.json.Decoder(list[Range])
 _severities = msgspec.json.Decoder(list[Severity])
 _strings = msgspec.json.Decoder(list[str])
 _meta = msgspec.json.Decoder(Meta)
+_any = msgspec.json.Decoder()
 
 
 def _obj(text: str | None) -> dict[str, Any] | None:
     if text is None:
         return None
-    value = json.loads(text)
+    value = _any.decode(text)
     return value if isinstance(value, dict) else None
 
 
