@@ -51,6 +51,7 @@ class ExportServer:
     drop_once: set[str] = field(default_factory=set)
     ranges: bool = True
     requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range)
+    md5_header: dict[str, str] = field(default_factory=dict)  # path → x-goog-hash md5 value
     base_url: str = ""
 
     def put(self, ecosystem: str, data: bytes) -> None:
@@ -92,6 +93,8 @@ def _handler(server: ExportServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             self.send_header("ETag", etag)
             self.send_header("Last-Modified", "Tue, 01 Dec 2026 09:00:00 GMT")
+            if path in server.md5_header:
+                self.send_header("x-goog-hash", f"crc32c=AAAAAA==,md5={server.md5_header[path]}")
             self.end_headers()
             cut = path in server.drop or path in server.drop_once
             if cut:
