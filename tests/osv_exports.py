@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,8 @@ class ExportServer:
     ranges: bool = True
     requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range)
     md5_header: dict[str, str] = field(default_factory=dict)  # path → x-goog-hash md5 value
+    stall: set[str] = field(default_factory=set)  # half the body, then silence (at most 20 s)
+    stalled: threading.Event = field(default_factory=threading.Event)
     base_url: str = ""
 
     def put(self, ecosystem: str, data: bytes) -> None:
@@ -96,6 +99,13 @@ def _handler(server: ExportServer) -> type[BaseHTTPRequestHandler]:
             if path in server.md5_header:
                 self.send_header("x-goog-hash", f"crc32c=AAAAAA==,md5={server.md5_header[path]}")
             self.end_headers()
+            if path in server.stall:
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                server.stalled.set()
+                time.sleep(20)
+                self.close_connection = True
+                return
             cut = path in server.drop or path in server.drop_once
             if cut:
                 server.drop_once.discard(path)

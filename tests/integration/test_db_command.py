@@ -4,8 +4,10 @@ serving real OSV records in the export layout, including servers that misbehave.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -245,3 +247,31 @@ def test_the_default_path_follows_the_environment(server: ExportServer, tmp_path
         check=False)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "explicit.db").is_file()
+
+
+def test_a_terminated_update_keeps_the_old_db(server: ExportServer, tmp_path: Path) -> None:
+    """SIGTERM (what a CI timeout sends) in the middle of a download."""
+    db = tmp_path / "vuln.db"
+    assert update(server, db).returncode == 0
+    before = db.read_bytes()
+    server.stall.add("/Go/all.zip")
+    env = {**os.environ, "CI": "true"}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "portcullis", "db", "update", "--db", str(db), "--source",
+         server.base_url, "--ecosystems", ",".join(ECOSYSTEMS)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert server.stalled.wait(30), "the download never started"
+        time.sleep(0.2)  # the first half is in the child's partial file
+        child.send_signal(signal.SIGTERM)
+        _, stderr = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 2
+    assert stderr.splitlines() == [
+        f"portcullis: error: db update terminated; the database at {db} is unchanged"]
+    assert db.read_bytes() == before
+    assert not list(tmp_path.glob(".vuln.db.new-*"))
+    # What arrived is kept for the next run to resume.
+    assert (tmp_path / ".vuln.db.update" / "Go.zip.part").stat().st_size > 0

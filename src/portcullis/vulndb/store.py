@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -70,8 +69,7 @@ CREATE INDEX affected_by_package ON affected (ecosystem, name, release);
 """
 
 
-@dataclass(frozen=True)
-class AffectedRow:
+class AffectedRow(msgspec.Struct, frozen=True):
     """One affected package entry of one record, as the matcher needs it."""
 
     vuln_id: str
@@ -89,8 +87,7 @@ class AffectedRow:
     withdrawn: bool
 
 
-@dataclass(frozen=True)
-class Vulnerability:
+class Vulnerability(msgspec.Struct, frozen=True):
     id: str
     modified: str
     published: str | None
