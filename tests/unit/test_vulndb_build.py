@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,12 @@ def test_split_ecosystem() -> None:
 def test_skip_names_where_and_what() -> None:
     skip = Skip("PyPI", "X.json", "PYSEC-1", "why")
     assert str(skip) == "PyPI:X.json (PYSEC-1): why"
+
+
+def test_a_database_of_another_schema_is_refused(tmp_path: Path) -> None:
+    db, _ = _build(tmp_path, {"npm": ecosystem_zip("npm")})
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema'")
+    conn.close()
+    with pytest.raises(VulnDBError, match=r"has database schema 999, this version reads 1"):
+        VulnStore(db)

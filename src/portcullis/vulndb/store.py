@@ -182,9 +182,16 @@ class VulnStore:
                 f"no vulnerability database at {path}: run `portcullis db update` first")
         try:
             self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error as e:
+            raise VulnDBError(f"cannot open the vulnerability database {path} ({e})") from e
+        try:
             self._meta = self._read_meta()
-        except sqlite3.DatabaseError as e:
+        except sqlite3.Error as e:
+            self._db.close()
             raise VulnDBError(f"{path} is not a Portcullis vulnerability database ({e})") from e
+        except VulnDBError:
+            self._db.close()
+            raise
 
     def __enter__(self) -> VulnStore:
         return self
@@ -227,7 +234,14 @@ class VulnStore:
             sql += " AND (a.release = ? OR a.release = '' OR substr(a.release, 1, ?) = ?)"
             args += [release, str(len(release) + 1), release + ":"]
         sql += " ORDER BY a.vuln_id, a.rowid"
-        return [self._affected(row) for row in self._db.execute(sql, args)]
+        try:
+            return [self._affected(row) for row in self._db.execute(sql, args)]
+        except (sqlite3.Error, msgspec.DecodeError) as e:
+            raise self._corrupt(e) from e
+
+    def _corrupt(self, error: Exception) -> VulnDBError:
+        return VulnDBError(f"{self.path}: damaged vulnerability database ({error}): "
+                           "run `portcullis db update`")
 
     def _affected(self, row: tuple[Any, ...]) -> AffectedRow:
         (vuln_id, base, release, name, package_name, purl, ranges, versions, severity,
@@ -249,6 +263,12 @@ class VulnStore:
         )
 
     def vulnerability(self, vuln_id: str) -> Vulnerability | None:
+        try:
+            return self._vulnerability(vuln_id)
+        except (sqlite3.Error, msgspec.DecodeError) as e:
+            raise self._corrupt(e) from e
+
+    def _vulnerability(self, vuln_id: str) -> Vulnerability | None:
         row = self._db.execute(
             "SELECT id, modified, published, withdrawn, summary, details, severity, aliases,"
             " related, upstream, database_specific, source FROM vulnerabilities WHERE id = ?",
@@ -264,6 +284,9 @@ class VulnStore:
 
     def ids_for_alias(self, alias: str) -> list[str]:
         """Record ids that list ``alias`` (a CVE, GHSA, ...) among their aliases."""
-        rows = self._db.execute(
-            "SELECT vuln_id FROM aliases WHERE alias = ? ORDER BY vuln_id", (alias,))
-        return [r[0] for r in rows]
+        try:
+            rows = self._db.execute(
+                "SELECT vuln_id FROM aliases WHERE alias = ? ORDER BY vuln_id", (alias,))
+            return [r[0] for r in rows]
+        except sqlite3.Error as e:
+            raise self._corrupt(e) from e

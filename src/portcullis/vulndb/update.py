@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,7 @@ def update(options: UpdateOptions) -> BuildResult:
             result = _update(options, work)
     except PortcullisError as e:
         raise VulnDBError(f"db update failed: {e}; {_kept(db_path)}") from e
-    except OSError as e:
+    except (OSError, sqlite3.Error) as e:  # disk full, permissions, ...
         raise VulnDBError(f"db update failed: {e}; {_kept(db_path)}") from e
     shutil.rmtree(work_dir(db_path), ignore_errors=True)
     return result
