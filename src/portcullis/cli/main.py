@@ -18,6 +18,7 @@ from rich.console import Console
 from portcullis import __version__
 from portcullis.cli import exit_codes
 from portcullis.cli.base import base as base_group
+from portcullis.cli.db import db as db_group
 from portcullis.cli.progress import RichProgress
 from portcullis.cli.sizes import SizeType
 from portcullis.errors import ConfigError
@@ -44,6 +45,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 cli.add_command(base_group)
+cli.add_command(db_group)
 
 
 @cli.command()

@@ -1,1 +1,1 @@
-"""Vulnerability data: OSV records, their version schemes and the evaluation of affected ranges."""
+"""Vulnerability data: the OSV-built database, version schemes, range evaluation, matching."""

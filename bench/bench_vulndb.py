@@ -1,0 +1,163 @@
+"""Vulnerability database benchmark: build time, DB size and peak RSS from the fixture records.
+
+Usage: ``python bench/bench_vulndb.py [--fixtures DIR] [--runs N] [--full-records N]
+[--full-json-mb MB] [--out FILE]``
+
+Zips every ``<Ecosystem>/`` directory of the OSV fixtures (default ../shared/fixtures/osv,
+about 8,000 real records, 35 MB of JSON) as an ``all.zip`` export, then, in a fresh child
+process per run, builds the database from those zips exactly as ``db update`` does after its
+downloads (``portcullis.vulndb.build.build``) and checks it opens. Reports the best wall time,
+the max peak RSS of the child (``os.wait4`` rusage), the DB size, and 10,000 ``affected_for``
+lookups timed in the parent. Target: the fixture DB builds in under 30 s.
+
+Estimate for the full public exports: the build streams (one record in memory at a time,
+rows go straight to SQLite), so time and DB size grow linearly with the JSON read, and peak
+RSS stays flat. The estimate scales the measured seconds and DB bytes per MB of record JSON
+to ``--full-json-mb`` (the total uncompressed size of the default ecosystems' all.zip members;
+default 4,000 MB, an assumption: measure it with ``unzip -l`` on the real exports) and, as a
+cross-check, per record to ``--full-records`` (default 600,000, an assumption of the same
+kind). MB = 10**6 bytes. Always exits 0: benchmarks report, they don't assert.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "src"
+if str(SRC) not in sys.path:
+    sys.path.insert(0, str(SRC))
+
+from portcullis.vulndb.store import VulnStore  # noqa: E402
+
+DEFAULT_FIXTURES = REPO.parent / "shared" / "fixtures" / "osv"
+OUT = REPO / "bench" / "out" / "vulndb.json"
+MB = 10**6
+
+CHILD = """
+import json, sys, time
+from pathlib import Path
+from portcullis.vulndb.build import Download, build, now_utc
+from portcullis.vulndb.store import check_database
+spec = json.loads(sys.argv[1])
+downloads = [Download(e, "file://" + p, Path(p), now_utc(), None, Path(p).stat().st_size)
+             for e, p in spec["zips"]]
+start = time.perf_counter()
+result = build(Path(spec["db"]), downloads)
+check_database(Path(spec["db"]))
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "vulnerabilities": result.meta.vulnerabilities,
+                  "affected": result.meta.affected, "skipped": result.meta.skipped}))
+"""
+
+
+def make_zips(fixtures: Path, work: Path) -> tuple[list[tuple[str, str]], int, int]:
+    """(ecosystem, zip path) pairs, total JSON bytes, total records."""
+    zips = []
+    json_bytes = records = 0
+    for eco_dir in sorted(p for p in fixtures.iterdir() if p.is_dir()):
+        path = work / f"{eco_dir.name}.zip"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for record in sorted(eco_dir.glob("*.json")):
+                zf.write(record, record.name)
+                json_bytes += record.stat().st_size
+                records += 1
+        zips.append((eco_dir.name, str(path)))
+    return zips, json_bytes, records
+
+
+def run_child(zips: list[tuple[str, str]], db: Path) -> tuple[dict[str, float], int]:
+    """The child's report and its peak RSS in bytes."""
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    spec = json.dumps({"zips": zips, "db": str(db)})
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, spec], stdout=subprocess.PIPE,
+                            env=env)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"build child failed with {proc.returncode}")
+    return json.loads(out), usage.ru_maxrss * 1024
+
+
+def time_lookups(db: Path, n: int = 10_000) -> float:
+    names = [("PyPI", "requests"), ("PyPI", "Django"), ("Go", "golang.org/x/net"),
+             ("crates.io", "openssl"), ("npm", "lodash"), ("Ubuntu:22.04", "curl"),
+             ("PyPI", "no-such-package"), ("Maven", "org.apache.logging.log4j:log4j-core")]
+    with VulnStore(db) as store:
+        start = time.perf_counter()
+        for i in range(n):
+            store.affected_for(*names[i % len(names)])
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--full-records", type=int, default=600_000)
+    parser.add_argument("--full-json-mb", type=float, default=4_000)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    if not args.fixtures.is_dir():
+        raise SystemExit(f"no fixtures at {args.fixtures}")
+    with tempfile.TemporaryDirectory(prefix="bench-vulndb-") as tmp:
+        work = Path(tmp)
+        zips, json_bytes, records = make_zips(args.fixtures, work)
+        zip_bytes = sum(Path(p).stat().st_size for _, p in zips)
+        db = work / "vuln.db"
+        runs = [run_child(zips, db) for _ in range(max(1, args.runs))]
+        seconds = min(r[0]["seconds"] for r in runs)
+        rss = max(r[1] for r in runs)
+        report = runs[0][0]
+        db_bytes = db.stat().st_size
+        lookup_seconds = time_lookups(db)
+    json_mb = json_bytes / MB
+    result = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}",
+        "fixture_records": records,
+        "fixture_json_mb": round(json_mb, 1),
+        "fixture_zip_mb": round(zip_bytes / MB, 1),
+        "vulnerabilities": report["vulnerabilities"],
+        "affected_rows": report["affected"],
+        "skipped": report["skipped"],
+        "build_seconds_best": round(seconds, 2),
+        "peak_rss_mb": round(rss / MB, 1),
+        "db_mb": round(db_bytes / MB, 1),
+        "lookups_per_second": round(10_000 / lookup_seconds),
+        "target_build_under_30s": seconds < 30,
+        "estimate_full": {
+            "assumed_json_mb": args.full_json_mb,
+            "assumed_records": args.full_records,
+            "build_seconds_by_json": round(seconds / json_mb * args.full_json_mb),
+            "db_mb_by_json": round(db_bytes / json_mb * args.full_json_mb / MB),
+            "build_seconds_by_records": round(seconds / records * args.full_records),
+            "db_mb_by_records": round(db_bytes / records * args.full_records / MB),
+            "peak_rss_mb": f"about {round(rss / MB)} (flat: one record in memory at a time)",
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    width = max(len(k) for k in result)
+    for key, value in result.items():
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for k, v in value.items():
+                print(f"  {k:<{width}} {v}")
+        else:
+            print(f"{key:<{width}} {value}")
+    print(f"(written to {args.out})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""``portcullis db``: build, inspect and move the vulnerability database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from portcullis.cli import exit_codes
+from portcullis.cli.progress import RichProgress
+from portcullis.errors import VulnDBError
+from portcullis.progress import NullProgress, Progress
+from portcullis.vulndb.build import BuildResult
+from portcullis.vulndb.fetch import Retry
+from portcullis.vulndb.store import Meta, VulnStore, default_db_path
+from portcullis.vulndb.transfer import export_db, import_db
+from portcullis.vulndb.update import (
+    DEFAULT_ECOSYSTEMS,
+    DEFAULT_SOURCE,
+    UpdateOptions,
+    parse_ecosystems,
+    update,
+)
+
+_DB_HELP = ("Database file (default: $PORTCULLIS_DB, else "
+            "$XDG_CACHE_HOME/portcullis/db/vuln.db, else ~/.cache/portcullis/db/vuln.db).")
+
+
+def db_option(f: Callable[..., None]) -> Callable[..., None]:
+    return click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+                        help=_DB_HELP)(f)
+
+
+@click.group("db")
+def db() -> None:
+    """The vulnerability database, built from the OSV data exports."""
+
+
+@contextmanager
+def _errors(ctx: click.Context, what: str, db_path: Path) -> Iterator[None]:
+    """One line and exit 2 on any failure; an interrupt also says the database is unchanged
+    (an update or import only renames a complete new file over it)."""
+    debug = bool((ctx.obj or {}).get("debug"))
+    with exit_codes.exit_on_error(what, debug=debug):
+        try:
+            yield
+        except (KeyboardInterrupt, exit_codes.Terminated) as e:
+            word = "interrupted" if isinstance(e, KeyboardInterrupt) else "terminated"
+            raise VulnDBError(f"{what} {word}; the database at {db_path} is unchanged") from e
+
+
+@db.command("update")
+@db_option
+@click.option("--source", default=DEFAULT_SOURCE, show_default=True, metavar="BASE_URL",
+              help="Base URL of the OSV exports (BASE_URL/<Ecosystem>/all.zip).")
+@click.option("--ecosystems", metavar="LIST",
+              help="Comma list of ecosystems to fetch, e.g. PyPI,npm,Debian:12 "
+                   f"(default: {','.join(DEFAULT_ECOSYSTEMS)}).")
+@click.option("--retries", type=click.IntRange(0, 20), default=4, show_default=True,
+              help="Retries (with backoff and resume) per download.")
+@click.option("--timeout", type=float, default=60.0, show_default=True,
+              help="Network timeout in seconds.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.pass_context
+def update_command(ctx: click.Context, db_path: Path | None, source: str,
+                   ecosystems: str | None, retries: int, timeout: float, quiet: bool) -> None:
+    """Download the OSV exports and build a new database, swapped in atomically."""
+    path = db_path or default_db_path()
+    with _errors(ctx, "db update", path):
+        result = _update(path, source, ecosystems, retries, timeout, quiet)
+    _report_update(path, result)
+
+
+def _update(path: Path, source: str, ecosystems: str | None, retries: int, timeout: float,
+            quiet: bool) -> BuildResult:
+    names = parse_ecosystems(ecosystems) if ecosystems is not None else DEFAULT_ECOSYSTEMS
+    stderr = Console(stderr=True)
+    with ExitStack() as stack:
+        progress: Progress = NullProgress()
+        if not quiet and stderr.is_terminal and not os.environ.get("CI"):
+            progress = stack.enter_context(RichProgress(stderr))
+        options = UpdateOptions(db_path=path, source=source, ecosystems=names,
+                                retry=Retry(retries=retries), timeout=timeout,
+                                progress=progress)
+        return update(options)
+
+
+def _report_update(path: Path, result: BuildResult) -> None:
+    meta = result.meta
+    for skip in result.skips:
+        click.echo(f"portcullis: warning: skipped {skip}", err=True)
+    if meta.skipped > len(result.skips):
+        click.echo(f"portcullis: warning: ... and {meta.skipped - len(result.skips)} more "
+                   "skipped records", err=True)
+    skipped = f", {meta.skipped} records skipped" if meta.skipped else ""
+    click.echo(f"updated {path}: {meta.vulnerabilities} vulnerabilities "
+               f"({meta.withdrawn} withdrawn), {meta.affected} affected packages from "
+               f"{len(meta.sources)} sources{skipped}")
+
+
+@db.command("info")
+@db_option
+@click.pass_context
+def info_command(ctx: click.Context, db_path: Path | None) -> None:
+    """Print the database's metadata."""
+    path = db_path or default_db_path()
+    with _errors(ctx, "db info", path), VulnStore(path) as store:
+        meta = store.meta()
+    click.echo("\n".join(info_lines(path, meta)))
+
+
+def info_lines(path: Path, meta: Meta) -> list[str]:
+    lines = [
+        f"database:        {path}",
+        f"schema:          {meta.schema}",
+        f"built at:        {meta.built_at}",
+        f"vulnerabilities: {meta.vulnerabilities} ({meta.withdrawn} withdrawn)",
+        f"affected:        {meta.affected} package entries",
+        f"skipped:         {meta.skipped} records",
+        "sources:",
+    ]
+    for s in meta.sources:
+        modified = f", last modified {s.last_modified}" if s.last_modified else ""
+        lines.append(f"  {s.ecosystem}: {s.records} records ({s.withdrawn} withdrawn, "
+                     f"{s.skipped} skipped), {s.bytes} bytes from {s.url}, fetched "
+                     f"{s.fetched_at}{modified}")
+    return lines
+
+
+@db.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@db_option
+@click.pass_context
+def export_command(ctx: click.Context, file: Path, db_path: Path | None) -> None:
+    """Write the database to FILE (zstd-compressed, with a checksum)."""
+    path = db_path or default_db_path()
+    with _errors(ctx, "db export", path):
+        meta = export_db(path, file)
+    click.echo(f"exported {path} (built {meta.built_at}) to {file}")
+
+
+@db.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@db_option
+@click.pass_context
+def import_command(ctx: click.Context, file: Path, db_path: Path | None) -> None:
+    """Install the database exported in FILE, after checking it."""
+    path = db_path or default_db_path()
+    with _errors(ctx, "db import", path):
+        meta = import_db(file, path)
+    click.echo(f"imported {file} (built {meta.built_at}) to {path}")

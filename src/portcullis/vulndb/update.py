@@ -1,0 +1,139 @@
+"""``db update``: fetch every ecosystem's OSV export, build a new database beside the old one,
+and swap it in with one rename.
+
+Until the rename nothing the scans read has changed: a failed download, a corrupt zip or an
+interrupted build leaves the old database in place (the error says so). Downloads go to a
+work directory beside the database and are kept on failure, so the next run resumes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+from portcullis.errors import PortcullisError, VulnDBError
+from portcullis.progress import NullProgress, Progress
+from portcullis.vulndb.build import BuildResult, Download, build, now_utc
+from portcullis.vulndb.fetch import Fetched, Retry, fetch
+from portcullis.vulndb.osv import open_zip
+from portcullis.vulndb.store import check_database, swap_in
+
+# The public OSV data exports: BASE/<Ecosystem>/all.zip.
+DEFAULT_SOURCE = "https://osv-vulnerabilities.storage.googleapis.com"
+
+DEFAULT_ECOSYSTEMS = (
+    # Operating systems
+    "AlmaLinux", "Alpine", "Chainguard", "Debian", "Red Hat", "Rocky Linux", "SUSE",
+    "Ubuntu", "Wolfi",
+    # Languages
+    "crates.io", "Go", "Maven", "npm", "NuGet", "Packagist", "PyPI", "RubyGems",
+)
+
+
+@dataclass(frozen=True)
+class UpdateOptions:
+    db_path: Path
+    source: str = DEFAULT_SOURCE
+    ecosystems: Sequence[str] = DEFAULT_ECOSYSTEMS
+    retry: Retry = field(default_factory=Retry)
+    timeout: float = 60.0
+    progress: Progress = field(default_factory=NullProgress)
+
+
+def parse_ecosystems(text: str) -> tuple[str, ...]:
+    """``PyPI, npm,Debian:12`` → the names, in order, without duplicates."""
+    names = [part.strip() for part in text.split(",")]
+    if not all(names):
+        raise VulnDBError(f"--ecosystems: empty name in {text!r}")
+    bad = [n for n in names if "/" in n or n in (".", "..")]
+    if bad:
+        raise VulnDBError(f"--ecosystems: not an ecosystem name: {bad[0]!r}")
+    return tuple(dict.fromkeys(names))
+
+
+def export_url(source: str, ecosystem: str) -> str:
+    return f"{source.rstrip('/')}/{quote(ecosystem, safe=':')}/all.zip"
+
+
+def work_dir(db_path: Path) -> Path:
+    return db_path.with_name(f".{db_path.name}.update")
+
+
+def _kept(db_path: Path) -> str:
+    if db_path.exists():
+        return f"the database at {db_path} is unchanged"
+    return "no database was written"
+
+
+def update(options: UpdateOptions) -> BuildResult:
+    """Fetch, build and swap in. ``VulnDBError`` on failure, its message ending with what
+    became of the old database."""
+    db_path = options.db_path
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(work_dir(db_path)) as work:
+            result = _update(options, work)
+    except PortcullisError as e:
+        raise VulnDBError(f"db update failed: {e}; {_kept(db_path)}") from e
+    except (OSError, sqlite3.Error) as e:  # disk full, permissions, ...
+        raise VulnDBError(f"db update failed: {e}; {_kept(db_path)}") from e
+    shutil.rmtree(work_dir(db_path), ignore_errors=True)
+    return result
+
+
+@contextlib.contextmanager
+def _locked(work: Path) -> Iterator[Path]:
+    """The work directory, held by this process only (two updates would mix their files)."""
+    work.mkdir(exist_ok=True)
+    with (work / "lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            raise VulnDBError(f"another update of this database is running ({work})") from e
+        yield work
+
+
+def _update(options: UpdateOptions, work: Path) -> BuildResult:
+    downloads = _download_all(options, work)
+    new = options.db_path.with_name(f".{options.db_path.name}.new-{os.getpid()}")
+    try:
+        result = build(new, downloads, options.progress)
+        check_database(new)
+        swap_in(new, options.db_path)
+    finally:
+        new.unlink(missing_ok=True)
+    return result
+
+
+def _download_all(options: UpdateOptions, work: Path) -> list[Download]:
+    downloads = []
+    timeout = httpx.Timeout(options.timeout)
+    with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+        for ecosystem in options.ecosystems:
+            url = export_url(options.source, ecosystem)
+            dest = work / (quote(ecosystem, safe="") + ".zip")
+            fetched = fetch(client, url, dest, ecosystem, options.retry, options.progress)
+            _check_zip(fetched, ecosystem)
+            downloads.append(Download(ecosystem=ecosystem, url=url, path=fetched.path,
+                                      fetched_at=now_utc(), last_modified=fetched.last_modified,
+                                      bytes=fetched.bytes))
+    return downloads
+
+
+def _check_zip(fetched: Fetched, ecosystem: str) -> None:
+    """Reads the central directory now, so a corrupt download fails before any building; a
+    member's CRC is checked as the build reads it."""
+    try:
+        open_zip(fetched.path, ecosystem).close()
+    except VulnDBError:
+        fetched.path.unlink(missing_ok=True)  # not worth resuming
+        raise
