@@ -1,0 +1,234 @@
+"""Inventory + distro + database → vulnerability findings. Knows packages, not images.
+
+Per package: the OSV ecosystem and the name the records use (the source package for Debian
+and Ubuntu, the origin for Alpine), one indexed lookup, then the range evaluation of
+``vulndb.ranges`` under the ecosystem's version scheme. Records that alias each other (a GHSA,
+a PYSEC and a CVE for one flaw) become one finding per package, every id listed. Withdrawn
+records never match. An installed version the scheme cannot read is a located warning, never
+a guess in either direction.
+
+Not matched yet (no release mapping we can trust): Red Hat, SUSE, Amazon and Azure Linux
+packages; they are counted in one warning so the gap is visible in the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from portcullis.model.distro import Distro
+from portcullis.model.finding import Finding, Warning
+from portcullis.model.package import Package
+from portcullis.vulndb.ranges import evaluate
+from portcullis.vulndb.severity import Rating, rate
+from portcullis.vulndb.store import AffectedRow, VulnStore
+from portcullis.vulndb.versions import UnknownEcosystem, scheme_for
+
+ANALYZER = "vuln"
+
+# Package.type → OSV ecosystem, for application packages (no release: they are global).
+LANGUAGE_ECOSYSTEMS = {
+    "python": "PyPI",
+    "npm": "npm",
+    "java-archive": "Maven",
+    "go-module": "Go",
+    "rust-crate": "crates.io",
+    "gem": "RubyGems",
+    "php-composer": "Packagist",
+    "dotnet": "NuGet",
+}
+
+
+def _major(version: str) -> str:
+    return version.split(".", 1)[0]
+
+
+def _major_minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def _os_ecosystem(distro: Distro) -> str | None:
+    """The OSV ecosystem, with its release, that the distribution's advisories use."""
+    version = distro.version or ""
+    family = distro.family
+    if family == "debian" and version:
+        return f"Debian:{_major(version)}"
+    if family == "ubuntu" and version:
+        return f"Ubuntu:{_major_minor(version)}"
+    if family == "alpine" and version:
+        return f"Alpine:v{_major_minor(version)}"
+    if family == "almalinux" and version:
+        return f"AlmaLinux:{_major(version)}"
+    if family == "rocky" and version:
+        return f"Rocky Linux:{_major(version)}"
+    if family == "wolfi":
+        return "Wolfi"
+    if family == "chainguard":
+        return "Chainguard"
+    return None
+
+
+OS_TYPES = frozenset({"deb", "apk", "rpm"})
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What to look up for one package: OSV ecosystem, the name records use, the version."""
+
+    ecosystem: str
+    name: str
+    version: str
+
+
+def target_of(package: Package, distro: Distro | None) -> Target | None:
+    if package.type in LANGUAGE_ECOSYSTEMS:
+        return Target(LANGUAGE_ECOSYSTEMS[package.type], package.name, package.version)
+    if package.type not in OS_TYPES or distro is None:
+        return None
+    ecosystem = _os_ecosystem(distro)
+    if ecosystem is None:
+        return None
+    if package.type == "deb":  # Debian and Ubuntu advisories name source packages
+        return Target(ecosystem, package.source_name or package.name,
+                      package.source_version or package.version)
+    if package.type == "apk":  # Alpine's secdb and OSV name the origin package
+        return Target(ecosystem, package.source_name or package.name, package.version)
+    return Target(ecosystem, package.name, package.version)
+
+
+@dataclass
+class Hit:
+    """One record that affects one package."""
+
+    row: AffectedRow
+    fixed: tuple[str, ...]
+    aliases: tuple[str, ...]
+    summary: str
+    rating: Rating
+
+
+@dataclass
+class MatchResult:
+    findings: list[Finding] = field(default_factory=list)
+    warnings: list[Warning] = field(default_factory=list)
+    matched_packages: int = 0
+    unsupported: int = 0
+
+
+def match_packages(packages: Sequence[Package], distro: Distro | None,
+                   store: VulnStore) -> MatchResult:
+    out = MatchResult()
+    for package in packages:
+        target = target_of(package, distro)
+        if target is None:
+            if package.type in OS_TYPES:
+                out.unsupported += 1
+            continue
+        out.matched_packages += 1
+        hits = _hits(package, target, store, out.warnings)
+        out.findings.extend(_findings(package, target, hits))
+    if out.unsupported:
+        family = distro.family if distro else "unknown"
+        out.warnings.append(Warning(
+            message=f"{out.unsupported} OS packages not checked for vulnerabilities: no "
+                    f"advisory source is mapped for the {family} distribution yet",
+            analyzer=ANALYZER))
+    return out
+
+
+def _where(package: Package) -> tuple[str | None, int | None]:
+    location = package.locations[0] if package.locations else None
+    return (location.path if location else None), package.introduced_in
+
+
+def _hits(package: Package, target: Target, store: VulnStore,
+          warnings: list[Warning]) -> list[Hit]:
+    try:
+        scheme = scheme_for(target.ecosystem)
+    except UnknownEcosystem:
+        return []
+    hits = []
+    for row in store.affected_for(target.ecosystem, target.name):
+        if row.withdrawn:
+            continue
+        verdict = evaluate(target.version, msgspec.to_builtins(row.ranges),
+                           list(row.versions), scheme)
+        if verdict.problems and not verdict.affected:
+            path, layer = _where(package)
+            warnings.append(Warning(
+                message=f"{row.vuln_id} not evaluated for {package.name} {target.version}: "
+                        f"{verdict.problems[0]}", path=path, layer=layer, analyzer=ANALYZER))
+        if not verdict.affected:
+            continue
+        record = store.vulnerability(row.vuln_id)
+        aliases = record.aliases if record else ()
+        summary = record.summary if record else ""
+        severities = [*row.severity, *(record.severity if record else ())]
+        label = _label(row.database_specific) or _label(record.database_specific if record
+                                                        else None)
+        hits.append(Hit(row=row, fixed=verdict.fixed, aliases=aliases, summary=summary,
+                        rating=rate(severities, label)))
+    return hits
+
+
+def _label(specific: dict[str, Any] | None) -> str | None:
+    value = (specific or {}).get("severity")
+    return value if isinstance(value, str) else None
+
+
+def _groups(hits: Iterable[Hit]) -> list[list[Hit]]:
+    """Records that share an id or alias describe one flaw: group them (union-find)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    hits = list(hits)
+    for hit in hits:
+        for alias in hit.aliases:
+            parent[find(alias)] = find(hit.row.vuln_id)
+    groups: dict[str, list[Hit]] = {}
+    for hit in hits:
+        groups.setdefault(find(hit.row.vuln_id), []).append(hit)
+    return [groups[k] for k in sorted(groups)]
+
+
+def _primary(ids: set[str]) -> str:
+    """The id users search for: a CVE when there is one, else the smallest record id."""
+    cves = sorted(i for i in ids if i.startswith("CVE-"))
+    return cves[0] if cves else sorted(ids)[0]
+
+
+def _findings(package: Package, target: Target, hits: list[Hit]) -> list[Finding]:
+    path, layer = _where(package)
+    out = []
+    for group in _groups(hits):
+        ids = {h.row.vuln_id for h in group} | {a for h in group for a in h.aliases}
+        primary = _primary(ids)
+        fixed = sorted({f for h in group for f in h.fixed})
+        best = max((h.rating for h in group), key=Rating.rank)
+        title = next((h.summary for h in group if h.summary), primary)
+        out.append(Finding(
+            kind="vulnerability", id=primary, severity=best.severity, title=title, path=path,
+            layer=layer, visible=True,
+            extra={
+                "package": package.purl or f"{package.type}:{package.name}",
+                "package_name": package.name,
+                "installed_version": package.version,
+                "fixed_versions": fixed,
+                "status": "fixed" if fixed else "affected",
+                "aliases": sorted(ids - {primary}),
+                "records": sorted(h.row.vuln_id for h in group),
+                "ecosystem": target.ecosystem,
+                "cvss": best.cvss,
+                "severity_source": best.source,
+                "kev": False,
+                "epss": None,
+            }))
+    return out
