@@ -53,6 +53,32 @@ def _guarded_connect_ex(self: socket.socket, address: object) -> int:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def test_vuln_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every scan in the suite, in process or in a child, matches against a real database
+    built from the OSV records in tests/data/osv (never the user's ~/.cache one)."""
+    from portcullis.vulndb.build import Download, build, now_utc
+    from tests.osv_exports import OSV, ecosystem_zip
+
+    work = tmp_path_factory.mktemp("vulndb")
+    downloads = []
+    for eco_dir in sorted(p for p in OSV.iterdir() if p.is_dir()):
+        data = ecosystem_zip(eco_dir.name)
+        path = work / f"{eco_dir.name}.zip"
+        path.write_bytes(data)
+        downloads.append(Download(eco_dir.name, f"http://127.0.0.1/{eco_dir.name}/all.zip",
+                                  path, now_utc(), None, len(data)))
+    db = work / "vuln.db"
+    build(db, downloads)
+    old = os.environ.get("PORTCULLIS_DB")
+    os.environ["PORTCULLIS_DB"] = str(db)
+    yield db
+    if old is None:
+        os.environ.pop("PORTCULLIS_DB", None)
+    else:
+        os.environ["PORTCULLIS_DB"] = old
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _network_guard() -> Iterator[None]:
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import heapq
 import logging
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from portcullis import __version__
 from portcullis.analyze.base import SCANNERS, AnalysisResult, expand_scanners
+from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
-from portcullis.errors import ConfigError
+from portcullis.errors import ConfigError, VulnDBError
 from portcullis.layers.view import SquashedView
-from portcullis.model.finding import Finding, Severity
+from portcullis.model.finding import Finding, Severity, Warning
 from portcullis.model.image import ImageInfo
 from portcullis.model.report import FileStats, Report, ScannerResult, Verdict, Violation
 from portcullis.source.base import SourceOptions
 from portcullis.source.resolve import open_image
+from portcullis.vulndb.match import match_packages
+from portcullis.vulndb.store import VulnStore, default_db_path
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,7 @@ class ScanOptions:
     fail_on: Severity | None = None
     verify_diff_ids: bool = True
     now: datetime | None = None
+    db: Path | None = None  # the vulnerability database (default: vulndb.store.default_db_path)
 
 
 def parse_scanners(text: str) -> frozenset[str]:
@@ -74,9 +79,29 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
             )
             info = image.info
         try:
-            return _report(info, engine, options, now)
+            vuln = _vulnerabilities(engine.result, options)
+            return _report(info, engine, options, now, vuln)
         finally:
             engine.view.close()
+
+
+def _vulnerabilities(result: AnalysisResult, options: ScanOptions) -> ScannerResult | None:
+    """The match stage: the final inventory against the vulnerability database. A missing or
+    unreadable database fails the ``vuln`` scanner (and says why); it never ends the scan."""
+    if "vuln" not in options.scanners:
+        return None
+    started = time.perf_counter()
+    path = options.db or default_db_path()
+    try:
+        with VulnStore(path) as store:
+            found = match_packages(result.packages, result.distro, store)
+    except VulnDBError as e:
+        result.warnings.append(Warning(message=str(e), analyzer="vuln"))
+        return ScannerResult(status="failed", message=str(e),
+                             seconds=time.perf_counter() - started)
+    result.findings.extend(found.findings)
+    result.warnings.extend(cap_warnings(found.warnings))
+    return ScannerResult(status="ok", seconds=time.perf_counter() - started)
 
 
 def _file_stats(view: SquashedView, result: AnalysisResult) -> FileStats:
@@ -101,11 +126,15 @@ def _file_stats(view: SquashedView, result: AnalysisResult) -> FileStats:
                      wasted_bytes=result.wasted_bytes or 0)
 
 
-def _statuses(engine: EngineResult, requested: frozenset[str]) -> dict[str, ScannerResult]:
+def _statuses(engine: EngineResult, requested: frozenset[str],
+              vuln: ScannerResult | None) -> dict[str, ScannerResult]:
     out: dict[str, ScannerResult] = {}
     for name in SCANNERS:
         if name not in requested:
             out[name] = ScannerResult(status="skipped", message="not requested")
+            continue
+        if name == "vuln" and vuln is not None:
+            out[name] = vuln
             continue
         status = engine.statuses.get(name)
         if status is None:
@@ -130,7 +159,7 @@ def evaluate(findings: list[Finding], fail_on: Severity | None) -> Verdict:
 
 
 def _report(info: ImageInfo, engine: EngineResult, options: ScanOptions,
-            now: datetime) -> Report:
+            now: datetime, vuln: ScannerResult | None) -> Report:
     result = engine.result
     return Report(
         tool_version=__version__,
@@ -141,7 +170,7 @@ def _report(info: ImageInfo, engine: EngineResult, options: ScanOptions,
         findings=tuple(result.findings),
         warnings=tuple(result.warnings),
         files=_file_stats(engine.view, result),
-        scanners=_statuses(engine, options.scanners),
+        scanners=_statuses(engine, options.scanners, vuln),
         base_image=result.base_image,
         verdict=evaluate(result.findings, options.fail_on),
     )

@@ -87,18 +87,25 @@ def _format_choices() -> list[str]:
 @click.option("--max-files", type=int, help="Most tar entries in the whole image.")
 @click.option("--temp-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where spooled data goes (default: the system temp dir).")
+@click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), envvar="PORTCULLIS_DB",
+              help="Vulnerability database (default: ~/.cache/portcullis/db/vuln.db; "
+                   "`portcullis db update` builds it).")
+@click.option("--offline", is_flag=True,
+              help="Never download anything (a scan only reads the image and the local "
+                   "database; this makes that explicit).")
 @click.pass_context
 def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output: Path | None,
          reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
          password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
          max_image_size: int | None, max_layer_size: int | None,
-         max_layer_bytes: int | None, max_files: int | None, temp_dir: Path | None) -> None:
+         max_layer_bytes: int | None, max_files: int | None, temp_dir: Path | None,
+         db: Path | None, offline: bool) -> None:
     """Scan IMAGE (see the README for the reference forms)."""
     with exit_codes.exit_on_error("scan", debug=bool(ctx.obj.get("debug"))):
         code = _scan(image, scanners=scanners, fmt=fmt, output=output, reports=reports,
                      fail_on=fail_on, platform=platform, username=username,
                      password_stdin=password_stdin, insecure=insecure, timeout=timeout,
-                     retries=retries, quiet=quiet, temp_dir=temp_dir,
+                     retries=retries, quiet=quiet, temp_dir=temp_dir, db=db,
                      limits={"max_image_size": max_image_size, "max_layer_size": max_layer_size,
                              "max_layer_bytes": max_layer_bytes, "max_files": max_files})
     sys.exit(code)
@@ -120,7 +127,7 @@ def _parse_reports(reports: tuple[str, ...]) -> list[tuple[str, Path]]:
 def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
           reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
           password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
-          temp_dir: Path | None, limits: dict[str, int | None]) -> int:
+          temp_dir: Path | None, db: Path | None, limits: dict[str, int | None]) -> int:
     from portcullis.scan import ScanOptions, parse_scanners
     from portcullis.scan import scan as run_scan
 
@@ -138,6 +145,7 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
         options = ScanOptions(
             scanners=parse_scanners(scanners),
             fail_on=None if fail_on.lower() == "none" else Severity.parse(fail_on),
+            db=db,
             source=SourceOptions(
                 platform=Platform.parse(platform) if platform else None,
                 username=username,
@@ -151,6 +159,9 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
             ),
         )
         report = run_scan(image, options)
+    for name, status in sorted(report.scanners.items()):
+        if status.status == "failed":  # in the report too; said here so a log shows it
+            click.echo(f"portcullis: warning: {name} scanner failed: {status.message}", err=True)
     chosen = fmt or ("table" if sys.stdout.isatty() and output is None else "json")
     _write(report, chosen, output)
     for name, path in extra:

@@ -108,6 +108,7 @@ class Hit:
     aliases: tuple[str, ...]
     summary: str
     rating: Rating
+    upstream: tuple[str, ...] = ()  # CVEs a distro record is about (not aliases: a USN has many)
 
 
 @dataclass
@@ -169,8 +170,15 @@ def _hits(package: Package, target: Target, store: VulnStore,
         severities = [*row.severity, *(record.severity if record else ())]
         label = _label(row.database_specific) or _label(record.database_specific if record
                                                         else None)
+        distro_label = (row.ecosystem_specific or {}).get("ubuntu_priority")
+        # A distro record about one CVE (UBUNTU-CVE-2023-38545) names it in upstream or
+        # related; a notice about several (a USN) keeps its own id.
+        about = (record.upstream or record.related) if record else ()
+        upstream = tuple(u for u in about if u.startswith("CVE-"))
         hits.append(Hit(row=row, fixed=verdict.fixed, aliases=aliases, summary=summary,
-                        rating=rate(severities, label)))
+                        rating=rate(severities, label,
+                                    distro_label if isinstance(distro_label, str) else None),
+                        upstream=upstream))
     return hits
 
 
@@ -211,6 +219,10 @@ def _findings(package: Package, target: Target, hits: list[Hit]) -> list[Finding
     for group in _groups(hits):
         ids = {h.row.vuln_id for h in group} | {a for h in group for a in h.aliases}
         primary = _primary(ids)
+        upstream = {u for h in group for u in h.upstream}
+        if not primary.startswith("CVE-") and len(upstream) == 1:
+            primary = upstream.pop()  # UBUNTU-CVE-2023-38545 is CVE-2023-38545
+            ids.add(primary)
         fixed = sorted({f for h in group for f in h.fixed})
         best = max((h.rating for h in group), key=Rating.rank)
         title = next((h.summary for h in group if h.summary), primary)

@@ -70,8 +70,13 @@ def _cvss(severities: Sequence[OsvSeverity]) -> dict[str, Any] | None:
     return None
 
 
-def rate(severities: Sequence[OsvSeverity], label: str | None) -> Rating:
+def rate(severities: Sequence[OsvSeverity], label: str | None,
+         distro_label: str | None = None) -> Rating:
+    """``label``: the advisory's own word; ``distro_label``: the distribution's priority when
+    the record carries it outside ``severity`` (Ubuntu's ``ubuntu_priority``)."""
     cvss = _cvss(severities)
+    if distro_label and distro_label.strip().lower() in _LABELS:
+        return Rating(_LABELS[distro_label.strip().lower()], "distro", cvss)
     for item in severities:
         if item.type in _DISTRO_TYPES and item.score.strip().lower() in _LABELS:
             return Rating(_LABELS[item.score.strip().lower()], "distro", cvss)

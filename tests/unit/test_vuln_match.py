@@ -1,0 +1,100 @@
+"""The matcher on real OSV records (tests/data/osv, built into a real database by the session
+fixture in tests/conftest.py): what is affected, what is not, aliases merged, withdrawn records
+ignored, releases kept apart, severities from the right source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from portcullis.model.distro import Distro
+from portcullis.model.files import Location
+from portcullis.model.finding import Finding, Severity
+from portcullis.model.package import Package
+from portcullis.vulndb.match import match_packages
+from portcullis.vulndb.store import VulnStore
+
+
+@pytest.fixture(scope="module")
+def store(test_vuln_db: Path) -> VulnStore:
+    return VulnStore(test_vuln_db)
+
+
+def _pkg(type_: str, name: str, version: str, **kw: str) -> Package:
+    return Package(name=name, version=version, type=type_, purl=f"pkg:{type_}/{name}@{version}",
+                   locations=(Location(path=f"/app/{name}", layer=1),), introduced_in=1, **kw)
+
+
+def _found(store: VulnStore, *packages: Package,
+           distro: Distro | None = None) -> dict[tuple[str, str], Finding]:
+    result = match_packages(list(packages), distro, store)
+    return {(f.extra["package_name"], f.id): f for f in result.findings}
+
+
+def test_python_records_that_alias_each_other_are_one_finding(store: VulnStore) -> None:
+    found = _found(store, _pkg("python", "requests", "2.30.0"))
+    assert list(found) == [("requests", "CVE-2023-32681")]
+    finding = found[("requests", "CVE-2023-32681")]
+    assert finding.extra["aliases"] == ["GHSA-j8r2-6x86-q33q", "PYSEC-2023-74"]
+    assert finding.extra["fixed_versions"] == ["2.31.0"]
+    assert finding.extra["status"] == "fixed"
+    assert finding.severity is Severity.MEDIUM  # CVSS 6.1 from the GHSA vector
+    assert (finding.path, finding.layer, finding.kind) == ("/app/requests", 1, "vulnerability")
+
+
+@pytest.mark.parametrize("version", ["2.31.0", "2.2.1"])  # fixed, and before introduced 2.3.0
+def test_python_versions_outside_the_ranges_are_clean(store: VulnStore, version: str) -> None:
+    assert _found(store, _pkg("python", "Requests", version)) == {}
+
+
+def test_npm_every_record_for_the_version(store: VulnStore) -> None:
+    old = _found(store, _pkg("npm", "lodash", "4.17.11"))
+    assert {k[1]: f.extra["fixed_versions"] for k, f in old.items()} == {
+        "CVE-2019-10744": ["4.17.12"], "CVE-2021-23337": ["4.17.21"]}
+    assert old[("lodash", "CVE-2019-10744")].severity is Severity.CRITICAL
+    middle = _found(store, _pkg("npm", "lodash", "4.17.20"))
+    assert [k[1] for k in middle] == ["CVE-2021-23337"]
+    assert _found(store, _pkg("npm", "lodash", "4.17.21")) == {}
+
+
+def test_maven_log4shell(store: VulnStore) -> None:
+    name = "org.apache.logging.log4j:log4j-core"
+    assert [k[1] for k in _found(store, _pkg("java-archive", name, "2.14.1"))] == [
+        "CVE-2021-44228"]
+    assert _found(store, _pkg("java-archive", name, "2.17.1")) == {}
+
+
+def test_withdrawn_records_never_match(store: VulnStore) -> None:
+    assert _found(store, _pkg("go-module", "github.com/gravitational/teleport", "v1.0.0")) == {}
+
+
+def test_os_packages_match_by_source_name_and_release(store: VulnStore) -> None:
+    jammy = Distro(family="ubuntu", name="Ubuntu", version="22.04")
+    focal = Distro(family="ubuntu", name="Ubuntu", version="20.04")
+    curl = _pkg("deb", "libcurl4", "7.81.0-1ubuntu1.13", source_name="curl",
+                source_version="7.81.0-1ubuntu1.13")
+    found = _found(store, curl, distro=jammy)
+    cve = found[("libcurl4", "CVE-2023-38545")]
+    assert cve.extra["fixed_versions"] == ["7.81.0-1ubuntu1.14"]
+    assert cve.extra["severity_source"] == "distro"
+    fixed = _pkg("deb", "libcurl4", "7.81.0-1ubuntu1.14", source_name="curl",
+                 source_version="7.81.0-1ubuntu1.14")
+    assert ("libcurl4", "CVE-2023-38545") not in _found(store, fixed, distro=jammy)
+    # focal's range never applies to a jammy package (and this version is above its fix)
+    assert ("libcurl4", "CVE-2023-38545") not in _found(store, fixed, distro=focal)
+
+
+def test_an_unreadable_installed_version_is_a_located_warning(store: VulnStore) -> None:
+    result = match_packages([_pkg("npm", "lodash", "not a version!")], None, store)
+    assert result.findings == []
+    assert result.warnings
+    assert all(w.path == "/app/lodash" and w.analyzer == "vuln" for w in result.warnings)
+
+
+def test_unsupported_distributions_are_counted_not_silent(store: VulnStore) -> None:
+    sles = Distro(family="sles", name="SLES", version="15.5")
+    result = match_packages([_pkg("rpm", "curl", "8.0.1-1")], sles, store)
+    assert [w.message for w in result.warnings] == [
+        "1 OS packages not checked for vulnerabilities: no advisory source is mapped for the "
+        "sles distribution yet"]
