@@ -8,8 +8,8 @@ generated pairs were recorded once and are kept below:
 - rpm: ``rpm.vercmp`` of rpm 4.18.0 (Debian's rpm package, ``rpm --eval '%{lua: ...}'``),
   on full ``epoch:version-release`` strings.
 - RubyGems: ``Gem::Version#<=>`` of RubyGems 3.3.15 (Debian's ruby 3.1).
-- Composer: PHP 8.2's ``version_compare`` on the strings after our ``normalize`` (the
-  normalisation itself is checked by the edge cases in test_versions_schemes.py).
+- Composer: ``VersionParser::normalize`` of composer/semver (Debian's php-composer-semver),
+  and PHP 8.2's ``version_compare`` on the strings after our ``normalize``.
 - npm: node-semver 7 ``compare(a, b, {loose: true})`` (the copy inside Debian's npm).
 - apk: expectations from apk-tools' own test/version.data (its two deliberately invalid lines,
   which apk orders by string, are left out: this scheme refuses them).
@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from portcullis.vulndb.versions import InvalidVersion, scheme_for
+from portcullis.vulndb.versions.composer import normalize
 from tests.property.version_strings import dpkg as dpkg_versions
 
 RPM_4_18 = [
@@ -183,6 +184,18 @@ APK_TOOLS = [
     ('1.0.0_pre20191002222144-r0', '<', '1.0.0_pre20210530193627-r0'),
 ]
 
+COMPOSER_NORMALIZE = [
+    ('1.0', '1.0.0.0'), ('v1.2-b2', '1.2.0.0-beta2'), ('1.0-p1', '1.0.0.0-patch1'),
+    ('1.0.0-patch2', '1.0.0.0-patch2'), ('1.0-pl1', '1.0.0.0-patch1'),
+    ('2010.01.02', '2010.01.02.0'), ('2010-01-02', '2010.01.02'), ('1.0.0-rc.2', '1.0.0.0-RC2'),
+    ('1.0.0-beta.1', '1.0.0.0-beta1'), ('1.0.0.RC1', '1.0.0.0-RC1'),
+    ('1.0.0-alpha.1-dev', '1.0.0.0-alpha1-dev'), ('1.0-stable', '1.0.0.0'),
+    ('1.0.0-Beta1', '1.0.0.0-beta1'), ('v1', '1.0.0.0'), ('1.0.0+build', '1.0.0.0'),
+    ('1.0@beta', '1.0.0.0'), ('1.2.3.4', '1.2.3.4'), ('00.01.03', '00.01.03.0'),
+    ('1.0.0-dev', '1.0.0.0-dev'), ('1.0.0alpha3', '1.0.0.0-alpha3'),
+    ('1.0.0-a.5', '1.0.0.0-alpha5'),
+]
+
 MAVEN_3_8_7 = [
     ('1SNAPSHOTSNAPSHOTfinalsp', '>', '0final'), ('0final', '<', '1foo-10SNAPSHOTbeta'),
     ('1foo-10SNAPSHOTbeta', '>', '0'), ('0', '<', '2jre1foorcSNAPSHOT'),
@@ -272,3 +285,8 @@ def test_scheme_agrees_with_the_reference_tool(ecosystem: str, a: str, op: str, 
     ka, kb = scheme.key(a), scheme.key(b)
     mine = "<" if ka < kb else "==" if ka == kb else ">"
     assert mine == op
+
+
+@pytest.mark.parametrize(("version", "normal"), COMPOSER_NORMALIZE)
+def test_composer_normalize_agrees_with_composer(version: str, normal: str) -> None:
+    assert normalize(version) == normal
