@@ -155,37 +155,53 @@ def _in_versions(version: str, versions: Sequence[Any], scheme: Scheme,
     return False
 
 
-def _events(raw: Any, scheme: Scheme) -> list[_Event]:
+@dataclass(frozen=True)
+class _Range:
+    """One range's events, parsed and sorted once: limits apart, the rest in walk order."""
+
+    limits: tuple[_Event, ...]
+    timeline: tuple[_Event, ...]
+
+
+def _events(raw: Any, scheme: Scheme) -> _Range:
+    """Validate the JSON events, then parse and sort them (cached: records repeat ranges)."""
     if not isinstance(raw, list) or not raw:
         raise ValueError("no events")
-    events: list[_Event] = []
+    pairs: list[tuple[str, str]] = []
     for item in raw:
         if not isinstance(item, Mapping) or len(item) != 1:
             raise ValueError(f"event {item!r} is not one of {', '.join(_KINDS)}")
         ((kind, value),) = item.items()
         if kind not in _KINDS or not isinstance(value, str):
             raise ValueError(f"event {item!r} is not one of {', '.join(_KINDS)}")
+        pairs.append((kind, value))
+    return _compile(scheme, tuple(pairs))
+
+
+@lru_cache(maxsize=1 << 14)
+def _compile(scheme: Scheme, pairs: tuple[tuple[str, str], ...]) -> _Range:
+    events = []
+    for kind, value in pairs:
         special = (kind == "introduced" and value == "0") or (kind == "limit" and value == "*")
         events.append(_Event(kind, value, None if special else _key(scheme, value)))
-    return events
+    timeline = sorted(
+        (e for e in events if e.kind != "limit"),
+        key=lambda e: (e.key is not None, e.key if e.key is not None else (), _WALK_ORDER[e.kind]),
+    )
+    return _Range(tuple(e for e in events if e.kind == "limit"), tuple(timeline))
 
 
-def _walk(key: SortKey, events: list[_Event]) -> tuple[bool, _Event | None]:
+def _walk(key: SortKey, rng: _Range) -> tuple[bool, _Event | None]:
     """The OSV walk for one range: (affected, the fixed event that closes the hit, if any).
 
     The interval holding the version ends at the first ``fixed`` or ``last_affected`` at or
     above it (``introduced`` events above it do not end it); only a ``fixed`` names a fix.
     """
-    limits = [e for e in events if e.kind == "limit"]
-    if limits and not any(e.key is None or key < e.key for e in limits):
+    if rng.limits and not any(e.key is None or key < e.key for e in rng.limits):
         return False, None
-    timeline = sorted(
-        (e for e in events if e.kind != "limit"),
-        key=lambda e: (e.key is not None, e.key if e.key is not None else (), _WALK_ORDER[e.kind]),
-    )
     vulnerable = False
     closing: _Event | None = None
-    for event in timeline:
+    for event in rng.timeline:
         if event.kind == "introduced" and (event.key is None or key >= event.key):
             vulnerable = True
         elif _closes(event, key):

@@ -2,12 +2,14 @@
 
 Hand-written: the reference is PHP (Composer's ``VersionParser::normalize`` followed by PHP's
 ``version_compare``). Normalising pads to four numbers and spells the stability out
-(``v1.2-b2`` -> ``1.2.0.0-beta2``, ``1.0-p1`` -> ``1.0.0.0-patch1``, ``-dev`` kept); date
-versions (``2010.01.02``) are kept as numbers. ``version_compare`` then splits at dots, dashes
-and digit/letter changes and orders the words ``dev < alpha = a < beta = b < RC = rc <
-(number) < patch = pl = p``, any other word below ``dev``; where one version runs out, its
-end sorts as a number would against a word and below a number. Branch names (``dev-main``)
-have no order and are refused.
+(``v1.2-b2`` -> ``1.2.0.0-beta2``, ``1.0-p1`` -> ``1.0.0.0-patch1``, ``-dev`` kept, build
+metadata and ``@stability`` flags dropped); date versions (``2010.01.02``) are kept as
+numbers. ``version_compare`` then splits at dots, dashes and digit/letter changes and orders
+the words ``dev < alpha = a < beta = b < RC = rc < (number) < patch = pl = p``, any other word
+below ``dev``; where one version runs out, its end sorts as a number would against a word and
+below a number. Branch names (``dev-main``, ``1.0.x-dev``) have no release order and are
+refused. ``normalize`` agrees with composer/semver's ``VersionParser::normalize`` (Debian's
+php-composer-semver) on every orderable input tried.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ _CLASSIC = re.compile(r"v?(\d{1,5})(\.\d++)?(\.\d++)?(\.\d++)?" + _MODIFIER,
                       re.IGNORECASE | re.ASCII)
 _DATE = re.compile(r"v?(\d{4}(?:[.:-]?\d{2}){1,6}(?:[.:-]?\d{1,3}){0,2})" + _MODIFIER,
                    re.IGNORECASE | re.ASCII)
+_BUILD = re.compile(r"([^,\s+]+)\+\S+")
+_FLAG = re.compile(r"@(?:stable|RC|beta|alpha|dev)$", re.IGNORECASE)
 _STABILITY = {"a": "alpha", "b": "beta", "p": "patch", "pl": "patch", "rc": "RC"}
 # version_compare's word order (matched as prefixes, first hit wins); a number ranks as "#".
 _WORDS = (("dev", 0), ("alpha", 1), ("a", 1), ("beta", 2), ("b", 2), ("RC", 3), ("rc", 3),
@@ -33,6 +37,11 @@ _PARTS = re.compile(r"[0-9]+|[^0-9.\-_+]+")
 
 def normalize(version: str) -> str | None:
     """Composer's normal form, or None when the string is not an orderable version."""
+    # Composer drops a stability flag (``1.0@beta``) and build metadata (``1.0+build``).
+    version = _FLAG.sub("", version)
+    build = _BUILD.fullmatch(version)
+    if build is not None:
+        version = build[1]
     match = _CLASSIC.fullmatch(version)
     if match is not None:
         text = match[1] + "".join(match[i] or ".0" for i in (2, 3, 4))
