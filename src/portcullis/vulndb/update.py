@@ -4,6 +4,7 @@ and swap it in with one rename.
 Until the rename nothing the scans read has changed: a failed download, a corrupt zip or an
 interrupted build leaves the old database in place (the error says so). Downloads go to a
 work directory beside the database and are kept on failure, so the next run resumes them.
+A source that is a directory (or a ``file://`` URL) in the export layout is read in place.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import shutil
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlparse
 
 import httpx
 
@@ -114,7 +116,34 @@ def _update(options: UpdateOptions, work: Path) -> BuildResult:
     return result
 
 
+def local_source(source: str) -> Path | None:
+    """The directory a ``file://`` URL or a plain path names (a mirror on disk), else None."""
+    if source.startswith("file://"):
+        return Path(unquote(urlparse(source).path))
+    if "://" not in source:
+        return Path(source)
+    return None
+
+
+def _local_exports(root: Path, ecosystems: Sequence[str]) -> list[Download]:
+    downloads = []
+    for ecosystem in ecosystems:
+        path = root / ecosystem / "all.zip"
+        if not path.is_file():
+            raise VulnDBError(f"{ecosystem}: no export at {path}")
+        open_zip(path, ecosystem).close()
+        stat = path.stat()
+        modified = datetime.fromtimestamp(stat.st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        downloads.append(Download(ecosystem=ecosystem, url=str(path), path=path,
+                                  fetched_at=now_utc(), last_modified=modified,
+                                  bytes=stat.st_size))
+    return downloads
+
+
 def _download_all(options: UpdateOptions, work: Path) -> list[Download]:
+    root = local_source(options.source)
+    if root is not None:
+        return _local_exports(root, options.ecosystems)
     downloads = []
     timeout = httpx.Timeout(options.timeout)
     with httpx.Client(timeout=timeout, follow_redirects=True) as client:
