@@ -92,3 +92,12 @@ def test_ecosystem_lists_and_urls() -> None:
         parse_ecosystems("../etc")
     assert export_url("https://h/x/", "Red Hat") == "https://h/x/Red%20Hat/all.zip"
     assert export_url("https://h", "Debian:12") == "https://h/Debian:12/all.zip"
+
+
+def test_a_download_past_the_limit_is_refused(server: ExportServer, tmp_path: Path) -> None:
+    size = len(server.files["/PyPI/all.zip"])
+    with httpx.Client() as client, pytest.raises(VulnDBError, match="more than the 100 allowed"):
+        fetch(client, f"{server.base_url}/PyPI/all.zip", tmp_path / "a.zip", "PyPI",
+              NO_WAIT, NullProgress(), limit=100)
+    assert size > 100
+    assert server.fetched() == ["/PyPI/all.zip"]  # not retried
