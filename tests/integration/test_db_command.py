@@ -65,7 +65,7 @@ def test_update_then_info(server: ExportServer, tmp_path: Path) -> None:
         assert f"from {server.base_url}/{eco}/all.zip" in info.stdout
     assert "last modified Tue, 01 Dec 2026 09:00:00 GMT" in info.stdout
     # The work directory of the downloads is gone after a success.
-    assert sorted(p.name for p in db.parent.iterdir()) == ["vuln.db"]
+    assert sorted(p.name for p in db.parent.iterdir()) == [".vuln.db.lock", "vuln.db"]
 
 
 def test_ecosystems_limit_what_is_fetched(server: ExportServer, tmp_path: Path) -> None:

@@ -13,13 +13,12 @@ import pytest
 from portcullis.errors import VulnDBError
 from portcullis.progress import NullProgress
 from portcullis.vulndb.fetch import Retry, fetch
+from portcullis.vulndb.store import locked
 from portcullis.vulndb.update import (
     UpdateOptions,
-    _locked,
     export_url,
     parse_ecosystems,
     update,
-    work_dir,
 )
 from tests.osv_exports import ExportServer, ecosystem_zip, serve
 
@@ -78,7 +77,7 @@ def test_two_updates_of_one_database_do_not_mix(server: ExportServer, tmp_path: 
     db = tmp_path / "vuln.db"
     options = UpdateOptions(db_path=db, source=server.base_url, ecosystems=("PyPI",),
                             retry=NO_WAIT)
-    with _locked(work_dir(db)), pytest.raises(VulnDBError, match="another update"):
+    with locked(db), pytest.raises(VulnDBError, match="another update or import"):
         update(options)
     assert not db.exists()
     assert update(options).meta.vulnerabilities == 2

@@ -10,7 +10,6 @@ beside it. A retry, or the next run after an interrupted one, asks only for the 
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import re
@@ -119,6 +118,7 @@ def _attempt(client: httpx.Client, url: str, part: Path, what: str, progress: Pr
         if status not in (200, 206):
             raise VulnDBError(f"{what}: {url} answered HTTP {status}")
         if status == 206 and not _resumes_at(response, offset):
+            part.unlink(missing_ok=True)  # the next try asks for the whole file
             raise _Transient(f"unexpected Content-Range {response.headers.get('content-range')}")
         if status == 200:
             offset, md5 = 0, None
@@ -182,10 +182,3 @@ def _md5_of(path: Path) -> str:
             digest.update(chunk)
     return base64.b64encode(digest.digest()).decode()
 
-
-def discard_partial(dest: Path) -> None:
-    """Forget a previous try's bytes for ``dest``."""
-    part = dest.with_name(dest.name + ".part")
-    for path in (part, _validator_path(part)):
-        with contextlib.suppress(OSError):
-            path.unlink()

@@ -9,12 +9,10 @@ A source that is a directory (or a ``file://`` URL) in the export layout is read
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +25,7 @@ from portcullis.progress import NullProgress, Progress
 from portcullis.vulndb.build import BuildResult, Download, build, now_utc
 from portcullis.vulndb.fetch import Fetched, Retry, fetch
 from portcullis.vulndb.osv import open_zip
-from portcullis.vulndb.store import check_database, swap_in
+from portcullis.vulndb.store import check_database, locked, swap_in
 
 # The public OSV data exports: BASE/<Ecosystem>/all.zip.
 DEFAULT_SOURCE = "https://osv-vulnerabilities.storage.googleapis.com"
@@ -82,26 +80,16 @@ def update(options: UpdateOptions) -> BuildResult:
     db_path = options.db_path
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(work_dir(db_path)) as work:
+        with locked(db_path):
+            work = work_dir(db_path)
+            work.mkdir(exist_ok=True)
             result = _update(options, work)
+            shutil.rmtree(work, ignore_errors=True)
     except PortcullisError as e:
         raise VulnDBError(f"db update failed: {e}; {_kept(db_path)}") from e
     except (OSError, sqlite3.Error) as e:  # disk full, permissions, ...
         raise VulnDBError(f"db update failed: {e}; {_kept(db_path)}") from e
-    shutil.rmtree(work_dir(db_path), ignore_errors=True)
     return result
-
-
-@contextlib.contextmanager
-def _locked(work: Path) -> Iterator[Path]:
-    """The work directory, held by this process only (two updates would mix their files)."""
-    work.mkdir(exist_ok=True)
-    with (work / "lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as e:
-            raise VulnDBError(f"another update of this database is running ({work})") from e
-        yield work
 
 
 def _update(options: UpdateOptions, work: Path) -> BuildResult:
