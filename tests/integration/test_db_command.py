@@ -65,7 +65,7 @@ def test_update_then_info(server: ExportServer, tmp_path: Path) -> None:
         assert f"from {server.base_url}/{eco}/all.zip" in info.stdout
     assert "last modified Tue, 01 Dec 2026 09:00:00 GMT" in info.stdout
     # The work directory of the downloads is gone after a success.
-    assert sorted(p.name for p in db.parent.iterdir()) == ["vuln.db"]
+    assert sorted(p.name for p in db.parent.iterdir()) == [".vuln.db.lock", "vuln.db"]
 
 
 def test_ecosystems_limit_what_is_fetched(server: ExportServer, tmp_path: Path) -> None:
@@ -275,3 +275,23 @@ def test_a_terminated_update_keeps_the_old_db(server: ExportServer, tmp_path: Pa
     assert not list(tmp_path.glob(".vuln.db.new-*"))
     # What arrived is kept for the next run to resume.
     assert (tmp_path / ".vuln.db.update" / "Go.zip.part").stat().st_size > 0
+
+
+def test_a_mirror_on_disk_is_a_source(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    for eco in ("npm", "PyPI"):
+        (mirror / eco).mkdir(parents=True)
+        (mirror / eco / "all.zip").write_bytes(ecosystem_zip(eco))
+    db = tmp_path / "vuln.db"
+    for source in (str(mirror), mirror.as_uri()):
+        result = run("db", "update", "--db", str(db), "--source", source,
+                     "--ecosystems", "npm,PyPI")
+        assert result.returncode == 0, result.stderr
+        with VulnStore(db) as store:
+            assert [s.url for s in store.meta().sources] == [
+                str(mirror / "npm" / "all.zip"), str(mirror / "PyPI" / "all.zip")]
+            assert store.ids_for_alias("CVE-2023-32681")
+    assert (mirror / "npm" / "all.zip").is_file()  # the mirror is read, never moved
+    line = one_error_line(run("db", "update", "--db", str(db), "--source", str(mirror),
+                              "--ecosystems", "Go"))
+    assert f"Go: no export at {mirror / 'Go' / 'all.zip'}" in line

@@ -13,13 +13,12 @@ import pytest
 from portcullis.errors import VulnDBError
 from portcullis.progress import NullProgress
 from portcullis.vulndb.fetch import Retry, fetch
+from portcullis.vulndb.store import locked
 from portcullis.vulndb.update import (
     UpdateOptions,
-    _locked,
     export_url,
     parse_ecosystems,
     update,
-    work_dir,
 )
 from tests.osv_exports import ExportServer, ecosystem_zip, serve
 
@@ -78,7 +77,7 @@ def test_two_updates_of_one_database_do_not_mix(server: ExportServer, tmp_path: 
     db = tmp_path / "vuln.db"
     options = UpdateOptions(db_path=db, source=server.base_url, ecosystems=("PyPI",),
                             retry=NO_WAIT)
-    with _locked(work_dir(db)), pytest.raises(VulnDBError, match="another update"):
+    with locked(db), pytest.raises(VulnDBError, match="another update or import"):
         update(options)
     assert not db.exists()
     assert update(options).meta.vulnerabilities == 2
@@ -92,3 +91,12 @@ def test_ecosystem_lists_and_urls() -> None:
         parse_ecosystems("../etc")
     assert export_url("https://h/x/", "Red Hat") == "https://h/x/Red%20Hat/all.zip"
     assert export_url("https://h", "Debian:12") == "https://h/Debian:12/all.zip"
+
+
+def test_a_download_past_the_limit_is_refused(server: ExportServer, tmp_path: Path) -> None:
+    size = len(server.files["/PyPI/all.zip"])
+    with httpx.Client() as client, pytest.raises(VulnDBError, match="more than the 100 allowed"):
+        fetch(client, f"{server.base_url}/PyPI/all.zip", tmp_path / "a.zip", "PyPI",
+              NO_WAIT, NullProgress(), limit=100)
+    assert size > 100
+    assert server.fetched() == ["/PyPI/all.zip"]  # not retried

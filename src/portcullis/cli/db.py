@@ -56,7 +56,8 @@ def _errors(ctx: click.Context, what: str, db_path: Path) -> Iterator[None]:
 @db.command("update")
 @db_option
 @click.option("--source", default=DEFAULT_SOURCE, show_default=True, metavar="BASE_URL",
-              help="Base URL of the OSV exports (BASE_URL/<Ecosystem>/all.zip).")
+              help="Base URL of the OSV exports (BASE_URL/<Ecosystem>/all.zip): http(s)://, "
+                   "file:// or a directory.")
 @click.option("--ecosystems", metavar="LIST",
               help="Comma list of ecosystems to fetch, e.g. PyPI,npm,Debian:12 "
                    f"(default: {','.join(DEFAULT_ECOSYSTEMS)}).")

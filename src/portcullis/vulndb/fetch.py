@@ -10,7 +10,6 @@ beside it. A retry, or the next run after an interrupted one, asks only for the 
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import re
@@ -25,6 +24,9 @@ from portcullis.errors import VulnDBError
 from portcullis.progress import Progress
 
 _MAX_DELAY = 30.0
+# The largest public export is a few hundred MB; a body past this is a misconfigured or
+# hostile server filling the disk, not an export.
+MAX_DOWNLOAD_BYTES = 8 * 1024**3
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
@@ -50,14 +52,14 @@ class Retry:
 
 
 def fetch(client: httpx.Client, url: str, dest: Path, what: str, retry: Retry,
-          progress: Progress) -> Fetched:
+          progress: Progress, limit: int = MAX_DOWNLOAD_BYTES) -> Fetched:
     """``url`` saved at ``dest``; ``VulnDBError`` (one line, naming ``what``) once the retries
     are spent or on an answer no retry can change (404, 403, ...)."""
     part = dest.with_name(dest.name + ".part")
     attempt = 0
     while True:
         try:
-            fetched = _attempt(client, url, part, what, progress)
+            fetched = _attempt(client, url, part, what, progress, limit)
         except (_Transient, httpx.TransportError) as e:
             if isinstance(e, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
                 raise VulnDBError(f"{what}: cannot fetch {url}: {e}") from e
@@ -99,8 +101,8 @@ def _saved_state(part: Path) -> tuple[int, str | None, str | None]:
         return 0, None, None
 
 
-def _attempt(client: httpx.Client, url: str, part: Path, what: str,
-             progress: Progress) -> tuple[int, str | None]:
+def _attempt(client: httpx.Client, url: str, part: Path, what: str, progress: Progress,
+             limit: int) -> tuple[int, str | None]:
     offset, validator, md5 = _saved_state(part)
     # identity: the bytes on disk are the bytes on the wire, so Range offsets line up.
     headers = {"Accept-Encoding": "identity"}
@@ -116,6 +118,7 @@ def _attempt(client: httpx.Client, url: str, part: Path, what: str,
         if status not in (200, 206):
             raise VulnDBError(f"{what}: {url} answered HTTP {status}")
         if status == 206 and not _resumes_at(response, offset):
+            part.unlink(missing_ok=True)  # the next try asks for the whole file
             raise _Transient(f"unexpected Content-Range {response.headers.get('content-range')}")
         if status == 200:
             offset, md5 = 0, None
@@ -124,7 +127,9 @@ def _attempt(client: httpx.Client, url: str, part: Path, what: str,
         _validator_path(part).write_text(json.dumps({"validator": validator, "md5": md5}))
         length = response.headers.get("content-length")
         total = offset + int(length) if length and length.isdigit() else None
-        written = _save_body(response, part, offset, total, what, progress)
+        if total is not None and total > limit:
+            raise VulnDBError(f"{what}: {url} is {total} bytes, more than the {limit} allowed")
+        written = _save_body(response, part, offset, total, what, progress, limit)
     if total is not None and written != total:
         raise _Transient(f"got {written} of {total} bytes")
     if md5 is not None and _md5_of(part) != md5:
@@ -134,7 +139,7 @@ def _attempt(client: httpx.Client, url: str, part: Path, what: str,
 
 
 def _save_body(response: httpx.Response, part: Path, offset: int, total: int | None,
-               what: str, progress: Progress) -> int:
+               what: str, progress: Progress, limit: int) -> int:
     key = f"download {what}"
     progress.start(key, what, total)
     progress.advance(key, offset)
@@ -147,6 +152,8 @@ def _save_body(response: httpx.Response, part: Path, offset: int, total: int | N
                 out.write(chunk)
                 written += len(chunk)
                 progress.advance(key, len(chunk))
+                if written > limit:
+                    raise VulnDBError(f"{what}: download passed the {limit} bytes allowed")
     finally:
         progress.finish(key)
     return written
@@ -175,10 +182,3 @@ def _md5_of(path: Path) -> str:
             digest.update(chunk)
     return base64.b64encode(digest.digest()).decode()
 
-
-def discard_partial(dest: Path) -> None:
-    """Forget a previous try's bytes for ``dest``."""
-    part = dest.with_name(dest.name + ".part")
-    for path in (part, _validator_path(part)):
-        with contextlib.suppress(OSError):
-            path.unlink()

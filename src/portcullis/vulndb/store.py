@@ -15,8 +15,11 @@ Tables:
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -170,6 +173,18 @@ def swap_in(new: Path, target: Path) -> None:
         os.fsync(fd)  # the rename itself survives a crash
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def locked(db_path: Path) -> Iterator[None]:
+    """Held by one update or import of ``db_path`` at a time (two would mix their files). The
+    lock file stays: removing it would let a third process lock a new one."""
+    with db_path.with_name(f".{db_path.name}.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            raise VulnDBError(f"another update or import of {db_path} is running") from e
+        yield
 
 
 class VulnStore:

@@ -18,7 +18,7 @@ from typing import IO, Any
 import zstandard
 
 from portcullis.errors import VulnDBError
-from portcullis.vulndb.store import Meta, check_database, swap_in
+from portcullis.vulndb.store import Meta, check_database, locked, swap_in
 
 FORMAT = "portcullis-vulndb"
 _SKIPPABLE_MAGIC = 0x184D2A50
@@ -53,15 +53,15 @@ def import_db(archive: Path, db_path: Path) -> Meta:
     db_path.parent.mkdir(parents=True, exist_ok=True)
     new = db_path.with_name(f".{db_path.name}.import-{os.getpid()}")
     try:
-        with archive.open("rb") as src:
+        with locked(db_path), archive.open("rb") as src:
             header = _read_header(src, archive)
             _decompress(src, new, archive)
-        digest, size = _sha256(new)
-        if size != header.get("size") or digest != header.get("sha256"):
-            raise VulnDBError(f"{archive}: checksum mismatch (the file is damaged)")
-        meta = check_database(new)
-        swap_in(new, db_path)
-        return meta
+            digest, size = _sha256(new)
+            if size != header.get("size") or digest != header.get("sha256"):
+                raise VulnDBError(f"{archive}: checksum mismatch (the file is damaged)")
+            meta = check_database(new)
+            swap_in(new, db_path)
+            return meta
     except OSError as e:
         raise VulnDBError(f"cannot import {archive}: {e.strerror or e}") from e
     finally:

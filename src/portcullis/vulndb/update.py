@@ -4,19 +4,19 @@ and swap it in with one rename.
 Until the rename nothing the scans read has changed: a failed download, a corrupt zip or an
 interrupted build leaves the old database in place (the error says so). Downloads go to a
 work directory beside the database and are kept on failure, so the next run resumes them.
+A source that is a directory (or a ``file://`` URL) in the export layout is read in place.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlparse
 
 import httpx
 
@@ -25,7 +25,7 @@ from portcullis.progress import NullProgress, Progress
 from portcullis.vulndb.build import BuildResult, Download, build, now_utc
 from portcullis.vulndb.fetch import Fetched, Retry, fetch
 from portcullis.vulndb.osv import open_zip
-from portcullis.vulndb.store import check_database, swap_in
+from portcullis.vulndb.store import check_database, locked, swap_in
 
 # The public OSV data exports: BASE/<Ecosystem>/all.zip.
 DEFAULT_SOURCE = "https://osv-vulnerabilities.storage.googleapis.com"
@@ -80,26 +80,16 @@ def update(options: UpdateOptions) -> BuildResult:
     db_path = options.db_path
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(work_dir(db_path)) as work:
+        with locked(db_path):
+            work = work_dir(db_path)
+            work.mkdir(exist_ok=True)
             result = _update(options, work)
+            shutil.rmtree(work, ignore_errors=True)
     except PortcullisError as e:
         raise VulnDBError(f"db update failed: {e}; {_kept(db_path)}") from e
     except (OSError, sqlite3.Error) as e:  # disk full, permissions, ...
         raise VulnDBError(f"db update failed: {e}; {_kept(db_path)}") from e
-    shutil.rmtree(work_dir(db_path), ignore_errors=True)
     return result
-
-
-@contextlib.contextmanager
-def _locked(work: Path) -> Iterator[Path]:
-    """The work directory, held by this process only (two updates would mix their files)."""
-    work.mkdir(exist_ok=True)
-    with (work / "lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as e:
-            raise VulnDBError(f"another update of this database is running ({work})") from e
-        yield work
 
 
 def _update(options: UpdateOptions, work: Path) -> BuildResult:
@@ -114,7 +104,34 @@ def _update(options: UpdateOptions, work: Path) -> BuildResult:
     return result
 
 
+def local_source(source: str) -> Path | None:
+    """The directory a ``file://`` URL or a plain path names (a mirror on disk), else None."""
+    if source.startswith("file://"):
+        return Path(unquote(urlparse(source).path))
+    if "://" not in source:
+        return Path(source)
+    return None
+
+
+def _local_exports(root: Path, ecosystems: Sequence[str]) -> list[Download]:
+    downloads = []
+    for ecosystem in ecosystems:
+        path = root / ecosystem / "all.zip"
+        if not path.is_file():
+            raise VulnDBError(f"{ecosystem}: no export at {path}")
+        open_zip(path, ecosystem).close()
+        stat = path.stat()
+        modified = datetime.fromtimestamp(stat.st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        downloads.append(Download(ecosystem=ecosystem, url=str(path), path=path,
+                                  fetched_at=now_utc(), last_modified=modified,
+                                  bytes=stat.st_size))
+    return downloads
+
+
 def _download_all(options: UpdateOptions, work: Path) -> list[Download]:
+    root = local_source(options.source)
+    if root is not None:
+        return _local_exports(root, options.ecosystems)
     downloads = []
     timeout = httpx.Timeout(options.timeout)
     with httpx.Client(timeout=timeout, follow_redirects=True) as client:
