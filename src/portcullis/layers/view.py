@@ -62,6 +62,13 @@ def _extension(name: str) -> str | None:
     return name[dot:] if dot >= 0 else None
 
 
+def _name_key(name: str) -> str:
+    """How the index groups a basename: its extension, or the whole name without one. Few
+    keys (not one per file) keep the index small; every basename lookup still finds its group."""
+    dot = name.rfind(".")
+    return name[dot:] if dot >= 0 else name
+
+
 def literal_prefix(pattern: str) -> str:
     """The start of ``pattern`` before its first wildcard: every match starts with it."""
     cut = min((i for i in (pattern.find(c) for c in _WILDCARDS) if i >= 0), default=len(pattern))
@@ -79,42 +86,43 @@ def literal_suffix(pattern: str) -> str:
 
 @dataclass
 class PathIndex:
-    """The visible paths, sorted, and grouped by basename and by extension (each group
-    sorted too), so a glob only matches the paths that could match it."""
+    """The visible paths, sorted, and grouped (each group sorted too) by basename extension,
+    or by the whole basename when it has no dot: a glob only matches paths that could match."""
 
     paths: list[str]
-    by_name: dict[str, list[str]] = field(default_factory=dict)
-    by_extension: dict[str, list[str]] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, paths: Iterable[str]) -> PathIndex:
         index = cls(sorted(paths))
+        groups = index.groups
         for path in index.paths:
-            name = _basename(path)
-            index.by_name.setdefault(name, []).append(path)
-            extension = _extension(name)
-            if extension is not None:
-                index.by_extension.setdefault(extension, []).append(path)
+            key = _name_key(_basename(path))
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [path]
+            else:
+                group.append(path)
         return index
 
     def candidates(self, pattern: str) -> Sequence[str]:
         """A sorted superset of the paths ``pattern`` matches (fnmatch: ``*`` crosses "/").
 
-        The smallest of: the sorted range sharing the pattern's literal prefix; the paths
-        whose basename is the literal after the pattern's last "/"; the paths sharing the
-        extension of the literal tail. Without any literal to go by, every path.
+        The smaller of: the sorted run of paths sharing the pattern's literal prefix; the
+        group of the basename when the pattern ends in "/<literal>"; the group of the
+        extension when it ends in a literal with a dot. Without a literal, every path.
         """
         options: list[Sequence[str]] = [self._with_prefix(literal_prefix(pattern))]
         tail = literal_suffix(pattern)
         if "/" in tail:
             # A match ends with "/<tail's last part>": that part is its whole basename.
-            options.append(self.by_name.get(_basename(tail), []))
+            options.append(self.groups.get(_name_key(_basename(tail)), []))
         else:
             # A match ends with ``tail``, so its basename does too, and a basename's last
             # dot is then the tail's last dot: both share the extension.
             extension = _extension(tail)
             if extension is not None:
-                options.append(self.by_extension.get(extension, []))
+                options.append(self.groups.get(extension, []))
         return min(options, key=len)
 
     def _with_prefix(self, prefix: str) -> Sequence[str]:
@@ -134,10 +142,16 @@ class SquashedView:
         self._children: dict[str, set[str]] = {ROOT: set()}
         self._history: dict[str, list[Change]] = {}
         self._hidden: list[FileEntry] = []
-        self._hidden_at: dict[str, list[int]] = {}  # path → its positions in _hidden
+        # path → its position in _hidden, or positions when it has several (few do: an int
+        # takes less room than a list per path on an image with 100k+ hidden versions)
+        self._hidden_at: dict[str, int | list[int]] = {}
         # Paths whose history changed since their entries were last stamped with it.
         self._unstamped: set[str] = set()
         self._index: PathIndex | None = None  # None once the visible paths change
+        # Most paths share a history (say "added in layer 0"): one Change per (layer, action)
+        # and one tuple per distinct history keep 100k+ entries from holding 100k+ copies.
+        self._changes: dict[tuple[int, str], Change] = {}
+        self._histories: dict[tuple[Change, ...], tuple[Change, ...]] = {}
         self._content = content or ContentStore()
         self._max_depth = max_symlink_depth
         self.layers = 0
@@ -183,7 +197,7 @@ class SquashedView:
             self._index = None
         action = "add" if old is None else "modify"
         if not history or history[-1].layer != layer:
-            history.append(Change(layer=layer, action=action))
+            history.append(self._change(layer, action))
         self._current[path] = FileEntry(meta=meta, layer=layer, history=())
         self._unstamped.add(path)
         self._link(path)
@@ -203,7 +217,14 @@ class SquashedView:
     def _retire(self, old: FileEntry, layer: int) -> None:
         if old.meta.is_dir:
             return  # a directory's bytes are its children, tracked on their own
-        self._hidden_at.setdefault(old.path, []).append(len(self._hidden))
+        at = self._hidden_at.get(old.path)
+        position = len(self._hidden)
+        if at is None:
+            self._hidden_at[old.path] = position
+        elif isinstance(at, int):
+            self._hidden_at[old.path] = [at, position]
+        else:
+            at.append(position)
         self._hidden.append(replace(old, visible=False, removed_in=layer))
 
     def _remove_tree(self, path: str, layer: int) -> None:
@@ -215,22 +236,35 @@ class SquashedView:
             if entry is not None:
                 self._index = None
                 self._retire(entry, layer)
-                self._history.setdefault(p, []).append(Change(layer=layer, action="delete"))
+                self._history.setdefault(p, []).append(self._change(layer, "delete"))
                 self._unstamped.add(p)
         parent = posixpath.dirname(path)
         self._children.get(parent, set()).discard(path)
+
+    def _change(self, layer: int, action: str) -> Change:
+        change = self._changes.get((layer, action))
+        if change is None:
+            change = self._changes[(layer, action)] = Change(layer=layer, action=action)
+        return change
 
     def _stamp(self) -> None:
         """Give the entries of every path changed since the last query their full history,
         once: queries then hand out the same objects instead of a copy per call."""
         for path in self._unstamped:
             history = tuple(self._history.get(path, ()))
+            history = self._histories.setdefault(history, history)
             current = self._current.get(path)
             if current is not None:
                 self._current[path] = replace(current, history=history)
-            for i in self._hidden_at.get(path, ()):
+            for i in self._hidden_positions(path):
                 self._hidden[i] = replace(self._hidden[i], history=history)
         self._unstamped.clear()
+
+    def _hidden_positions(self, path: str) -> list[int]:
+        at = self._hidden_at.get(path)
+        if at is None:
+            return []
+        return [at] if isinstance(at, int) else at
 
     def _paths(self) -> PathIndex:
         # Analyzers glob many times once the view is built: index once per set of paths.
@@ -328,7 +362,7 @@ class SquashedView:
         visible one. Lets analyzers see how a file (a package DB, say) changed layer by layer."""
         self._stamp()
         p = normalize(path)
-        found = [self._hidden[i] for i in self._hidden_at.get(p, ())]
+        found = [self._hidden[i] for i in self._hidden_positions(p)]
         current = self._current.get(p)
         if current is not None:
             found.append(current)
