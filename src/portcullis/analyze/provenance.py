@@ -24,35 +24,52 @@ def first_layers(
     """For every key present in the final state of the DB (the union over ``paths``, which
     may be several files, like dpkg's status.d/*), the layer where its current unbroken run
     of presence began. ``parse`` turns one version of one file into keys (e.g. name@version).
+
+    Linear in the versions and keys: each version is parsed once, and a key's presence is
+    the number of files holding it, updated by what changed in each layer.
     """
-    # layer → set of keys present after that layer, per file, then union across files
-    timeline: dict[int, dict[str, set[K]]] = {}
-    per_path_versions = {path: fs.versions(path) for path in paths}
-    layers = sorted({e.layer for versions in per_path_versions.values() for e in versions}
-                    | {e.removed_in for versions in per_path_versions.values() for e in versions
-                       if e.removed_in is not None})
-    state: dict[str, set[K]] = {}
-    for layer in layers:
-        for path, versions in per_path_versions.items():
-            for entry in versions:
-                if entry.layer == layer:
-                    data = fs.read_entry(entry)
-                    state[path] = set(parse(data)) if data is not None else set()
-                elif entry.removed_in == layer and not any(
-                    v.layer == layer for v in versions
-                ):
-                    state.pop(path, None)
-        timeline[layer] = {p: set(keys) for p, keys in state.items()}
+    changes = _changes_by_layer(fs, paths)
+    held: dict[str, set[K]] = {}  # file → keys it holds now
+    holders: dict[K, int] = {}  # key → how many files hold it now
     first: dict[K, int] = {}
-    present: set[K] = set()
-    for layer in layers:
-        now: set[K] = set().union(*timeline[layer].values()) if timeline[layer] else set()
-        for key in now - present:
-            first[key] = layer
-        for key in present - now:
-            first.pop(key, None)
-        present = now
-    return {key: first[key] for key in present}
+    for layer in sorted(changes):
+        touched: set[K] = set()
+        for path, entry in changes[layer].items():
+            data = fs.read_entry(entry) if entry is not None else None
+            new = set(parse(data)) if data is not None else set()
+            old = held.pop(path, set())
+            if entry is not None:
+                held[path] = new
+            for key in old - new:
+                holders[key] -= 1
+            for key in new - old:
+                holders[key] = holders.get(key, 0) + 1
+            touched |= old ^ new
+        # Judged once the whole layer is applied: a key that moved from one file to another
+        # within a layer was never absent.
+        for key in touched:
+            if holders.get(key, 0) <= 0:
+                holders.pop(key, None)
+                first.pop(key, None)
+            elif key not in first:
+                first[key] = layer
+    return first
+
+
+def _changes_by_layer(
+    fs: Filesystem, paths: Iterable[str]
+) -> dict[int, dict[str, FileEntry | None]]:
+    """layer → file → the version that layer wrote, or None where it removed the file."""
+    changes: dict[int, dict[str, FileEntry | None]] = {}
+    for path in dict.fromkeys(paths):
+        versions = fs.versions(path)
+        for entry in versions:
+            changes.setdefault(entry.layer, {})[path] = entry
+        for entry in versions:
+            if entry.removed_in is not None:
+                # Overwritten in that layer: the new version (set above) wins.
+                changes.setdefault(entry.removed_in, {}).setdefault(path, None)
+    return changes
 
 
 class Named(Protocol):

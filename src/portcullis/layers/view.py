@@ -2,15 +2,20 @@
 
 Deleted and overwritten versions are kept (``visible=False``): their bytes are still inside
 the image and analyzers may look at them. Symlinks resolve inside the image only.
+
+Queries cost what they return, not the size of the image: entries are stamped with their
+final history once (after the last ``apply``), hidden versions are indexed by path, and
+``glob`` looks candidates up by literal prefix, basename or extension before matching.
 """
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import posixpath
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from portcullis.layers.content import ContentStore
@@ -18,6 +23,7 @@ from portcullis.layers.index import LayerIndex
 from portcullis.model.files import Change, FileEntry, FileKind, FileMeta, normalize
 
 ROOT = "/"
+_WILDCARDS = "*?["  # what fnmatch treats as special; "]" only closes a "[" class
 
 
 class Filesystem(Protocol):
@@ -46,13 +52,106 @@ class SymlinkLoopError(Exception):
     pass
 
 
+def _basename(path: str) -> str:
+    return path[path.rfind("/") + 1 :]
+
+
+def _extension(name: str) -> str | None:
+    """From the last dot of a basename on (".json", ".bashrc"); None without a dot."""
+    dot = name.rfind(".")
+    return name[dot:] if dot >= 0 else None
+
+
+def _name_key(name: str) -> str:
+    """How the index groups a basename: its extension, or the whole name without one. Few
+    keys (not one per file) keep the index small; every basename lookup still finds its group."""
+    dot = name.rfind(".")
+    return name[dot:] if dot >= 0 else name
+
+
+def literal_prefix(pattern: str) -> str:
+    """The start of ``pattern`` before its first wildcard: every match starts with it."""
+    cut = min((i for i in (pattern.find(c) for c in _WILDCARDS) if i >= 0), default=len(pattern))
+    return pattern[:cut]
+
+
+def literal_suffix(pattern: str) -> str:
+    """The end of ``pattern`` after its last wildcard or "]": every match ends with it.
+
+    Stopping at any "]" is conservative: characters after a "]" are never inside a class.
+    """
+    cut = max(pattern.rfind(c) for c in (*_WILDCARDS, "]"))
+    return pattern[cut + 1 :]
+
+
+@dataclass
+class PathIndex:
+    """The visible paths, sorted, and grouped (each group sorted too) by basename extension,
+    or by the whole basename when it has no dot: a glob only matches paths that could match."""
+
+    paths: list[str]
+    groups: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, paths: Iterable[str]) -> PathIndex:
+        index = cls(sorted(paths))
+        groups = index.groups
+        for path in index.paths:
+            key = _name_key(_basename(path))
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [path]
+            else:
+                group.append(path)
+        return index
+
+    def candidates(self, pattern: str) -> Sequence[str]:
+        """A sorted superset of the paths ``pattern`` matches (fnmatch: ``*`` crosses "/").
+
+        The smaller of: the sorted run of paths sharing the pattern's literal prefix; the
+        group of the basename when the pattern ends in "/<literal>"; the group of the
+        extension when it ends in a literal with a dot. Without a literal, every path.
+        """
+        options: list[Sequence[str]] = [self._with_prefix(literal_prefix(pattern))]
+        tail = literal_suffix(pattern)
+        if "/" in tail:
+            # A match ends with "/<tail's last part>": that part is its whole basename.
+            options.append(self.groups.get(_name_key(_basename(tail)), []))
+        else:
+            # A match ends with ``tail``, so its basename does too, and a basename's last
+            # dot is then the tail's last dot: both share the extension.
+            extension = _extension(tail)
+            if extension is not None:
+                options.append(self.groups.get(extension, []))
+        return min(options, key=len)
+
+    def _with_prefix(self, prefix: str) -> Sequence[str]:
+        if not prefix:
+            return self.paths
+        low = bisect.bisect_left(self.paths, prefix)
+        # Cutting every path to the prefix's length keeps them sorted: the paths that start
+        # with ``prefix`` are one run.
+        size = len(prefix)
+        high = bisect.bisect_right(self.paths, prefix, low, key=lambda p: p[:size])
+        return self.paths[low:high]
+
+
 class SquashedView:
     def __init__(self, content: ContentStore | None = None, max_symlink_depth: int = 40) -> None:
         self._current: dict[str, FileEntry] = {}
-        self._sorted: list[str] | None = None
         self._children: dict[str, set[str]] = {ROOT: set()}
         self._history: dict[str, list[Change]] = {}
         self._hidden: list[FileEntry] = []
+        # path → its position in _hidden, or positions when it has several (few do: an int
+        # takes less room than a list per path on an image with 100k+ hidden versions)
+        self._hidden_at: dict[str, int | list[int]] = {}
+        # Paths whose history changed since their entries were last stamped with it.
+        self._unstamped: set[str] = set()
+        self._index: PathIndex | None = None  # None once the visible paths change
+        # Most paths share a history (say "added in layer 0"): one Change per (layer, action)
+        # and one tuple per distinct history keep 100k+ entries from holding 100k+ copies.
+        self._changes: dict[tuple[int, str], Change] = {}
+        self._histories: dict[tuple[Change, ...], tuple[Change, ...]] = {}
         self._content = content or ContentStore()
         self._max_depth = max_symlink_depth
         self.layers = 0
@@ -94,11 +193,13 @@ class SquashedView:
                     self._remove_tree(child, layer)
             if not (old.meta.is_dir and meta.is_dir and old.layer == layer):
                 self._retire(old, layer)
+        else:
+            self._index = None
         action = "add" if old is None else "modify"
         if not history or history[-1].layer != layer:
-            history.append(Change(layer=layer, action=action))
+            history.append(self._change(layer, action))
         self._current[path] = FileEntry(meta=meta, layer=layer, history=())
-        self._sorted = None
+        self._unstamped.add(path)
         self._link(path)
 
     def _link(self, path: str) -> None:
@@ -116,6 +217,14 @@ class SquashedView:
     def _retire(self, old: FileEntry, layer: int) -> None:
         if old.meta.is_dir:
             return  # a directory's bytes are its children, tracked on their own
+        at = self._hidden_at.get(old.path)
+        position = len(self._hidden)
+        if at is None:
+            self._hidden_at[old.path] = position
+        elif isinstance(at, int):
+            self._hidden_at[old.path] = [at, position]
+        else:
+            at.append(position)
         self._hidden.append(replace(old, visible=False, removed_in=layer))
 
     def _remove_tree(self, path: str, layer: int) -> None:
@@ -124,22 +233,52 @@ class SquashedView:
             p = stack.pop()
             stack.extend(self._children.pop(p, ()))
             entry = self._current.pop(p, None)
-            self._sorted = None
             if entry is not None:
+                self._index = None
                 self._retire(entry, layer)
-                self._history.setdefault(p, []).append(Change(layer=layer, action="delete"))
+                self._history.setdefault(p, []).append(self._change(layer, "delete"))
+                self._unstamped.add(p)
         parent = posixpath.dirname(path)
         self._children.get(parent, set()).discard(path)
 
-    # queries ----------------------------------------------------------------------------------
+    def _change(self, layer: int, action: str) -> Change:
+        change = self._changes.get((layer, action))
+        if change is None:
+            change = self._changes[(layer, action)] = Change(layer=layer, action=action)
+        return change
 
-    def _with_history(self, entry: FileEntry) -> FileEntry:
-        return replace(entry, history=tuple(self._history.get(entry.path, ())))
+    def _stamp(self) -> None:
+        """Give the entries of every path changed since the last query their full history,
+        once: queries then hand out the same objects instead of a copy per call."""
+        for path in self._unstamped:
+            history = tuple(self._history.get(path, ()))
+            history = self._histories.setdefault(history, history)
+            current = self._current.get(path)
+            if current is not None:
+                self._current[path] = replace(current, history=history)
+            for i in self._hidden_positions(path):
+                self._hidden[i] = replace(self._hidden[i], history=history)
+        self._unstamped.clear()
+
+    def _hidden_positions(self, path: str) -> list[int]:
+        at = self._hidden_at.get(path)
+        if at is None:
+            return []
+        return [at] if isinstance(at, int) else at
+
+    def _paths(self) -> PathIndex:
+        # Analyzers glob many times once the view is built: index once per set of paths.
+        self._stamp()
+        if self._index is None:
+            self._index = PathIndex.of(self._current)
+        return self._index
+
+    # queries ----------------------------------------------------------------------------------
 
     def entry(self, path: str) -> FileEntry | None:
         """The visible entry at ``path`` itself (a symlink is returned, not followed)."""
-        found = self._current.get(normalize(path))
-        return self._with_history(found) if found else None
+        self._stamp()
+        return self._current.get(normalize(path))
 
     def history(self, path: str) -> tuple[Change, ...]:
         return tuple(self._history.get(normalize(path), ()))
@@ -198,35 +337,35 @@ class SquashedView:
             return None
         return self._content.get(entry.layer, meta.path)
 
-    def _sorted_paths(self) -> list[str]:
-        # Analyzers glob many times once the view is built; sort once per state.
-        if self._sorted is None:
-            self._sorted = sorted(self._current)
-        return self._sorted
-
     def walk(self) -> Iterator[FileEntry]:
-        for path in self._sorted_paths():
-            yield self._with_history(self._current[path])
+        """Every visible entry, sorted by path."""
+        current = self._current
+        for path in self._paths().paths:
+            yield current[path]
 
     def glob(self, pattern: str) -> Iterator[FileEntry]:
+        """Visible entries whose path matches the fnmatch ``pattern`` (``*`` crosses "/"),
+        sorted by path. Only the index's candidates for the pattern are matched."""
         match = re.compile(fnmatch.translate(pattern)).match
-        for path in self._sorted_paths():
+        current = self._current
+        for path in self._paths().candidates(pattern):
             if match(path):
-                yield self._with_history(self._current[path])
+                yield current[path]
 
     def hidden(self) -> Iterator[FileEntry]:
-        for entry in self._hidden:
-            yield replace(entry, history=tuple(self._history.get(entry.path, ())))
+        """Every deleted or overwritten version, in the order layers hid them."""
+        self._stamp()
+        yield from self._hidden
 
     def versions(self, path: str) -> list[FileEntry]:
         """Every version of ``path`` bottom-up: hidden (deleted/overwritten) ones, then the
         visible one. Lets analyzers see how a file (a package DB, say) changed layer by layer."""
+        self._stamp()
         p = normalize(path)
-        history = tuple(self._history.get(p, ()))
-        found = [replace(e, history=history) for e in self._hidden if e.path == p]
+        found = [self._hidden[i] for i in self._hidden_positions(p)]
         current = self._current.get(p)
         if current is not None:
-            found.append(replace(current, history=history))
+            found.append(current)
         return sorted(found, key=lambda e: e.layer)
 
     def close(self) -> None:
