@@ -57,12 +57,12 @@ def test_vuln_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Every scan in the suite, in process or in a child, matches against a real database
     built from the OSV records in tests/data/osv (never the user's ~/.cache one)."""
     from portcullis.vulndb.build import Download, build, now_utc
-    from tests.osv_exports import OSV, ecosystem_zip
+    from tests.osv_exports import OSV, full_ecosystem_zip
 
     work = tmp_path_factory.mktemp("vulndb")
     downloads = []
     for eco_dir in sorted(p for p in OSV.iterdir() if p.is_dir()):
-        data = ecosystem_zip(eco_dir.name)
+        data = full_ecosystem_zip(eco_dir.name)
         path = work / f"{eco_dir.name}.zip"
         path.write_bytes(data)
         downloads.append(Download(eco_dir.name, f"http://127.0.0.1/{eco_dir.name}/all.zip",
