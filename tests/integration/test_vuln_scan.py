@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.integration.test_report_schema import assert_documented_rules, assert_valid
 from tests.images import kit
+from tests.integration.test_report_schema import assert_documented_rules, assert_valid
 
 METADATA = "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
 PACKAGE_JSON = '{{"name": "{name}", "version": "{version}", "license": "MIT"}}'
