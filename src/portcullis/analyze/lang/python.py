@@ -4,7 +4,6 @@ of applications (poetry.lock, uv.lock, Pipfile.lock, pinned requirements*.txt)."
 from __future__ import annotations
 
 import io
-import json
 import posixpath
 import re
 import zipfile
@@ -24,6 +23,7 @@ from portcullis.analyze.lang.package_files import (
     PackageFiles,
     ParseError,
     Parser,
+    load_json,
     named,
     toml_package_tables,
 )
@@ -73,11 +73,15 @@ def _fold_description(text: str) -> str:
     field when more of the description (indented) or another header follows."""
     lines = text.splitlines()
     field = ""
+    following, found_at = "", -1  # the next non-blank line, and where (one scan per run)
     for i, line in enumerate(lines):
         if match := _HEADER.match(line):
             field = match[1].lower()
         elif not line.strip():
-            following = next((n for n in lines[i + 1:] if n.strip()), "")
+            if found_at <= i:
+                found_at = next((j for j in range(i + 1, len(lines)) if lines[j].strip()),
+                                len(lines))
+                following = lines[found_at] if found_at < len(lines) else ""
             if field != "description" or not (following[:1].isspace()
                                               or _HEADER.match(following)):
                 break
@@ -112,7 +116,7 @@ def _toml_packages(data: bytes) -> list[Found]:
 
 
 def parse_pipfile_lock(data: bytes) -> list[Found]:
-    doc = json.loads(data)
+    doc = load_json(data)
     if not isinstance(doc, dict):
         raise ParseError("Pipfile.lock is not a JSON object")
     found: list[Found] = []

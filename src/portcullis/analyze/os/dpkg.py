@@ -23,6 +23,7 @@ from portcullis.analyze.base import (
     AnalysisResult,
     AnalyzerSpec,
 )
+from portcullis.analyze.guard import one_file
 from portcullis.analyze.licenses import FAMILIES
 from portcullis.analyze.licenses import normalize as normalize_license
 from portcullis.analyze.os.control import Paragraph
@@ -376,15 +377,16 @@ class Dpkg:
         seen: set[Key] = set()
         owned: set[str] = set()
         for db in dbs:
-            for record in self._records(fs, db, result):
-                if record.key in seen:
-                    continue
-                seen.add(record.key)
-                files = installed_files(fs, record, db.path)
-                owned.update(files or ())
-                result.packages.append(
-                    _package(record, db, introduced, licenses, ctx.distro, files)
-                )
+            with one_file(result, db, self.spec.name, "dpkg database") as found:
+                for record in self._records(fs, db, found):
+                    if record.key in seen:
+                        continue
+                    seen.add(record.key)
+                    files = installed_files(fs, record, db.path)
+                    owned.update(files or ())
+                    found.packages.append(
+                        _package(record, db, introduced, licenses, ctx.distro, files)
+                    )
         result.packages.sort(key=lambda p: (p.sort_key(), p.purl or ""))
         result.owned_paths[self.spec.name] = frozenset(owned)
         return result
