@@ -61,9 +61,9 @@ class Coordinates:
 
 @dataclass
 class _Budget:
-    left: int
-    entries: int = MAX_ENTRIES
-    nested: int = MAX_NESTED
+    left: int  # uncompressed bytes
+    entries: int
+    nested: int
 
 
 @dataclass
@@ -288,8 +288,7 @@ def directory_size(data: bytes) -> tuple[int, int]:
     if locator >= 0 and data[locator:locator + 4] == _END64_LOCATOR:
         record = locator - 56
         if record >= 0 and data[record:record + 4] == _END64:
-            big_entries, big_size = struct.unpack_from("<QQ", data, record + 32)
-            entries, size = max(entries, big_entries), max(size, big_size)
+            entries, size = struct.unpack_from("<QQ", data, record + 32)  # as zipfile does
     return entries, size
 
 
@@ -309,9 +308,12 @@ class JavaArchives:
         stage=STAGE_INVENTORY,
     )
 
-    def __init__(self, *, max_depth: int = MAX_DEPTH, budget: int = ARCHIVE_BUDGET) -> None:
+    def __init__(self, *, max_depth: int = MAX_DEPTH, budget: int = ARCHIVE_BUDGET,
+                 max_entries: int = MAX_ENTRIES, max_nested: int = MAX_NESTED) -> None:
         self.max_depth = max_depth
         self.budget = budget
+        self.max_entries = max_entries
+        self.max_nested = max_nested
 
     def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
         result = AnalysisResult()
@@ -324,7 +326,8 @@ class JavaArchives:
                                f"larger than the capture limit; not analyzed")
                 continue
             with one_file(result, entry, self.spec.name, "Java archive") as found:
-                _Walk(self, entry, found, seen, _Budget(self.budget)).archive(data, entry.path, 0)
+                budget = _Budget(self.budget, self.max_entries, self.max_nested)
+                _Walk(self, entry, found, seen, budget).archive(data, entry.path, 0)
         return result
 
     def warn(self, result: AnalysisResult, entry: FileEntry, message: str) -> None:
@@ -364,7 +367,7 @@ class _Walk:
         for number, info in enumerate(sorted(nested, key=lambda i: i.filename)):
             if self.budget.nested <= 0:
                 self._warn(f"{len(nested) - number} nested archives in {archive_path} not "
-                           f"analyzed: more than {MAX_NESTED} in this archive")
+                           f"analyzed: more than {self.analyzer.max_nested} in this archive")
                 return
             self.budget.nested -= 1
             inner = self._read(zf, info, archive_path, limit=None)
@@ -375,14 +378,14 @@ class _Walk:
         """Whether the archive's directory fits the entry budget, judged from its end record
         before zipfile reads the directory."""
         entries, size = directory_size(data)
+        if entries > self.budget.entries:
+            self._warn(f"Java archive {archive_path} has {entries} entries, more than the "
+                       f"{self.budget.entries} left of {self.analyzer.max_entries} for this "
+                       "archive; not analyzed")
+            return False
         if size > MAX_DIRECTORY_SIZE:
             self._warn(f"Java archive {archive_path} has a central directory of {size} bytes "
                        f"(more than {MAX_DIRECTORY_SIZE}); not analyzed")
-            return False
-        if entries > self.budget.entries:
-            self._warn(f"Java archive {archive_path} has {entries} entries, more than the "
-                       f"{self.budget.entries} left of {MAX_ENTRIES} for this archive; "
-                       "not analyzed")
             return False
         self.budget.entries -= entries
         return True
