@@ -134,7 +134,7 @@ RPM_HEADER = rpm_header({
 })
 
 
-def _egg() -> bytes:
+def egg() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("EGG-INFO/PKG-INFO", METADATA)
@@ -180,7 +180,7 @@ TARGETS: tuple[Target, ...] = (
     Target("python-requirements", python.parse_requirements, _PY, (REQUIREMENTS,)),
     Target("python-pipfile-lock", python.parse_pipfile_lock, _PY, (PIPFILE,), json=True),
     Target("python-poetry-lock", python._toml_packages, _PY, (POETRY,)),
-    Target("python-egg", python.parse_egg, _PY, (_egg(),)),
+    Target("python-egg", python.parse_egg, _PY, (egg(),)),
     Target("npm-package-json", npm.parse_package_json, _NPM, (PACKAGE_JSON,), json=True),
     Target("npm-package-lock", npm.parse_package_lock, _NPM, (PACKAGE_LOCK,), json=True),
     Target("npm-yarn-lock", npm.parse_yarn_lock, _NPM, (YARN,)),

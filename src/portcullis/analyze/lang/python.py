@@ -7,6 +7,7 @@ import io
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Hashable, Iterable
 from email.parser import HeaderParser
 from typing import Any, ClassVar
@@ -202,7 +203,8 @@ def parse_egg(data: bytes) -> list[Found]:
                 if info.file_size > _MAX_EGG_METADATA:
                     raise ValueError(f"{name} is implausibly large ({info.file_size} bytes)")
                 return parse_metadata(archive.read(info))
-    except (zipfile.BadZipFile, EOFError) as e:
+    except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, OSError,
+            zlib.error) as e:  # unsupported versions, flags and methods; encrypted; damaged
         raise ValueError(f"not a readable egg archive ({e})") from e
     raise ValueError("egg archive without EGG-INFO/PKG-INFO")
 
