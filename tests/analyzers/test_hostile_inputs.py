@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 from portcullis.analyze.engine import EngineOptions, run
-from portcullis.analyze.lang.java import JavaArchives, directory_size
+from portcullis.analyze.lang.java import JavaArchives, bundle_licenses, directory_size
 from portcullis.analyze.lang.npm import NpmPackages
 from portcullis.analyze.lang.python import PythonPackages, parse_metadata
 from portcullis.analyze.os.apk import split_licenses
 from portcullis.analyze.os.control import parse as parse_control
-from portcullis.analyze.os.dpkg import Dpkg
+from portcullis.analyze.os.dpkg import Dpkg, copyright_licenses
 from portcullis.source.base import SourceOptions
 from portcullis.source.resolve import open_image
 from tests.images import kit
@@ -148,3 +148,18 @@ def test_nested_archives_are_bounded_by_count(tmp_path: Path) -> None:
     assert len(nested) == 10
     [warning] = result.warnings
     assert "20 nested archives" in warning.message and warning.path == "/opt/app/outer.jar"
+
+
+def test_a_bundle_license_of_500000_commas_splits_in_seconds() -> None:
+    started = time.perf_counter()
+    assert bundle_licenses("MIT," * 500_000 + '"a,b";x, Apache-2.0') == (
+        "MIT", "a,b", "Apache-2.0")
+    assert time.perf_counter() - started < 10  # 0.3 s measured; the look-ahead regex: hours
+
+
+def test_a_dep5_license_line_with_a_long_run_of_spaces_splits_in_seconds() -> None:
+    data = (b"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+            b"Files: *\nLicense: GPL-2+ or" + b" " * 1_000_000 + b"and MIT\n")
+    started = time.perf_counter()
+    assert copyright_licenses(data) == ("GPL-2.0-or-later", "MIT")
+    assert time.perf_counter() - started < 10  # 0.1 s measured; 2,500 spaces took minutes

@@ -147,12 +147,35 @@ def _flatten_manifest(sections: list[dict[str, str]]) -> dict[str, str]:
 
 def bundle_licenses(value: str) -> tuple[str, ...]:
     """``Bundle-License``: comma-separated, each optionally with ``;attr=...`` parameters."""
-    out: list[str] = []
-    for part in re.split(r",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", value):
+    out: dict[str, None] = {}
+    for part in _outside_quotes(value, ","):
         name = part.split(";", 1)[0].strip().strip('"')
-        if name and name not in out:
-            out.append(name)
+        if name:
+            out.setdefault(name, None)
     return tuple(out)
+
+
+def _outside_quotes(value: str, separator: str) -> list[str]:
+    """``value`` split at the separators followed by an even number of double quotes (outside
+    quotes, when they pair up), in one pass: a look-ahead regex for that rescans the rest of
+    the text per separator."""
+    pieces = value.split('"')
+    splitting = (len(pieces) - 1) % 2  # pieces whose number has this parity are "outside"
+    parts: list[str] = []
+    current: list[str] = []
+    for number, piece in enumerate(pieces):
+        if number:
+            current.append('"')
+        if number % 2 != splitting:
+            current.append(piece)
+            continue
+        first, *rest = piece.split(separator)
+        current.append(first)
+        for part in rest:
+            parts.append("".join(current))
+            current = [part]
+    parts.append("".join(current))
+    return parts
 
 
 def parse_filename(name: str) -> tuple[str, str] | None:
