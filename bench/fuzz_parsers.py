@@ -2,7 +2,7 @@
 
 Feeds N inputs (default 100,000), round-robin over the targets of
 tests/property/parser_targets.py: a third random bytes, the rest mutated seeds (inserted,
-deleted, repeated and deeply nested runs) and, for JSON parsers, random JSON documents. An
+deleted, repeated and deeply nested runs; one in 500 has a slice repeated ~100,000 times) and, for JSON parsers, random JSON documents. An
 input passes when its parser returns or raises one of its declared errors; any other exception
 is a crash, and an input that takes longer than ``--hang`` seconds is a hang (stopped by a
 timer). Crashers are written to bench/out/fuzz-crashers/ to be kept as test examples. Prints
@@ -65,7 +65,12 @@ def make_input(rng: random.Random, target: Target) -> bytes:
                           default=str).encode("utf-8", "surrogateescape")
     ops = [(rng.randrange(1 << 16), rng.randrange(5), rng.randbytes(rng.randrange(12)))
            for _ in range(rng.randrange(1, 8))]
-    return mutate(rng.choice(target.seeds), ops)
+    data = mutate(rng.choice(target.seeds), ops)
+    if roll > 0.998:  # now and then a big one: a slice repeated ~100,000 times finds the
+        at = rng.randrange(len(data) + 1)  # quadratic spots that small inputs hide
+        piece = data[at:at + rng.randrange(1, 8)] or b" "
+        data = data[:at] + piece * rng.randrange(50_000, 150_000) + data[at:]
+    return data
 
 
 def main() -> int:

@@ -53,6 +53,10 @@ CRASHERS = [
     # a regex that backtracked cubically on spaces: 2.5 KB took minutes
     ("dpkg-copyright", DEP5.split(b"\n\n")[0] + b"\n\nFiles: *\nLicense: GPL-2+ or "
      b"(MIT and BSD-3-c" + b" " * 2500 + b"lause)\n"),
+    # shlex builds tokens by appending a character at a time: 365 KB took over 5 s
+    ("os-release", b'NAME="De' + b"\xa0" * 365_000),
+    # two \s* around an optional group: 80,000 spaces took 30 s
+    ("python-requirements", b"requests" + b" " * 200_000 + b"2.31.0\n"),
     # zipfile's NotImplementedError ("compressed patched data (flag bit 5)")
     ("python-egg", _egg_with_flags(0x20)),
     ("npm-package-json", b"[" * 100_000),

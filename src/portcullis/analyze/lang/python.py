@@ -32,7 +32,8 @@ from portcullis.analyze.lang.package_files import (
 _INSTALL_DIRS = ("/site-packages/", "/dist-packages/")
 _NORMALISE = re.compile(r"[-_.]+")
 _PINNED = re.compile(
-    r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*"
+    # one \s* per gap: two around the optional extras backtrack quadratically on spaces
+    r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\]\s*)?"
     r"===?\s*(?P<version>[A-Za-z0-9][A-Za-z0-9.+!_-]*)$"
 )
 _HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):(?:\s|$)")

@@ -23,6 +23,7 @@ from portcullis.model.finding import Warning
 
 # Release files are a few lines; a larger one is not read (shlex would take a minute on 64 MB).
 MAX_RELEASE_FILE = 64 * 1024
+_MAX_SHELL_VALUE = 1024
 
 # os-release ID → family name used across the project (and by the vulnerability DB).
 FAMILIES = {
@@ -79,6 +80,10 @@ def parse_os_release(text: str) -> dict[str, str]:
             continue
         key, _, value = line.partition("=")
         try:
+            # shlex builds a token by appending one character at a time (quadratic): long
+            # values, which no real release file has, just lose their quotes.
+            if len(value) > _MAX_SHELL_VALUE:
+                raise ValueError("too long for shlex")
             parts = shlex.split(value, comments=False, posix=True)
         except ValueError:
             parts = [value.strip("\"'")]
