@@ -18,6 +18,8 @@ class ScanLimits:
     - ``max_image_bytes``: decompressed bytes of all layers together.
     - ``max_files``: tar entries in the whole image.
     - ``max_capture_size``: largest file an analyzer may capture into memory/spool.
+    - ``max_capture_total``: bytes all captured files together may take in the spool (the
+      temp dir): zeros compress so well that a small image can hold gigabytes of jars.
     - ``max_metadata_size``: largest manifest, index or config document we parse.
     """
 
@@ -27,5 +29,6 @@ class ScanLimits:
     max_image_bytes: int = 256 * GiB
     max_files: int = 5_000_000
     max_capture_size: int = 64 * MiB
+    max_capture_total: int = 4 * GiB
     max_metadata_size: int = 16 * MiB
     max_symlink_depth: int = 40

@@ -77,8 +77,8 @@ class _Fanout:
                 self._feed.failures.spent(analyzer.spec.name, started)
 
     def finish(self) -> None:
-        if self._spool is not None:
-            self._spool.commit()
+        if self._spool is not None and not self._spool.commit():
+            self._feed.over_budget(self._meta, self._layer)
         for analyzer, scan in self._scans:
             started = time.perf_counter()
             try:
@@ -129,6 +129,12 @@ class Feed:
         self.result.warnings.append(
             Warning(message=message, path=path, layer=layer, analyzer=analyzer))
 
+    def over_budget(self, meta: FileMeta, layer: int) -> None:
+        total = self._ctx.limits.max_capture_total
+        self.warn(f"file of {meta.size} bytes not captured: captured files already take "
+                  f"{self._content.held} bytes of max_capture_total ({total}); not analyzed",
+                  meta.path, layer)
+
     # decisions ---------------------------------------------------------------------------------
 
     def _interest(self, meta: FileMeta, layer: int) -> _Interest:
@@ -137,6 +143,9 @@ class Feed:
         if capture and meta.size > limit:
             self.warn(f"file of {meta.size} bytes is over max_capture_size ({limit}); "
                       "not analyzed", meta.path, layer)
+            capture = False
+        if capture and self._content.held + meta.size > self._ctx.limits.max_capture_total:
+            self.over_budget(meta, layer)
             capture = False
         analyzers = []
         for analyzer, pattern in self._analyzers:
@@ -166,7 +175,8 @@ class Feed:
                 self.failures.spent(analyzer.spec.name, started)
             if scan is not None:
                 scans.append((analyzer, scan))
-        spool = self._content.writer(layer, meta.path) if interest.capture else None
+        spool = (self._content.writer(layer, meta.path, self._ctx.limits.max_capture_total)
+                 if interest.capture else None)
         if not scans and spool is None:
             return None
         return _Fanout(self, layer, meta, scans, spool)

@@ -98,11 +98,16 @@ _VERSIONED = re.compile(
 )
 
 _LICENSING = get_spdx_licensing()
+# Longer text is kept as written: real expressions are a few hundred characters, and the
+# expression parser takes about a second per 100 KB.
+MAX_EXPRESSION = 2000
 
 
 @cache
 def normalize(text: str) -> str:
     """The SPDX form of ``text`` when it is (or names) one, else ``text`` unchanged."""
+    if len(text) > MAX_EXPRESSION:
+        return text
     name = " ".join(text.split())
     if not name:
         return text

@@ -16,41 +16,68 @@ _CHUNK = 1 << 20
 
 
 class ContentWriter:
-    """One file being captured; ``commit`` makes it readable, ``discard`` drops it."""
+    """One file being captured; ``commit`` makes it readable, ``discard`` drops it.
 
-    def __init__(self, store: ContentStore, layer: int, path: str) -> None:
+    With a ``budget``, the store's held bytes never pass it: the write that would is not
+    made, the writer is ``over`` and drops what it had, and ``commit`` then keeps nothing."""
+
+    def __init__(self, store: ContentStore, layer: int, path: str,
+                 budget: int | None = None) -> None:
         self._store = store
         self._key = (layer, path)
         self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (store owns it)
             max_size=_MEMORY_THRESHOLD, dir=store.temp_dir
         )
+        self._budget = budget
         self.size = 0
+        self.over = False
 
     def write(self, chunk: bytes) -> None:
+        if self.over:
+            return
+        if self._budget is not None and self._store.held + len(chunk) > self._budget:
+            self.over = True
+            self.discard()
+            return
         self._spool.write(chunk)
         self.size += len(chunk)
+        self._store.held += len(chunk)
 
-    def commit(self) -> None:
+    def commit(self) -> bool:
+        """Whether the file was kept (False when it went over the budget)."""
+        if self.over:
+            return False
         self._store.adopt(self._key, self._spool, self.size)
+        return True
 
     def discard(self) -> None:
-        self._spool.close()
+        if not self._spool.closed:
+            self._spool.close()
+            self._store.held -= self.size
+            self.size = 0
 
 
 class ContentStore:
+    """``bytes``: all bytes ever committed; ``held``: bytes in the spools right now (those
+    committed and still kept, and those of files being written), what a budget bounds."""
+
     def __init__(self, temp_dir: str | None = None) -> None:
         self.temp_dir = temp_dir
         self._items: dict[tuple[int, str], IO[bytes]] = {}
+        self._sizes: dict[tuple[int, str], int] = {}
         self.bytes = 0
+        self.held = 0
 
-    def writer(self, layer: int, path: str) -> ContentWriter:
-        return ContentWriter(self, layer, path)
+    def writer(self, layer: int, path: str, budget: int | None = None) -> ContentWriter:
+        return ContentWriter(self, layer, path, budget)
 
     def adopt(self, key: tuple[int, str], spool: IO[bytes], size: int) -> None:
         old = self._items.pop(key, None)
         if old is not None:
             old.close()
+            self.held -= self._sizes.pop(key, 0)
         self._items[key] = spool
+        self._sizes[key] = size
         self.bytes += size
 
     def put(self, layer: int, path: str, data: bytes) -> None:
@@ -86,3 +113,5 @@ class ContentStore:
         for spool in self._items.values():
             spool.close()
         self._items.clear()
+        self._sizes.clear()
+        self.held = 0

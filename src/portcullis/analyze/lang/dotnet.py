@@ -3,7 +3,6 @@ time) and NuGet's ``packages.lock.json`` (resolved versions per target framework
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Hashable
 from typing import ClassVar
 
@@ -13,7 +12,14 @@ from portcullis.analyze.base import (
     STAGE_INVENTORY,
     AnalyzerSpec,
 )
-from portcullis.analyze.lang.package_files import Found, Origin, PackageFiles, ParseError, Parser
+from portcullis.analyze.lang.package_files import (
+    Found,
+    Origin,
+    PackageFiles,
+    ParseError,
+    Parser,
+    load_json,
+)
 
 
 def purl_of(name: str, version: str) -> str:
@@ -23,7 +29,7 @@ def purl_of(name: str, version: str) -> str:
 def parse_deps_json(data: bytes) -> list[Found]:
     """``libraries`` of type ``package`` (NuGet packages); ``project`` entries are the
     application and its own projects, ``reference`` entries are plain assemblies."""
-    doc = json.loads(data)
+    doc = load_json(data)
     if not isinstance(doc, dict):
         raise ParseError("deps.json is not a JSON object")
     libraries = doc.get("libraries")
@@ -45,7 +51,7 @@ def parse_deps_json(data: bytes) -> list[Found]:
 def parse_packages_lock(data: bytes) -> list[Found]:
     """NuGet lock file: ``dependencies`` → target framework → package → ``resolved``.
     ``Project`` entries are project references, not packages."""
-    doc = json.loads(data)
+    doc = load_json(data)
     if not isinstance(doc, dict):
         raise ParseError("packages.lock.json is not a JSON object")
     frameworks = doc.get("dependencies")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -22,6 +23,7 @@ from portcullis.analyze.base import (
     AnalyzerSpec,
     matched_files,
 )
+from portcullis.analyze.guard import one_file
 from portcullis.layers.view import Filesystem
 from portcullis.limits import MiB
 from portcullis.model.files import FileEntry, Location
@@ -31,6 +33,13 @@ from portcullis.model.package import Package
 MAX_DEPTH = 3  # nested archives below the one found in the image
 ARCHIVE_BUDGET = 256 * MiB  # uncompressed bytes read from the members of one top archive
 MAX_METADATA_SIZE = 1 * MiB  # a pom.properties or MANIFEST.MF larger than this is not one
+# Counts, per top archive with everything nested in it. zipfile builds an object per entry
+# when it opens an archive (600,000 entries: 10 s and 340 MB), so the directory is measured
+# from its end record first. Real fat jars have tens of thousands of entries and hundreds of
+# nested jars.
+MAX_ENTRIES = 200_000
+MAX_DIRECTORY_SIZE = 32 * MiB  # bytes of central directory (what zipfile actually reads)
+MAX_NESTED = 5_000
 
 _ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".par", ".jpi", ".hpi")
 _MANIFEST = "META-INF/MANIFEST.MF"
@@ -52,7 +61,9 @@ class Coordinates:
 
 @dataclass
 class _Budget:
-    left: int
+    left: int  # uncompressed bytes
+    entries: int
+    nested: int
 
 
 @dataclass
@@ -79,16 +90,16 @@ def parse_properties(data: bytes) -> dict[str, str]:
     """Java ``.properties``: ``key=value``, ``key: value`` or ``key value``; ``#``/``!``
     comments; backslash continuation lines."""
     props: dict[str, str] = {}
-    pending = ""
+    pending: list[str] = []
     for raw in _decode(data).splitlines():
         line = raw.lstrip()
         if not pending and (not line or line[0] in "#!"):
             continue
         if line.endswith("\\") and not line.endswith("\\\\"):
-            pending += line[:-1]
+            pending.append(line[:-1])
             continue
-        line = pending + line
-        pending = ""
+        line = "".join(pending) + line
+        pending = []
         match = re.match(r"^((?:\\.|[^=:\s\\])+)\s*[=:\s]\s*(.*)$", line)
         if match:
             props[match[1].replace("\\", "")] = match[2].strip()
@@ -100,12 +111,13 @@ def parse_properties(data: bytes) -> dict[str, str]:
 def parse_manifest(data: bytes) -> list[dict[str, str]]:
     """MANIFEST.MF sections (the main section first). Lines are at most 72 bytes; a line that
     starts with one space continues the previous one."""
-    sections: list[dict[str, str]] = []
-    current: dict[str, str] = {}
+    # Values are lists of pieces joined once: appending to a string would copy it per line.
+    sections: list[dict[str, list[str]]] = []
+    current: dict[str, list[str]] = {}
     last: str | None = None
     for line in re.split(r"\r\n|\r|\n", _decode(data)):
         if line.startswith(" ") and last is not None:
-            current[last] += line[1:]
+            current[last].append(line[1:])
             continue
         if not line.strip():
             if current:
@@ -117,10 +129,10 @@ def parse_manifest(data: bytes) -> list[dict[str, str]]:
             last = None
             continue
         last = key.strip()
-        current[last] = value[1:] if value.startswith(" ") else value
+        current[last] = [value[1:] if value.startswith(" ") else value]
     if current:
         sections.append(current)
-    return [{k: v.strip() for k, v in s.items()} for s in sections]
+    return [{k: "".join(v).strip() for k, v in s.items()} for s in sections]
 
 
 def _flatten_manifest(sections: list[dict[str, str]]) -> dict[str, str]:
@@ -135,12 +147,35 @@ def _flatten_manifest(sections: list[dict[str, str]]) -> dict[str, str]:
 
 def bundle_licenses(value: str) -> tuple[str, ...]:
     """``Bundle-License``: comma-separated, each optionally with ``;attr=...`` parameters."""
-    out: list[str] = []
-    for part in re.split(r",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", value):
+    out: dict[str, None] = {}
+    for part in _outside_quotes(value, ","):
         name = part.split(";", 1)[0].strip().strip('"')
-        if name and name not in out:
-            out.append(name)
+        if name:
+            out.setdefault(name, None)
     return tuple(out)
+
+
+def _outside_quotes(value: str, separator: str) -> list[str]:
+    """``value`` split at the separators followed by an even number of double quotes (outside
+    quotes, when they pair up), in one pass: a look-ahead regex for that rescans the rest of
+    the text per separator."""
+    pieces = value.split('"')
+    splitting = (len(pieces) - 1) % 2  # pieces whose number has this parity are "outside"
+    parts: list[str] = []
+    current: list[str] = []
+    for number, piece in enumerate(pieces):
+        if number:
+            current.append('"')
+        if number % 2 != splitting:
+            current.append(piece)
+            continue
+        first, *rest = piece.split(separator)
+        current.append(first)
+        for part in rest:
+            parts.append("".join(current))
+            current = [part]
+    parts.append("".join(current))
+    return parts
 
 
 def parse_filename(name: str) -> tuple[str, str] | None:
@@ -260,6 +295,26 @@ def purl_of(group: str, artifact: str, version: str) -> str:
                           version=version).to_string())
 
 
+_END = b"PK\x05\x06"
+_END64_LOCATOR = b"PK\x06\x07"
+_END64 = b"PK\x06\x06"
+
+
+def directory_size(data: bytes) -> tuple[int, int]:
+    """(entries, central directory bytes) as the end record (or its zip64 form) states;
+    (0, 0) without one, in which case zipfile will refuse the archive anyway."""
+    at = data.rfind(_END, max(0, len(data) - 22 - 0xFFFF))
+    if at < 0 or len(data) < at + 22:
+        return 0, 0
+    entries, size = struct.unpack_from("<HI", data, at + 10)
+    locator = at - 20
+    if locator >= 0 and data[locator:locator + 4] == _END64_LOCATOR:
+        record = locator - 56
+        if record >= 0 and data[record:record + 4] == _END64:
+            entries, size = struct.unpack_from("<QQ", data, record + 32)  # as zipfile does
+    return entries, size
+
+
 def _is_archive(name: str) -> bool:
     return not name.endswith("/") and name.lower().endswith(_ARCHIVE_SUFFIXES)
 
@@ -276,9 +331,12 @@ class JavaArchives:
         stage=STAGE_INVENTORY,
     )
 
-    def __init__(self, *, max_depth: int = MAX_DEPTH, budget: int = ARCHIVE_BUDGET) -> None:
+    def __init__(self, *, max_depth: int = MAX_DEPTH, budget: int = ARCHIVE_BUDGET,
+                 max_entries: int = MAX_ENTRIES, max_nested: int = MAX_NESTED) -> None:
         self.max_depth = max_depth
         self.budget = budget
+        self.max_entries = max_entries
+        self.max_nested = max_nested
 
     def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
         result = AnalysisResult()
@@ -290,7 +348,9 @@ class JavaArchives:
                     self.warn(result, entry, f"Java archive of {entry.meta.size} bytes is "
                                f"larger than the capture limit; not analyzed")
                 continue
-            _Walk(self, entry, result, seen, _Budget(self.budget)).archive(data, entry.path, 0)
+            with one_file(result, entry, self.spec.name, "Java archive") as found:
+                budget = _Budget(self.budget, self.max_entries, self.max_nested)
+                _Walk(self, entry, found, seen, budget).archive(data, entry.path, 0)
         return result
 
     def warn(self, result: AnalysisResult, entry: FileEntry, message: str) -> None:
@@ -309,21 +369,49 @@ class _Walk:
     budget: _Budget
 
     def archive(self, data: bytes, archive_path: str, depth: int) -> None:
+        if not self._fits(data, archive_path):
+            return
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 found = self._scan(zf, archive_path)
                 self._emit(identify(found, archive_path.rpartition("!/")[2]), archive_path)
-                for info in sorted(found.nested, key=lambda i: i.filename):
-                    inner_path = f"{archive_path}!/{info.filename}"
-                    if depth + 1 > self.analyzer.max_depth:
-                        self._warn(f"nested archive {inner_path} is deeper than "
-                                   f"{self.analyzer.max_depth} levels; not analyzed")
-                        continue
-                    inner = self._read(zf, info, archive_path, limit=None)
-                    if inner is not None:
-                        self.archive(inner, inner_path, depth + 1)
+                self._nested(zf, found.nested, archive_path, depth)
         except _ARCHIVE_ERRORS as e:
             self._warn(f"cannot read Java archive {archive_path}: {e}")
+
+    def _nested(self, zf: zipfile.ZipFile, nested: list[zipfile.ZipInfo], archive_path: str,
+                depth: int) -> None:
+        if nested and depth + 1 > self.analyzer.max_depth:
+            first = min(info.filename for info in nested)
+            more = f" and {len(nested) - 1} more" if len(nested) > 1 else ""
+            self._warn(f"nested archive {archive_path}!/{first}{more} deeper than "
+                       f"{self.analyzer.max_depth} levels; not analyzed")
+            return
+        for number, info in enumerate(sorted(nested, key=lambda i: i.filename)):
+            if self.budget.nested <= 0:
+                self._warn(f"{len(nested) - number} nested archives in {archive_path} not "
+                           f"analyzed: more than {self.analyzer.max_nested} in this archive")
+                return
+            self.budget.nested -= 1
+            inner = self._read(zf, info, archive_path, limit=None)
+            if inner is not None:
+                self.archive(inner, f"{archive_path}!/{info.filename}", depth + 1)
+
+    def _fits(self, data: bytes, archive_path: str) -> bool:
+        """Whether the archive's directory fits the entry budget, judged from its end record
+        before zipfile reads the directory."""
+        entries, size = directory_size(data)
+        if entries > self.budget.entries:
+            self._warn(f"Java archive {archive_path} has {entries} entries, more than the "
+                       f"{self.budget.entries} left of {self.analyzer.max_entries} for this "
+                       "archive; not analyzed")
+            return False
+        if size > MAX_DIRECTORY_SIZE:
+            self._warn(f"Java archive {archive_path} has a central directory of {size} bytes "
+                       f"(more than {MAX_DIRECTORY_SIZE}); not analyzed")
+            return False
+        self.budget.entries -= entries
+        return True
 
     def _scan(self, zf: zipfile.ZipFile, archive_path: str) -> _Archive:
         found = _Archive()

@@ -4,7 +4,6 @@ pnpm-lock.yaml v5-v9). Lock files are read with small line parsers: no YAML depe
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 from collections.abc import Callable, Iterator
@@ -16,7 +15,14 @@ from portcullis.analyze.base import (
     STAGE_INVENTORY,
     AnalyzerSpec,
 )
-from portcullis.analyze.lang.package_files import Found, Origin, PackageFiles, ParseError, Parser
+from portcullis.analyze.lang.package_files import (
+    Found,
+    Origin,
+    PackageFiles,
+    ParseError,
+    Parser,
+    load_json,
+)
 
 _INSTALLED = re.compile(r"/node_modules/(?:@[^/]+/)?[^/@.][^/]*/package\.json$")
 _VERSION = re.compile(r"^v?\d+(?:\.\d+)*(?:[-+][0-9A-Za-z.+-]*)?$")
@@ -53,7 +59,7 @@ def _license_names(value: Any) -> list[str]:
 
 
 def parse_package_json(data: bytes) -> list[Found]:
-    doc = json.loads(data)
+    doc = load_json(data)
     if not isinstance(doc, dict):
         raise ParseError("package.json is not a JSON object")
     name, version = doc.get("name"), doc.get("version")
@@ -67,9 +73,14 @@ def parse_package_json(data: bytes) -> list[Found]:
 
 
 def _lock_v1(deps: Any) -> Iterator[Found]:
-    if not isinstance(deps, dict):
-        return
-    for key, info in deps.items():
+    """Depth first, in file order; an explicit stack, as the nesting is the file's to choose."""
+    stack = [iter(deps.items())] if isinstance(deps, dict) else []
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+            continue
+        key, info = item
         if not isinstance(info, dict):
             continue
         name, version = key, info.get("version")
@@ -78,7 +89,8 @@ def _lock_v1(deps: Any) -> Iterator[Found]:
                 name, version = split_spec(version[4:])
             if is_version(version):
                 yield Found(name, version)
-        yield from _lock_v1(info.get("dependencies"))
+        if isinstance(children := info.get("dependencies"), dict):
+            stack.append(iter(children.items()))
 
 
 def _lock_packages(packages: dict[str, Any]) -> Iterator[Found]:
@@ -92,7 +104,7 @@ def _lock_packages(packages: dict[str, Any]) -> Iterator[Found]:
 
 
 def parse_package_lock(data: bytes) -> list[Found]:
-    doc = json.loads(data)
+    doc = load_json(data)
     if not isinstance(doc, dict):
         raise ParseError("package-lock is not a JSON object")
     packages = doc.get("packages")

@@ -9,12 +9,14 @@ same package (``identity``).
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from portcullis.analyze.base import AnalysisContext, AnalysisResult, AnalyzerSpec, matched_files
+from portcullis.analyze.guard import one_file
 from portcullis.analyze.provenance import restamp
 from portcullis.layers.view import Filesystem
 from portcullis.model.files import FileEntry, Location
@@ -50,12 +52,23 @@ class Origin:
 Parser = Callable[[bytes], Sequence[Found]]
 
 
+def load_json(data: bytes) -> Any:
+    """``json.loads`` whose failures are all ParseErrors: a document nested deeper than the
+    parser's recursion limit raises RecursionError, which is not a ValueError."""
+    try:
+        return json.loads(data)
+    except RecursionError as e:
+        raise ParseError("JSON nested too deeply") from e
+
+
 def toml_package_tables(data: bytes) -> list[dict[str, Any]]:
     """The ``[[package]]`` tables of a TOML lock file (poetry.lock, uv.lock, Cargo.lock)."""
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise ParseError(f"not UTF-8: {e}") from e
+    except RecursionError as e:  # tomllib recurses on nested arrays and inline tables
+        raise ParseError("TOML nested too deeply") from e
     packages = doc.get("package", [])
     if not isinstance(packages, list):
         raise ParseError("'package' is not an array of tables")
@@ -128,10 +141,13 @@ class PackageFiles:
     def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
         result = AnalysisResult()
         for entry in matched_files(fs, self.spec.paths):
-            self._analyze_file(fs, entry, result)
+            with one_file(result, entry, self.spec.name, self.describes) as found:
+                self._analyze_file(fs, entry, found)
         return result
 
     def _analyze_file(self, fs: Filesystem, entry: FileEntry, result: AnalysisResult) -> None:
+        """A parse error the parser declares is a plain warning; anything else it raises
+        is caught by ``one_file`` (see guard.py), also as a warning with the file's path."""
         parse = self.parser(entry.path)
         if parse is None:
             return

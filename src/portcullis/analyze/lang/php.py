@@ -4,7 +4,6 @@ Composer 2 an object with ``packages`` and ``dev-package-names``)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
@@ -14,7 +13,14 @@ from portcullis.analyze.base import (
     STAGE_INVENTORY,
     AnalyzerSpec,
 )
-from portcullis.analyze.lang.package_files import Found, Origin, PackageFiles, ParseError, Parser
+from portcullis.analyze.lang.package_files import (
+    Found,
+    Origin,
+    PackageFiles,
+    ParseError,
+    Parser,
+    load_json,
+)
 
 _INSTALLED = "/vendor/composer/installed.json"
 
@@ -53,7 +59,7 @@ def _found(items: Any, section: str, dev_names: frozenset[str] = frozenset(),
 
 
 def parse_composer_lock(data: bytes) -> list[Found]:
-    doc = json.loads(data)
+    doc = load_json(data)
     if not isinstance(doc, dict):
         raise ParseError("composer.lock is not a JSON object")
     if "packages" not in doc and "packages-dev" not in doc:
@@ -63,7 +69,7 @@ def parse_composer_lock(data: bytes) -> list[Found]:
 
 
 def parse_installed_json(data: bytes) -> list[Found]:
-    doc = json.loads(data)
+    doc = load_json(data)
     if isinstance(doc, list):  # Composer 1
         return _found(doc, "installed.json")
     if not isinstance(doc, dict) or "packages" not in doc:

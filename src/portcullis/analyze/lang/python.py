@@ -4,10 +4,10 @@ of applications (poetry.lock, uv.lock, Pipfile.lock, pinned requirements*.txt)."
 from __future__ import annotations
 
 import io
-import json
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Hashable, Iterable
 from email.parser import HeaderParser
 from typing import Any, ClassVar
@@ -24,6 +24,7 @@ from portcullis.analyze.lang.package_files import (
     PackageFiles,
     ParseError,
     Parser,
+    load_json,
     named,
     toml_package_tables,
 )
@@ -31,7 +32,8 @@ from portcullis.analyze.lang.package_files import (
 _INSTALL_DIRS = ("/site-packages/", "/dist-packages/")
 _NORMALISE = re.compile(r"[-_.]+")
 _PINNED = re.compile(
-    r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*"
+    # one \s* per gap: two around the optional extras backtrack quadratically on spaces
+    r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\]\s*)?"
     r"===?\s*(?P<version>[A-Za-z0-9][A-Za-z0-9.+!_-]*)$"
 )
 _HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):(?:\s|$)")
@@ -73,11 +75,15 @@ def _fold_description(text: str) -> str:
     field when more of the description (indented) or another header follows."""
     lines = text.splitlines()
     field = ""
+    following, found_at = "", -1  # the next non-blank line, and where (one scan per run)
     for i, line in enumerate(lines):
         if match := _HEADER.match(line):
             field = match[1].lower()
         elif not line.strip():
-            following = next((n for n in lines[i + 1:] if n.strip()), "")
+            if found_at <= i:
+                found_at = next((j for j in range(i + 1, len(lines)) if lines[j].strip()),
+                                len(lines))
+                following = lines[found_at] if found_at < len(lines) else ""
             if field != "description" or not (following[:1].isspace()
                                               or _HEADER.match(following)):
                 break
@@ -112,7 +118,7 @@ def _toml_packages(data: bytes) -> list[Found]:
 
 
 def parse_pipfile_lock(data: bytes) -> list[Found]:
-    doc = json.loads(data)
+    doc = load_json(data)
     if not isinstance(doc, dict):
         raise ParseError("Pipfile.lock is not a JSON object")
     found: list[Found] = []
@@ -198,7 +204,8 @@ def parse_egg(data: bytes) -> list[Found]:
                 if info.file_size > _MAX_EGG_METADATA:
                     raise ValueError(f"{name} is implausibly large ({info.file_size} bytes)")
                 return parse_metadata(archive.read(info))
-    except (zipfile.BadZipFile, EOFError) as e:
+    except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, OSError,
+            zlib.error) as e:  # unsupported versions, flags and methods; encrypted; damaged
         raise ValueError(f"not a readable egg archive ({e})") from e
     raise ValueError("egg archive without EGG-INFO/PKG-INFO")
 

@@ -3,7 +3,6 @@ cargo-auditable embeds in executables (a zlib-compressed JSON in the ``.dep-v0``
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -29,6 +28,7 @@ from portcullis.analyze.lang.package_files import (
     PackageFiles,
     ParseError,
     Parser,
+    load_json,
     named,
     to_packages,
     toml_package_tables,
@@ -111,7 +111,7 @@ def parse_audit_data(compressed: bytes) -> list[Found]:
     """The ``.dep-v0`` payload: ``{"packages": [{"name", "version", "source", "kind",
     "dependencies", "root"}]}`` (auditable-serde's VersionInfo), zlib-compressed."""
     try:
-        doc = json.loads(_inflate(compressed))
+        doc = load_json(_inflate(compressed))
     except ValueError as e:
         if isinstance(e, ParseError):
             raise

@@ -21,6 +21,7 @@ from portcullis.analyze.base import (
     AnalysisResult,
     AnalyzerSpec,
 )
+from portcullis.analyze.guard import one_file
 from portcullis.analyze.provenance import first_layers
 from portcullis.layers.view import Filesystem
 from portcullis.model.distro import Distro
@@ -119,23 +120,23 @@ _OPERATORS = {"AND", "OR", "WITH"}
 Node: TypeAlias = "str | list[Node]"
 
 
-def _group(tokens: list[str], start: int, depth: int = 0) -> tuple[list[Node], int]:
+_MAX_NESTING = 32  # parentheses deeper than this are ignored: no license needs more
+
+
+def _group(tokens: list[str]) -> list[Node]:
     """Nest parenthesised runs: ``( a OR b ) AND c`` → [[a, OR, b], AND, c]. Operators are
     upper-cased; unbalanced parentheses are tolerated (a stray ``)`` is dropped)."""
-    out: list[Node] = []
-    i = start
-    while i < len(tokens):
-        token = tokens[i]
-        i += 1
-        if token == "(":
-            inner, i = _group(tokens, i, depth + 1)
-            out.append(inner)
-        elif token == ")":
-            if depth:
-                break
-        else:
-            out.append(token.upper() if token.upper() in _OPERATORS else token)
-    return out, i
+    stack: list[list[Node]] = [[]]
+    for token in tokens:
+        if token == "(" and len(stack) <= _MAX_NESTING:
+            inner: list[Node] = []
+            stack[-1].append(inner)
+            stack.append(inner)
+        elif token == ")" and len(stack) > 1:
+            stack.pop()
+        elif token not in "()":
+            stack[-1].append(token.upper() if token.upper() in _OPERATORS else token)
+    return stack[0]
 
 
 def _render(items: list[Node]) -> str:
@@ -172,7 +173,7 @@ def split_licenses(text: str) -> tuple[str, ...]:
     """apk's ``L:`` value as one string per license that applies: ``MIT BSD-2-Clause`` →
     two, ``MPL-2.0 AND MIT`` → two, ``( Apache-2.0 OR MIT ) AND MPL-2.0`` →
     ``Apache-2.0 OR MIT`` and ``MPL-2.0``. Names are kept as written."""
-    tree, _ = _group(_TOKEN.findall(text), 0)
+    tree = _group(_TOKEN.findall(text))
     seen: dict[str, None] = {}
     for term in _terms(tree):
         seen.setdefault(term, None)
@@ -239,6 +240,12 @@ class Apk:
         if data is None:
             result.warnings.append(self._warning("package DB could not be read", db))
             return result
+        with one_file(result, db, self.spec.name, "apk database") as found:
+            self._read(fs, db, data, found, ctx.distro)
+        return result
+
+    def _read(self, fs: Filesystem, db: FileEntry, data: bytes, result: AnalysisResult,
+              distro: Distro | None) -> None:
         introduced = first_layers(fs, [db.path], _keys)
         seen: set[Key] = set()
         owned: set[str] = set()
@@ -249,10 +256,9 @@ class Apk:
             owned.update(record.files)
             if record.key not in seen:
                 seen.add(record.key)
-                result.packages.append(_package(record, db, introduced, ctx.distro))
+                result.packages.append(_package(record, db, introduced, distro))
         result.packages.sort(key=lambda p: (p.sort_key(), p.purl or ""))
         result.owned_paths[self.spec.name] = frozenset(owned)
-        return result
 
     def _warning(self, message: str, db: FileEntry) -> Warning:
         return Warning(message=message, path=db.path, layer=db.layer, analyzer=self.spec.name)

@@ -32,8 +32,12 @@ class Paragraph:
 
 
 class _Builder:
+    """Values are kept as lists of lines and joined once, when the paragraph ends: appending
+    to a growing string would copy it per continuation line (a million of them is a tiny file
+    and hours of copying)."""
+
     def __init__(self) -> None:
-        self.fields: dict[str, str] = {}
+        self.fields: dict[str, list[str]] = {}
         self.line = 0
         self.key: str | None = None
 
@@ -45,18 +49,23 @@ class _Builder:
     def add_field(self, key: str, value: str, number: int) -> None:
         if not self.fields:
             self.line = number
-        self.key = key.lower()
-        # A repeated field keeps its first value, like dpkg's own parser would reject it.
-        self.fields.setdefault(self.key, value)
+        key = key.lower()
+        # A repeated field keeps its first value, like dpkg's own parser would reject it;
+        # its continuation lines are ignored with it.
+        self.key = key if key not in self.fields else None
+        self.fields.setdefault(key, [value])
 
     def add_continuation(self, text: str) -> None:
-        if self.key is None or self.key not in self.fields:
+        if self.key is None:
             return
         body = text.strip()
-        self.fields[self.key] += "\n" + ("" if body == "." else body)
+        self.fields[self.key].append("" if body == "." else body)
 
     def take(self) -> Paragraph | None:
-        paragraph = Paragraph(fields=self.fields, line=self.line) if self.fields else None
+        paragraph = None
+        if self.fields:
+            fields = {key: "\n".join(lines) for key, lines in self.fields.items()}
+            paragraph = Paragraph(fields=fields, line=self.line)
         self.reset()
         return paragraph
 

@@ -23,6 +23,7 @@ from portcullis.analyze.base import (
     AnalysisResult,
     AnalyzerSpec,
 )
+from portcullis.analyze.guard import one_file
 from portcullis.analyze.licenses import FAMILIES
 from portcullis.analyze.licenses import normalize as normalize_license
 from portcullis.analyze.os.control import Paragraph
@@ -208,18 +209,27 @@ def _is_dir(fs: Filesystem, path: str) -> bool:
 
 # The names map to SPDX in analyze/licenses.py, the one table for every ecosystem.
 _DEP5_FORMAT = re.compile(r"copyright-format|dep-?5", re.IGNORECASE)
-_EXPRESSION_SPLIT = re.compile(r"\s*,?\s+(?:and/or|and|or)\s+|\s*\|\s*", re.IGNORECASE)
+_OPERATOR_WORDS = frozenset({"and", "or", "and/or", "|"})
+
+
+def split_expression(value: str) -> list[str]:
+    """``GPL-2+ or MIT, and BSD | X`` → the license names. Word by word: a regex with
+    ``\\s*,?\\s+`` backtracks cubically on a long run of spaces (2.5 KB took minutes)."""
+    parts: list[str] = []
+    current: list[str] = []
+    for word in value.replace("|", " | ").split():
+        if word.lower() in _OPERATOR_WORDS:
+            parts.append(" ".join(current))
+            current = []
+        else:
+            current.append(word)
+    parts.append(" ".join(current))
+    return [name for part in parts if (name := part.strip().strip(",").strip())]
 
 
 def _dep5_licenses(paragraphs: list[Paragraph]) -> list[str]:
-    found: list[str] = []
-    for paragraph in paragraphs:
-        value = paragraph.first_line("license")
-        for part in _EXPRESSION_SPLIT.split(value):
-            name = part.strip().strip(",")
-            if name:
-                found.append(normalize_license(name))
-    return found
+    return [normalize_license(name) for paragraph in paragraphs
+            for name in split_expression(paragraph.first_line("license"))]
 
 
 # /usr/share/common-licenses/<name> → SPDX family or id. GNU ones get -only/-or-later from the
@@ -376,15 +386,16 @@ class Dpkg:
         seen: set[Key] = set()
         owned: set[str] = set()
         for db in dbs:
-            for record in self._records(fs, db, result):
-                if record.key in seen:
-                    continue
-                seen.add(record.key)
-                files = installed_files(fs, record, db.path)
-                owned.update(files or ())
-                result.packages.append(
-                    _package(record, db, introduced, licenses, ctx.distro, files)
-                )
+            with one_file(result, db, self.spec.name, "dpkg database") as found:
+                for record in self._records(fs, db, found):
+                    if record.key in seen:
+                        continue
+                    seen.add(record.key)
+                    files = installed_files(fs, record, db.path)
+                    owned.update(files or ())
+                    found.packages.append(
+                        _package(record, db, introduced, licenses, ctx.distro, files)
+                    )
         result.packages.sort(key=lambda p: (p.sort_key(), p.purl or ""))
         result.owned_paths[self.spec.name] = frozenset(owned)
         return result

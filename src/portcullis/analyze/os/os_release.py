@@ -21,6 +21,10 @@ from portcullis.layers.view import Filesystem
 from portcullis.model.distro import Distro
 from portcullis.model.finding import Warning
 
+# Release files are a few lines; a larger one is not read (shlex would take a minute on 64 MB).
+MAX_RELEASE_FILE = 64 * 1024
+_MAX_SHELL_VALUE = 1024
+
 # os-release ID → family name used across the project (and by the vulnerability DB).
 FAMILIES = {
     "debian": "debian",
@@ -76,6 +80,10 @@ def parse_os_release(text: str) -> dict[str, str]:
             continue
         key, _, value = line.partition("=")
         try:
+            # shlex builds a token by appending one character at a time (quadratic): long
+            # values, which no real release file has, just lose their quotes.
+            if len(value) > _MAX_SHELL_VALUE:
+                raise ValueError("too long for shlex")
             parts = shlex.split(value, comments=False, posix=True)
         except ValueError:
             parts = [value.strip("\"'")]
@@ -129,6 +137,13 @@ class OsRelease:
     def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
         distro = detect(fs)
         result = AnalysisResult(distro=distro)
+        for path in self.spec.paths:
+            entry = fs.resolve(path)
+            if entry is not None and entry.meta.size > MAX_RELEASE_FILE:
+                result.warnings.append(Warning(
+                    message=f"release file of {entry.meta.size} bytes is larger than "
+                            f"{MAX_RELEASE_FILE}; not read", path=entry.path, layer=entry.layer,
+                    analyzer=self.spec.name))
         if distro is None:
             result.warnings.append(
                 Warning(message="operating system not recognised; OS packages are not scanned",
@@ -139,7 +154,7 @@ class OsRelease:
 
 def _read(fs: Filesystem, path: str) -> tuple[str, int | None] | None:
     entry = fs.resolve(path)
-    if entry is None:
+    if entry is None or entry.meta.size > MAX_RELEASE_FILE:
         return None
     data = fs.read_entry(entry)
     if data is None:

@@ -21,6 +21,7 @@ from portcullis.analyze.base import (
     AnalysisResult,
     AnalyzerSpec,
 )
+from portcullis.analyze.guard import one_file
 from portcullis.analyze.os.rpmdb import NevraKey, RpmdbError, RpmPackage, read_database, read_keys
 from portcullis.analyze.provenance import first_layers
 from portcullis.layers.view import Filesystem
@@ -226,22 +227,25 @@ class Rpm:
         result = AnalysisResult()
         dbs = databases(fs)
         for db in dbs:
-            read = self._read_db(db, fs, result)
-            if read is None:
-                continue
-            packages, data = read
-            keys = [p.key for p in packages]
-            introduced = _introduced(fs, _history_paths(fs, dbs), data, keys, read_keys)
-            self._add(result, packages, db, introduced, ctx.distro, with_files=True)
-            owned = (path for package in packages for path in package.files)
-            result.owned_paths[self.spec.name] = frozenset(owned)
-            for other in dbs[dbs.index(db) + 1:]:
-                result.warnings.append(self._warning(
-                    f"another rpm database is used ({db.path}); this one is ignored", other))
-            return result
+            with one_file(result, db, self.spec.name, "rpm database") as found:
+                read = self._read_db(db, fs, found)
+                if read is None:
+                    continue
+                packages, data = read
+                keys = [p.key for p in packages]
+                introduced = _introduced(fs, _history_paths(fs, dbs), data, keys, read_keys)
+                self._add(found, packages, db, introduced, ctx.distro, with_files=True)
+                owned = (path for package in packages for path in package.files)
+                found.owned_paths[self.spec.name] = frozenset(owned)
+                for other in dbs[dbs.index(db) + 1:]:
+                    found.warnings.append(self._warning(
+                        f"another rpm database is used ({db.path}); this one is ignored", other))
+            if self.spec.name in result.owned_paths:
+                return result
         manifest = fs.resolve(MANIFEST)
         if manifest is not None and manifest.meta.is_file:
-            self._read_manifest(manifest, fs, result, ctx.distro)
+            with one_file(result, manifest, self.spec.name, "rpm manifest") as found:
+                self._read_manifest(manifest, fs, found, ctx.distro)
         return result
 
     def _read_db(self, db: FileEntry, fs: Filesystem,
