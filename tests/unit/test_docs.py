@@ -2,7 +2,8 @@
 
 docs/cli.md must name every command, option, option choice and environment variable that click
 knows (walking the real command tree), and must not list options that do not exist. Links in
-README.md and docs/ must point at files (and headings) inside the repository.
+README.md and docs/ must point at files (and headings) inside the repository. The module map of
+docs/architecture.md must list every module under src/portcullis, and no other.
 """
 
 from __future__ import annotations
@@ -168,3 +169,20 @@ def test_readme_links_every_doc() -> None:
                  "report.schema.json"):
         assert (DOCS / name).exists(), name
         assert f"docs/{name}" in readme, f"README.md does not link docs/{name}"
+
+
+def module_map_rows() -> set[str]:
+    """The first cell of every row of architecture.md's module map, e.g. `model/blob.py`."""
+    text = sections((DOCS / "architecture.md").read_text(encoding="utf-8"))["Module map"]
+    return set(re.findall(r"^\| `([\w/]+\.py)` \|", text, flags=re.MULTILINE))
+
+
+def test_the_module_map_lists_every_module() -> None:
+    package = REPO / "src" / "portcullis"
+    modules = {p.relative_to(package).as_posix() for p in package.rglob("*.py")}
+    assert {"scan.py", "vulndb/match.py", "analyze/os/rpmdb/bdb.py"} <= modules  # the walk works
+    listed = module_map_rows()
+    missing = sorted(modules - listed)
+    assert not missing, f"docs/architecture.md's module map lacks {missing}"
+    gone = sorted(listed - modules)
+    assert not gone, f"docs/architecture.md's module map lists modules that do not exist: {gone}"
