@@ -21,8 +21,6 @@ from portcullis.model.image import ImageInfo
 from portcullis.model.report import FileStats, Report, ScannerResult, Verdict, Violation
 from portcullis.source.base import SourceOptions
 from portcullis.source.resolve import open_image
-from portcullis.vulndb.match import match_packages
-from portcullis.vulndb.store import VulnStore, default_db_path
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +88,10 @@ def _vulnerabilities(result: AnalysisResult, options: ScanOptions) -> ScannerRes
     unreadable database fails the ``vuln`` scanner (and says why); it never ends the scan."""
     if "vuln" not in options.scanners:
         return None
+    # Imported here: a scan without the vuln scanner does not pay for the matcher's imports.
+    from portcullis.vulndb.match import match_packages
+    from portcullis.vulndb.store import VulnStore, default_db_path
+
     started = time.perf_counter()
     path = options.db or default_db_path()
     try:

@@ -4,8 +4,10 @@ UTF-8, and reports that are never left half-written."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -120,3 +122,19 @@ def test_a_report_that_cannot_be_written_leaves_no_partial_file(tmp_path: Path) 
     assert len(proc.stderr.splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["img", "out"]
     assert [p.name for p in target.iterdir()] == ["keep"]
+
+
+def test_a_report_into_a_device_or_fifo_writes_into_it(tmp_path: Path) -> None:
+    """--output /dev/null must never replace /dev/null with a file (root can rename over it)."""
+    spec = kit.ImageSpec(layers=[kit.Layer([kit.file("etc/hostname", "h")])])
+    layout = kit.write_oci_layout(tmp_path / "img", spec, ref="t")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    proc = run_cli("scan", f"oci:{layout}:t", "--quiet", "--format", "json",
+                   "--output", str(fifo), "--report", "json=/dev/null")
+    out, _ = reader.communicate(timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out)["artifact"]["source"] == "oci"
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert stat.S_ISCHR(Path("/dev/null").lstat().st_mode)

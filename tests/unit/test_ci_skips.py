@@ -56,13 +56,15 @@ pytest.importorskip("no_such_module_for_ci_skips")
 def _pytest(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess[str]:
     for name, text in SKIPPING.items():
         (tmp_path / name).write_text(text)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # not the project's config
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
     env["PYTHONPATH"] = str(REPO)
     if ci is not None:
         env["CI"] = ci
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "tests.ci_skips", "-p", "no:cacheprovider",
-         "-rA", "--continue-on-collection-errors", "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path)],
+         "-rA", "--continue-on-collection-errors", "--rootdir", str(tmp_path), "-c", str(tmp_path / "pytest.ini"),
+         str(tmp_path)],
         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120, check=False)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from license_expression import get_spdx_licensing
+from license_expression import Licensing, get_spdx_licensing
 
 # Names that are not SPDX ids but name exactly one license, lower-cased: DEP-5 short names
 # (Debian copyright files) and free-text names seen in PyPI classifiers, npm and gem metadata.
@@ -97,7 +97,13 @@ _VERSIONED = re.compile(
     r"^(?P<family>[a-z][a-z-]*?)-?v?(?P<version>\d+(?:\.\d+)?)(?P<suffix>\+|-only|-or-later)?$"
 )
 
-_LICENSING = get_spdx_licensing()
+
+
+@cache
+def _licensing() -> Licensing:
+    """Loaded on first use: building the SPDX symbol table costs ~40 ms that a scan without
+    licenses to normalise should not pay."""
+    return get_spdx_licensing()
 # Longer text is kept as written: real expressions are a few hundred characters, and the
 # expression parser takes about a second per 100 KB.
 MAX_EXPRESSION = 2000
@@ -117,7 +123,7 @@ def normalize(text: str) -> str:
     if name.startswith("LicenseRef-"):
         return name
     try:
-        info = _LICENSING.validate(name)
+        info = _licensing().validate(name)
     except Exception:  # untrusted text into a third-party parser: "MIT AND" raises AttributeError
         return name
     if info.errors or info.invalid_symbols or not info.normalized_expression:

@@ -175,6 +175,14 @@ def _write(report: Report, fmt: str, path: Path | None) -> None:
         spec.write(report, sys.stdout, sys.stdout.isatty())
         sys.stdout.flush()
         return
+    if path.exists() and not path.is_file():
+        # /dev/null, /dev/stdout, a FIFO: write into it; renaming over it would replace it.
+        try:
+            with path.open("w", encoding="utf-8", errors="backslashreplace") as out:
+                _write_to(spec.write, report, out)
+        except OSError as e:
+            raise ConfigError(f"cannot write report to {path}: {e.strerror}") from e
+        return
     # Written beside the target, then renamed: a failed or interrupted write never leaves a
     # truncated report where a pipeline step would read it.
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")

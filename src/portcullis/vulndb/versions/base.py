@@ -46,3 +46,19 @@ def check_text(scheme: str, version: str) -> None:
         raise InvalidVersion(scheme, version, "empty")
     if any(c.isspace() or not c.isprintable() for c in version):
         raise InvalidVersion(scheme, version, "contains whitespace or control characters")
+
+
+def split_epoch_release(scheme: str, version: str) -> tuple[int, str, str, bool]:
+    """``[epoch:]upstream[-release]`` as dpkg and rpm write it: (epoch, upstream, release,
+    whether a ``-`` was there). The release is what follows the last ``-``."""
+    epoch = 0
+    rest = version
+    if ":" in version:
+        head, rest = version.split(":", 1)
+        if not (head.isascii() and head.isdigit()):
+            raise InvalidVersion(scheme, version, "epoch is not a number")
+        epoch = int(head)
+    upstream, dash, release = rest.rpartition("-")
+    if not dash:
+        return epoch, rest, "", False
+    return epoch, upstream, release, True

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import re
 
-from portcullis.vulndb.versions.base import InvalidVersion, SortKey, check_text
+from portcullis.vulndb.versions.base import (
+    InvalidVersion,
+    SortKey,
+    check_text,
+    split_epoch_release,
+)
 
 ECOSYSTEMS = ("Debian", "Ubuntu")
 
@@ -57,17 +62,8 @@ class DpkgScheme:
         check_text(self.name, version)
         if not _ALLOWED.fullmatch(version):
             raise InvalidVersion(self.name, version, "character outside [A-Za-z0-9.+~:-]")
-        epoch = 0
-        rest = version
-        if ":" in version:
-            head, rest = version.split(":", 1)
-            if not (head.isascii() and head.isdigit()):
-                raise InvalidVersion(self.name, version, "epoch is not a number")
-            epoch = int(head)
-        upstream, dash, revision = rest.rpartition("-")
-        if not dash:
-            upstream, revision = rest, ""
-        elif not revision:
+        epoch, upstream, revision, dash = split_epoch_release(self.name, version)
+        if dash and not revision:
             raise InvalidVersion(self.name, version, "empty revision")
         if not upstream:
             raise InvalidVersion(self.name, version, "empty upstream version")

@@ -14,7 +14,12 @@ from __future__ import annotations
 
 import re
 
-from portcullis.vulndb.versions.base import InvalidVersion, SortKey, check_text
+from portcullis.vulndb.versions.base import (
+    InvalidVersion,
+    SortKey,
+    check_text,
+    split_epoch_release,
+)
 
 ECOSYSTEMS = (
     "Red Hat", "AlmaLinux", "Rocky Linux", "SUSE", "openSUSE", "Mageia", "openEuler",
@@ -47,16 +52,7 @@ class RpmScheme:
 
     def key(self, version: str) -> SortKey:
         check_text(self.name, version)
-        epoch = 0
-        rest = version
-        if ":" in version:
-            head, rest = version.split(":", 1)
-            if not (head.isascii() and head.isdigit()):
-                raise InvalidVersion(self.name, version, "epoch is not a number")
-            epoch = int(head)
-        upstream, dash, release = rest.rpartition("-")
-        if not dash:
-            upstream, release = rest, ""
+        epoch, upstream, release, _ = split_epoch_release(self.name, version)
         if not upstream:
             raise InvalidVersion(self.name, version, "empty version")
         return (epoch, _tokens(upstream), _tokens(release))
