@@ -192,6 +192,7 @@ class VulnStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._records: dict[str, Vulnerability | None] = {}
         if not path.is_file():
             raise VulnDBError(
                 f"no vulnerability database at {path}: run `portcullis db update` first")
@@ -278,10 +279,16 @@ class VulnStore:
         )
 
     def vulnerability(self, vuln_id: str) -> Vulnerability | None:
+        # Remembered for the store's life (one scan): a record that affects several packages
+        # (a Debian source package's binaries, a USN) is read and decoded once.
+        if vuln_id in self._records:
+            return self._records[vuln_id]
         try:
-            return self._vulnerability(vuln_id)
+            record = self._vulnerability(vuln_id)
         except (sqlite3.Error, msgspec.DecodeError) as e:
             raise self._corrupt(e) from e
+        self._records[vuln_id] = record
+        return record
 
     def _vulnerability(self, vuln_id: str) -> Vulnerability | None:
         row = self._db.execute(
