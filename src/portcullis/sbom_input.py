@@ -27,6 +27,9 @@ from portcullis.model.files import Location
 from portcullis.model.package import Package
 
 SCHEME = "sbom:"
+# Larger than an image document's bound: an SBOM of a big image (thousands of components, each
+# with properties) runs to tens of MB.
+MAX_SBOM_BYTES = 64 << 20
 CYCLONEDX_VERSIONS = ("1.4", "1.5", "1.6")
 SPDX_VERSIONS = ("SPDX-2.3",)
 
@@ -133,7 +136,7 @@ class _Report(msgspec.Struct, kw_only=True):
 # --- reading ---------------------------------------------------------------------------------
 
 
-def read_sbom(path: Path, *, max_size: int = json_doc.MAX_SIZE) -> Inventory:
+def read_sbom(path: Path, *, max_size: int = MAX_SBOM_BYTES) -> Inventory:
     where = str(path)
     try:
         with path.open("rb") as f:
