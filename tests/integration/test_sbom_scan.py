@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
+from tests.images.debian import DebianImage
 from tests.integration.test_report_schema import assert_valid
 from tests.integration.test_vuln_scan import _image
 
@@ -71,3 +72,38 @@ def test_a_missing_sbom_is_exit_2(tmp_path: Path) -> None:
     proc = run_cli("scan", f"sbom:{tmp_path / 'none.json'}", "--quiet")
     assert proc.returncode == 2
     assert "cannot read SBOM" in proc.stderr and "none.json" in proc.stderr
+
+
+def test_the_real_debian_images_sboms_give_the_same_lookups(debian: DebianImage,
+                                                          tmp_path: Path) -> None:
+    """Every package of the real Debian image, read back from each SBOM Portcullis writes,
+    is looked up exactly as the image scan looks it up (ecosystem, advisory name such as the
+    Debian source package, version), under the same distribution."""
+    from portcullis.report.cyclonedx import render_cyclonedx
+    from portcullis.report.json import write_json
+    from portcullis.report.spdx import render_spdx
+    from portcullis.sbom_input import read_sbom
+    from portcullis.scan import ScanOptions, parse_scanners, scan
+    from portcullis.vulndb.match import target_of
+
+    report = scan(f"oci:{debian.oci_dir}:{debian.ref}",
+                  ScanOptions(scanners=parse_scanners("packages")))
+    expected = sorted({(t.ecosystem, t.name, t.version) for p in report.packages
+                       if (t := target_of(p, report.distro)) is not None})
+    assert any(e.startswith("Debian:12") for e, _, _ in expected)
+    assert any(e == "PyPI" for e, _, _ in expected) and any(e == "npm" for e, _, _ in expected)
+    cdx = tmp_path / "image.cdx.json"
+    cdx.write_text(render_cyclonedx(report))
+    spdx = tmp_path / "image.spdx.json"
+    spdx.write_text(json.dumps(render_spdx(report)))
+    own = tmp_path / "image.json"
+    with own.open("w") as out:
+        write_json(report, out)
+    for path in (cdx, spdx, own):
+        inventory = read_sbom(path)
+        assert inventory.distro is not None and report.distro is not None
+        assert (inventory.distro.family, inventory.distro.version) == (
+            report.distro.family, report.distro.version), path
+        got = sorted({(t.ecosystem, t.name, t.version) for p in inventory.packages
+                      if (t := target_of(p, inventory.distro)) is not None})
+        assert got == expected, path
