@@ -17,8 +17,10 @@ from portcullis.analyze.engine import EngineOptions, EngineResult, run
 from portcullis.errors import ConfigError, VulnDBError
 from portcullis.layers.view import SquashedView
 from portcullis.model.finding import Finding, Severity, Warning
-from portcullis.model.image import ImageInfo
+from portcullis.model.image import ImageConfig, ImageInfo
 from portcullis.model.report import FileStats, Report, ScannerResult, Verdict, Violation
+from portcullis.sbom_input import SCHEME as SBOM_SCHEME
+from portcullis.sbom_input import read_sbom
 from portcullis.source.base import SourceOptions
 from portcullis.source.resolve import open_image
 
@@ -65,6 +67,8 @@ def _selected_analyzers(scanners: frozenset[str]) -> list[object]:
 def scan(reference: str, options: ScanOptions | None = None) -> Report:
     options = options or ScanOptions()
     now = options.now or datetime.now().astimezone()
+    if reference.startswith(SBOM_SCHEME):
+        return _scan_sbom(reference, options, now)
     with options.source.make_temp_dir(prefix="portcullis-scan-") as tmp:
         # Everything the scan spools (inflated archives, captured files) lives below tmp.
         source = replace(options.source, temp_dir=Path(tmp))
@@ -81,6 +85,34 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
             return _report(info, engine, options, now, vuln)
         finally:
             engine.view.close()
+
+
+def _scan_sbom(reference: str, options: ScanOptions, now: datetime) -> Report:
+    """An SBOM instead of an image: its packages against today's database. No layers, so
+    every scanner but ``vuln`` (and ``packages``, the list as read) is not applicable."""
+    inventory = read_sbom(Path(reference.removeprefix(SBOM_SCHEME)))
+    result = AnalysisResult(packages=list(inventory.packages), distro=inventory.distro)
+    vuln = _vulnerabilities(result, options)
+    scanners: dict[str, ScannerResult] = {}
+    requested = expand_scanners(options.scanners)
+    for name in SCANNERS:
+        if name not in requested:
+            scanners[name] = ScannerResult(status="skipped", message="not requested")
+        elif name == "vuln" and vuln is not None:
+            scanners[name] = vuln
+        elif name == "packages":  # the list as read
+            scanners[name] = ScannerResult(status="ok")
+        else:
+            scanners[name] = ScannerResult(status="skipped",
+                                           message="not applicable to an SBOM")
+    info = ImageInfo(reference=reference, source="sbom", manifest_digest=None,
+                     config_digest=None, config=ImageConfig(), layers=())
+    return Report(
+        tool_version=__version__, created_at=now, image=info, distro=result.distro,
+        packages=tuple(result.packages), findings=tuple(result.findings),
+        warnings=tuple(result.warnings), scanners=scanners,
+        verdict=evaluate(result.findings, options.fail_on),
+    )
 
 
 def _vulnerabilities(result: AnalysisResult, options: ScanOptions) -> ScannerResult | None:

@@ -65,19 +65,26 @@ def _errors(ctx: click.Context, what: str, db_path: Path) -> Iterator[None]:
               help="Retries (with backoff and resume) per download.")
 @click.option("--timeout", type=float, default=60.0, show_default=True,
               help="Network timeout in seconds.")
+@click.option("--kev", metavar="URL_OR_FILE",
+              help="CISA Known Exploited Vulnerabilities catalog (JSON) to load: a URL, file:// "
+                   "URL or path.")
+@click.option("--epss", metavar="URL_OR_FILE",
+              help="FIRST EPSS scores (CSV, gzip-compressed or not) to load: a URL, file:// URL "
+                   "or path.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.pass_context
 def update_command(ctx: click.Context, db_path: Path | None, source: str,
-                   ecosystems: str | None, retries: int, timeout: float, quiet: bool) -> None:
+                   ecosystems: str | None, retries: int, timeout: float, kev: str | None,
+                   epss: str | None, quiet: bool) -> None:
     """Download the OSV exports and build a new database, swapped in atomically."""
     path = db_path or default_db_path()
     with _errors(ctx, "db update", path):
-        result = _update(path, source, ecosystems, retries, timeout, quiet)
+        result = _update(path, source, ecosystems, retries, timeout, quiet, kev, epss)
     _report_update(path, result)
 
 
 def _update(path: Path, source: str, ecosystems: str | None, retries: int, timeout: float,
-            quiet: bool) -> BuildResult:
+            quiet: bool, kev: str | None, epss: str | None) -> BuildResult:
     names = parse_ecosystems(ecosystems) if ecosystems is not None else DEFAULT_ECOSYSTEMS
     stderr = Console(stderr=True)
     with ExitStack() as stack:
@@ -86,7 +93,7 @@ def _update(path: Path, source: str, ecosystems: str | None, retries: int, timeo
             progress = stack.enter_context(RichProgress(stderr))
         options = UpdateOptions(db_path=path, source=source, ecosystems=names,
                                 retry=Retry(retries=retries), timeout=timeout,
-                                progress=progress)
+                                progress=progress, kev=kev, epss=epss)
         return update(options)
 
 
@@ -101,6 +108,9 @@ def _report_update(path: Path, result: BuildResult) -> None:
     click.echo(f"updated {path}: {meta.vulnerabilities} vulnerabilities "
                f"({meta.withdrawn} withdrawn), {meta.affected} affected packages from "
                f"{len(meta.sources)} sources{skipped}")
+    for name, extra in (("KEV", meta.kev), ("EPSS", meta.epss)):
+        if extra is not None:
+            click.echo(f"loaded {name} {extra.version or '(no version)'}: {extra.records} CVEs")
 
 
 @db.command("info")
@@ -122,8 +132,12 @@ def info_lines(path: Path, meta: Meta) -> list[str]:
         f"vulnerabilities: {meta.vulnerabilities} ({meta.withdrawn} withdrawn)",
         f"affected:        {meta.affected} package entries",
         f"skipped:         {meta.skipped} records",
-        "sources:",
     ]
+    for name, extra in (("kev", meta.kev), ("epss", meta.epss)):
+        text = (f"{extra.records} CVEs, {extra.version or 'no version'}, from {extra.url}, "
+                f"fetched {extra.fetched_at}") if extra else "not loaded"
+        lines.append(f"{name + ':':<17}{text}")
+    lines.append("sources:")
     for s in meta.sources:
         modified = f", last modified {s.last_modified}" if s.last_modified else ""
         lines.append(f"  {s.ecosystem}: {s.records} records ({s.withdrawn} withdrawn, "

@@ -17,9 +17,10 @@ from pathlib import Path
 import msgspec
 
 from portcullis.progress import NullProgress, Progress
+from portcullis.vulndb.enrich import Epss, Kev
 from portcullis.vulndb.names import normalize_name, split_ecosystem
 from portcullis.vulndb.osv import Record, Skip, iter_zip, open_zip
-from portcullis.vulndb.store import INDEXES, SCHEMA, TABLES, Meta, SourceMeta
+from portcullis.vulndb.store import INDEXES, SCHEMA, TABLES, ExtraMeta, Meta, SourceMeta
 
 # Skips are all counted; this many are kept to be listed (the rest are "and N more").
 MAX_LISTED_SKIPS = 200
@@ -92,7 +93,17 @@ class _Writer:
     def count(self, sql: str) -> int:
         return int(self.db.execute(sql).fetchone()[0])
 
-    def finish(self, sources: list[SourceMeta], skipped: int) -> Meta:
+    def add_exploits(self, kev: Kev | None, epss: Epss | None) -> None:
+        if kev is not None:
+            self.db.executemany("INSERT INTO kev VALUES (?, ?, ?)",
+                                [(r.cve, r.date_added, r.ransomware) for r in kev.rows])
+        if epss is not None:
+            self.db.executemany("INSERT INTO epss VALUES (?, ?, ?)",
+                                [(r.cve, r.score, r.percentile) for r in epss.rows])
+        self.db.commit()
+
+    def finish(self, sources: list[SourceMeta], skipped: int, kev: Kev | None = None,
+               epss: Epss | None = None) -> Meta:
         self.db.executescript(INDEXES)
         meta = Meta(
             schema=SCHEMA,
@@ -103,6 +114,8 @@ class _Writer:
                 "SELECT count(*) FROM vulnerabilities WHERE withdrawn IS NOT NULL"),
             skipped=skipped,
             sources=sources,
+            kev=_extra(kev),
+            epss=_extra(epss),
         )
         self.db.executemany("INSERT INTO meta VALUES (?, ?)",
                             [("schema", str(SCHEMA)), ("summary", _text(meta))])
@@ -113,6 +126,13 @@ class _Writer:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _extra(loaded: Kev | Epss | None) -> ExtraMeta | None:
+    if loaded is None:
+        return None
+    return ExtraMeta(url=loaded.url, fetched_at=loaded.fetched_at, version=loaded.version,
+                     records=len(loaded.rows))
 
 
 def _affected_rows(record: Record) -> list[tuple[str | None, ...]]:
@@ -131,7 +151,8 @@ def _affected_rows(record: Record) -> list[tuple[str | None, ...]]:
 
 
 def build(target: Path, downloads: Sequence[Download],
-          progress: Progress | None = None) -> BuildResult:
+          progress: Progress | None = None, *, kev: Kev | None = None,
+          epss: Epss | None = None) -> BuildResult:
     """Write a complete database at ``target`` (replaced if present) from ``downloads``.
     Raises ``VulnDBError`` on an unreadable export; ``target`` is then left for the caller to
     delete."""
@@ -146,7 +167,8 @@ def build(target: Path, downloads: Sequence[Download],
             sources.append(meta)
             skipped += meta.skipped
             skips.extend(source_skips[: MAX_LISTED_SKIPS - len(skips)])
-        return BuildResult(writer.finish(sources, skipped), skips)
+        writer.add_exploits(kev, epss)
+        return BuildResult(writer.finish(sources, skipped, kev, epss), skips)
     finally:
         writer.close()
 

@@ -130,7 +130,7 @@ def match_packages(packages: Sequence[Package], distro: Distro | None,
             continue
         out.matched_packages += 1
         hits = _hits(package, target, store, out.warnings)
-        out.findings.extend(_findings(package, target, hits))
+        out.findings.extend(_findings(package, target, hits, store))
     if out.unsupported:
         family = distro.family if distro else "unknown"
         out.warnings.append(Warning(
@@ -213,7 +213,15 @@ def _primary(ids: set[str]) -> str:
     return cves[0] if cves else sorted(ids)[0]
 
 
-def _findings(package: Package, target: Target, hits: list[Hit]) -> list[Finding]:
+def _exploits(ids: set[str], store: VulnStore) -> tuple[bool, tuple[float, float] | None]:
+    """In KEV under any of its CVE ids; the highest EPSS (score, percentile) among them."""
+    cves = sorted(i for i in ids if i.startswith("CVE-"))
+    scores = [s for s in (store.epss(c) for c in cves) if s is not None]
+    return any(store.exploited(c) for c in cves), max(scores, default=None)
+
+
+def _findings(package: Package, target: Target, hits: list[Hit],
+              store: VulnStore) -> list[Finding]:
     path, layer = _where(package)
     out = []
     for group in _groups(hits):
@@ -226,6 +234,7 @@ def _findings(package: Package, target: Target, hits: list[Hit]) -> list[Finding
         fixed = sorted({f for h in group for f in h.fixed})
         best = max((h.rating for h in group), key=Rating.rank)
         title = next((h.summary for h in group if h.summary), primary)
+        kev, epss = _exploits(ids, store)
         out.append(Finding(
             kind="vulnerability", id=primary, severity=best.severity, title=title, path=path,
             layer=layer, visible=True,
@@ -240,7 +249,8 @@ def _findings(package: Package, target: Target, hits: list[Hit]) -> list[Finding
                 "ecosystem": target.ecosystem,
                 "cvss": best.cvss,
                 "severity_source": best.source,
-                "kev": False,
-                "epss": None,
+                "kev": kev,
+                "epss": epss[0] if epss else None,
+                "epss_percentile": epss[1] if epss else None,
             }))
     return out

@@ -10,6 +10,9 @@ Tables:
   Ranges, versions and the ecosystem/database-specific objects are kept as OSV JSON: the range
   evaluation needs them whole.
 - ``aliases``: alias → record id (CVE, GHSA, PYSEC, DSA, USN, ... and OSV ``upstream`` ids).
+- ``kev``, ``epss``: exploit data keyed by CVE (CISA KEV, FIRST EPSS), empty unless
+  ``db update --kev/--epss`` loaded them. A database built before they existed has no such
+  tables and reads as if they were empty.
 - ``meta``: schema number, build time, and each source's URL, timestamps and counts.
 """
 
@@ -64,6 +67,10 @@ CREATE TABLE affected (
 CREATE INDEX affected_by_vuln ON affected (vuln_id);
 CREATE TABLE aliases (alias TEXT NOT NULL, vuln_id TEXT NOT NULL,
                       PRIMARY KEY (alias, vuln_id)) WITHOUT ROWID;
+CREATE TABLE kev (cve TEXT PRIMARY KEY, date_added TEXT NOT NULL,
+                  ransomware TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE epss (cve TEXT PRIMARY KEY, score REAL NOT NULL,
+                   percentile REAL NOT NULL) WITHOUT ROWID;
 """
 
 # Created once the rows are in: building the index at the end is several times faster.
@@ -118,6 +125,15 @@ class SourceMeta(msgspec.Struct, frozen=True):
     withdrawn: int
 
 
+class ExtraMeta(msgspec.Struct, frozen=True):
+    """Where the KEV or EPSS rows came from."""
+
+    url: str
+    fetched_at: str
+    version: str  # KEV catalogVersion; EPSS score date and model
+    records: int
+
+
 class Meta(msgspec.Struct, frozen=True):
     schema: int
     built_at: str
@@ -126,6 +142,8 @@ class Meta(msgspec.Struct, frozen=True):
     withdrawn: int
     skipped: int
     sources: list[SourceMeta]
+    kev: ExtraMeta | None = None
+    epss: ExtraMeta | None = None
 
 
 _ranges = msgspec.json.Decoder(list[Range])
@@ -192,6 +210,10 @@ class VulnStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._records: dict[str, Vulnerability | None] = {}
+        self._kev: dict[str, bool] = {}
+        self._epss: dict[str, tuple[float, float] | None] = {}
+        self._extra_tables: frozenset[str] = frozenset()
         if not path.is_file():
             raise VulnDBError(
                 f"no vulnerability database at {path}: run `portcullis db update` first")
@@ -201,6 +223,8 @@ class VulnStore:
             raise VulnDBError(f"cannot open the vulnerability database {path} ({e})") from e
         try:
             self._meta = self._read_meta()
+            self._extra_tables = frozenset(r[0] for r in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('kev', 'epss')"))
         except sqlite3.Error as e:
             self._db.close()
             raise VulnDBError(f"{path} is not a Portcullis vulnerability database ({e})") from e
@@ -278,10 +302,16 @@ class VulnStore:
         )
 
     def vulnerability(self, vuln_id: str) -> Vulnerability | None:
+        # Remembered for the store's life (one scan): a record that affects several packages
+        # (a Debian source package's binaries, a USN) is read and decoded once.
+        if vuln_id in self._records:
+            return self._records[vuln_id]
         try:
-            return self._vulnerability(vuln_id)
+            record = self._vulnerability(vuln_id)
         except (sqlite3.Error, msgspec.DecodeError) as e:
             raise self._corrupt(e) from e
+        self._records[vuln_id] = record
+        return record
 
     def _vulnerability(self, vuln_id: str) -> Vulnerability | None:
         row = self._db.execute(
@@ -296,6 +326,28 @@ class VulnStore:
             aliases=tuple(_strings.decode(row[7])), related=tuple(_strings.decode(row[8])),
             upstream=tuple(_strings.decode(row[9])), database_specific=_obj(row[10]),
             source=row[11])
+
+    def exploited(self, cve: str) -> bool:
+        """In CISA's Known Exploited Vulnerabilities catalog (as loaded by ``db update``)."""
+        if cve not in self._kev:
+            self._kev[cve] = self._one("kev", "SELECT 1 FROM kev WHERE cve = ?", cve) is not None
+        return self._kev[cve]
+
+    def epss(self, cve: str) -> tuple[float, float] | None:
+        """(score, percentile) from FIRST EPSS, or None when not loaded or not scored."""
+        if cve not in self._epss:
+            row = self._one("epss", "SELECT score, percentile FROM epss WHERE cve = ?", cve)
+            self._epss[cve] = (float(row[0]), float(row[1])) if row else None
+        return self._epss[cve]
+
+    def _one(self, table: str, sql: str, key: str) -> tuple[Any, ...] | None:
+        if table not in self._extra_tables:
+            return None
+        try:
+            row: tuple[Any, ...] | None = self._db.execute(sql, (key,)).fetchone()
+        except sqlite3.Error as e:
+            raise self._corrupt(e) from e
+        return row
 
     def ids_for_alias(self, alias: str) -> list[str]:
         """Record ids that list ``alias`` (a CVE, GHSA, ...) among their aliases."""

@@ -13,7 +13,7 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
@@ -23,6 +23,7 @@ import httpx
 from portcullis.errors import PortcullisError, VulnDBError
 from portcullis.progress import NullProgress, Progress
 from portcullis.vulndb.build import BuildResult, Download, build, now_utc
+from portcullis.vulndb.enrich import MAX_EPSS_BYTES, MAX_KEV_BYTES, parse_epss, parse_kev
 from portcullis.vulndb.fetch import Fetched, Retry, fetch
 from portcullis.vulndb.osv import open_zip
 from portcullis.vulndb.store import check_database, locked, swap_in
@@ -47,6 +48,8 @@ class UpdateOptions:
     retry: Retry = field(default_factory=Retry)
     timeout: float = 60.0
     progress: Progress = field(default_factory=NullProgress)
+    kev: str | None = None  # CISA KEV JSON: a URL, file:// URL or path
+    epss: str | None = None  # FIRST EPSS CSV (or .csv.gz): the same
 
 
 def parse_ecosystems(text: str) -> tuple[str, ...]:
@@ -93,15 +96,41 @@ def update(options: UpdateOptions) -> BuildResult:
 
 
 def _update(options: UpdateOptions, work: Path) -> BuildResult:
+    # Exploit data first: a bad KEV or EPSS file fails before the long part.
+    kev = epss = None
+    if options.kev is not None:
+        data, fetched_at = _read_extra(options, options.kev, work, "KEV", MAX_KEV_BYTES)
+        kev = replace(parse_kev(data, options.kev), url=options.kev, fetched_at=fetched_at)
+    if options.epss is not None:
+        data, fetched_at = _read_extra(options, options.epss, work, "EPSS", MAX_EPSS_BYTES)
+        epss = replace(parse_epss(data, options.epss), url=options.epss, fetched_at=fetched_at)
     downloads = _download_all(options, work)
     new = options.db_path.with_name(f".{options.db_path.name}.new-{os.getpid()}")
     try:
-        result = build(new, downloads, options.progress)
+        result = build(new, downloads, options.progress, kev=kev, epss=epss)
         check_database(new)
         swap_in(new, options.db_path)
     finally:
         new.unlink(missing_ok=True)
     return result
+
+
+def _read_extra(options: UpdateOptions, source: str, work: Path, what: str,
+                limit: int) -> tuple[bytes, str]:
+    """The bytes of a KEV or EPSS file (downloaded with retries, or read from disk) and when."""
+    local = local_source(source)
+    if local is None:
+        with httpx.Client(timeout=httpx.Timeout(options.timeout), follow_redirects=True) as c:
+            local = fetch(c, source, work / f"{what.lower()}.download", what, options.retry,
+                          options.progress, limit=limit).path
+    try:
+        with local.open("rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise VulnDBError(f"{what} file {local}: {e.strerror or e}") from e
+    if len(data) > limit:
+        raise VulnDBError(f"{what} file {source}: larger than {limit} bytes")
+    return data, now_utc()
 
 
 def local_source(source: str) -> Path | None:
