@@ -23,7 +23,7 @@ from portcullis.source.base import ImageBase, SourceOptions
 from portcullis.source.reference import ImageReference
 
 PATH_MAX = 4096
-"""Characters in a path below the root, as Linux and the layer tar reader allow."""
+"""Bytes in a path, as Linux allows (the layer tar reader allows as many characters)."""
 
 # Not a real digest: a dir has none. Stable so the cache and reports stay deterministic.
 _DIR_DIFF_ID = "sha256:" + "0" * 64
@@ -110,7 +110,8 @@ class DirectoryTar:
             # Reversed onto the stack so that they come off it in name order.
             for name, child_is_dir in reversed(self._list(folder)):
                 full = folder / name
-                if len(str(full)) - len(str(self._root)) > PATH_MAX:
+                # The kernel's limit is on the whole path (in bytes) a call is given.
+                if len(os.fsencode(full)) >= PATH_MAX:
                     raise self._too_long(full)
                 pending.append((full, child_is_dir))
 
@@ -123,15 +124,18 @@ class DirectoryTar:
             raise self._unreadable(folder, e) from e
 
     def _too_long(self, full: Path) -> SourceError:
-        inside = full.relative_to(self._root).as_posix()
-        return SourceError(f"{self._what}: path longer than {PATH_MAX} characters at "
-                           f"/{inside[:100]}…")
+        where = self._inside(full)
+        return SourceError(f"{self._what}: path longer than {PATH_MAX} bytes at {where}")
 
     def _unreadable(self, full: Path, error: Exception) -> SourceError:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        return SourceError(f"{self._what}: cannot read {self._inside(full)} ({reason})")
+
+    def _inside(self, full: Path) -> str:
+        """Where ``full`` is in the image, cut to 100 characters: errors stay one short line."""
         inside = full.relative_to(self._root).as_posix()
         where = "/" if inside == "." else f"/{inside}"
-        return SourceError(f"{self._what}: cannot read {where} ({reason})")
+        return where if len(where) <= 100 else where[:100] + "…"
 
 
 def open_rootfs(ref: ImageReference, options: SourceOptions) -> RootfsImage:
