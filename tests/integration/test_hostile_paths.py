@@ -104,16 +104,48 @@ def nest(root: Path, levels: int, name: str = "d") -> Path:
     return root
 
 
+def unnest(root: Path, name: str = "d") -> None:
+    """Remove a tree made by ``nest`` one level at a time: pytest's own clean-up of old temp
+    dirs (shutil.rmtree) recurses, and a tree this deep would overflow it in a later run."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        while Path(root, name).is_dir():
+            # Lift the grandchild to the top: the child then holds nothing but files.
+            lifted = Path(root, name, name).is_dir()
+            if lifted:
+                os.rename(f"{name}/{name}", "lifted", src_dir_fd=fd, dst_dir_fd=fd)
+            child = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            try:
+                with os.scandir(child) as listing:
+                    names = [entry.name for entry in listing]
+                for entry_name in names:
+                    os.unlink(entry_name, dir_fd=child)
+            finally:
+                os.close(child)
+            os.rmdir(name, dir_fd=fd)
+            if lifted:
+                os.rename("lifted", name, src_dir_fd=fd, dst_dir_fd=fd)
+    finally:
+        os.close(fd)
+    root.rmdir()
+
+
 def test_a_dir_root_1500_levels_deep_scans(tmp_path: Path) -> None:
     root = nest(tmp_path / "root", 1500)
-    got, report = scan_report(f"dir:{root}", tmp_path / "out.json")
+    try:
+        got, report = scan_report(f"dir:{root}", tmp_path / "out.json")
+    finally:
+        unnest(root)
     assert file_paths(report) == {"/d" * 1500 + "/bottom.txt"}
     assert got.stderr == ""
 
 
 def test_a_dir_root_deeper_than_path_max_is_exit_2(tmp_path: Path) -> None:
     root = nest(tmp_path / "root", 2100)
-    line = scan_fails(f"dir:{root}")
+    try:
+        line = scan_fails(f"dir:{root}")
+    finally:
+        unnest(root)
     assert line == f"{ERROR}dir:{root}: path longer than 4096 bytes at {('/d' * 50)[:100]}…"
 
 
