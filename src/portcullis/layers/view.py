@@ -18,12 +18,22 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from portcullis.errors import LimitExceededError
 from portcullis.layers.content import ContentStore
 from portcullis.layers.index import LayerIndex
 from portcullis.model.files import Change, FileEntry, FileKind, FileMeta, normalize
 
 ROOT = "/"
 _WILDCARDS = "*?["  # what fnmatch treats as special; "]" only closes a "[" class
+PATH_MAX = 4096
+"""Characters in a path or symlink target, as Linux and the tar reader allow."""
+MAX_RESOLVE_PARTS = 2 * PATH_MAX
+"""Parts one resolution may walk, links' targets included: a real path has far fewer."""
+IMPLIED_DIR_BUDGET = 128 << 20
+"""About the bytes the implicit parent directories of a whole image may take (path strings,
+their sets of children): room for ~300,000 of them, far more than real images imply."""
+IMPLIED_DIR_OVERHEAD = 300
+"""About the bytes one implicit directory takes besides its path: a dict slot and a set."""
 
 
 class Filesystem(Protocol):
@@ -154,6 +164,7 @@ class SquashedView:
         self._histories: dict[tuple[Change, ...], tuple[Change, ...]] = {}
         self._content = content or ContentStore()
         self._max_depth = max_symlink_depth
+        self._implied_cost = 0  # about the bytes implicit parent directories take
         self.layers = 0
 
     # building ---------------------------------------------------------------------------------
@@ -200,19 +211,31 @@ class SquashedView:
             history.append(self._change(layer, action))
         self._current[path] = FileEntry(meta=meta, layer=layer, history=())
         self._unstamped.add(path)
-        self._link(path)
+        self._link(path, layer)
 
-    def _link(self, path: str) -> None:
+    def _link(self, path: str, layer: int) -> None:
         while path != ROOT:
             parent = posixpath.dirname(path)
-            siblings = self._children.setdefault(parent, set())
-            if path in siblings:
+            siblings = self._children.get(parent)
+            if siblings is None:
+                if parent not in self._current:
+                    # An implicit parent directory (tars may omit it): it exists without
+                    # metadata or history, and costs its path string and its children's set.
+                    self._imply(parent, layer)
+                siblings = self._children[parent] = set()
+            elif path in siblings:
                 return
             siblings.add(path)
-            if parent not in self._current and parent != ROOT:
-                # Implicit parent directory (tars may omit it): exists without metadata.
-                self._history.setdefault(parent, [])
             path = parent
+
+    def _imply(self, directory: str, layer: int) -> None:
+        """Count an implicit parent against IMPLIED_DIR_BUDGET. A tar entry's name is at most
+        PATH_MAX long, but one deep name without its folders' entries implies ~PATH_MAX/2
+        folders of up to PATH_MAX characters each: a tiny layer could fill gigabytes."""
+        self._implied_cost += len(directory) + IMPLIED_DIR_OVERHEAD
+        if self._implied_cost > IMPLIED_DIR_BUDGET:
+            raise LimitExceededError("implied_directories", IMPLIED_DIR_BUDGET,
+                                     f"layer {layer}")
 
     def _retire(self, old: FileEntry, layer: int) -> None:
         if old.meta.is_dir:
@@ -288,27 +311,56 @@ class SquashedView:
         return p in self._current or bool(self._children.get(p))
 
     def resolve_path(self, path: str, follow_final: bool = True) -> str:
-        """Resolve symlinks inside the image; ``..`` and absolute targets stay inside it."""
-        parts = [p for p in normalize(path).split("/") if p]
-        resolved = ROOT
+        """Resolve symlinks inside the image; ``..`` and absolute targets stay inside it.
+
+        Linear in the parts it walks: ``pending`` is a stack (next part last) and ``resolved``
+        keeps the path string of every resolved prefix, so a target's ``..`` cuts it without
+        walking it again. Bounded: at most ``max_symlink_depth`` links, targets and resolved
+        paths of at most PATH_MAX characters, and MAX_RESOLVE_PARTS parts in all; past any of
+        them it is a SymlinkLoopError, which callers treat as an unresolvable path.
+        """
+        pending = [p for p in normalize(path).split("/") if p]
+        pending.reverse()
+        resolved: list[str] = []  # resolved[i]: the path of the first i+1 resolved parts
         budget = self._max_depth
-        while parts:
-            part = parts.pop(0)
-            candidate = posixpath.join(resolved, part)
+        walked = 0
+        while pending:
+            walked += 1
+            if walked > MAX_RESOLVE_PARTS:
+                raise SymlinkLoopError(f"too many path parts to resolve at {path[:200]}")
+            part = pending.pop()
+            candidate = (resolved[-1] if resolved else "") + "/" + part
+            if len(candidate) > PATH_MAX:
+                raise SymlinkLoopError(f"path too long to resolve at {path[:200]}")
             entry = self._current.get(candidate)
-            is_last = not parts
-            if entry and entry.meta.kind is FileKind.SYMLINK and (follow_final or not is_last):
+            if entry and entry.meta.kind is FileKind.SYMLINK and (follow_final or pending):
                 budget -= 1
                 if budget < 0:
                     raise SymlinkLoopError(f"too many levels of symbolic links at {path}")
-                target = entry.meta.linkname or ""
-                base = ROOT if target.startswith("/") else resolved
-                new = normalize(posixpath.join(base, target))
-                parts = [p for p in new.split("/") if p] + parts
-                resolved = ROOT
+                self._expand(entry.meta.linkname or "", resolved, pending, path)
                 continue
-            resolved = candidate
-        return resolved
+            resolved.append(candidate)
+        return resolved[-1] if resolved else ROOT
+
+    @staticmethod
+    def _expand(target: str, resolved: list[str], pending: list[str], path: str) -> None:
+        """Put a symlink's ``target`` in place of the link: the lexical normalisation of
+        ``normalize(join(resolved, target))``, done on the two lists in the target's length."""
+        if len(target) > PATH_MAX:
+            raise SymlinkLoopError(f"symlink target too long at {path[:200]}")
+        if target.startswith("/"):
+            resolved.clear()
+        parts: list[str] = []
+        for part in target.replace("\\", "/").split("/"):
+            if part == "..":
+                if parts:
+                    parts.pop()
+                elif resolved:
+                    resolved.pop()
+            elif part and part != ".":
+                parts.append(part)
+        parts.reverse()
+        pending.extend(parts)
 
     def resolve(self, path: str) -> FileEntry | None:
         """The entry ``path`` leads to, following symlinks (None if dangling or a loop)."""

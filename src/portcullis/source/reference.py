@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from portcullis.errors import ConfigError
 from portcullis.model.reference import RegistryRef, parse_registry_ref
+from portcullis.source.archive import stat_path
 
 SCHEMES = ("docker-archive", "oci-archive", "oci", "docker-daemon", "registry", "dir")
 
@@ -51,11 +53,18 @@ def parse_reference(text: str) -> ImageReference:
 
 def _parse_bare(text: str) -> ImageReference:
     path = Path(text)
-    if path.is_dir():
-        scheme = "oci" if (path / "oci-layout").is_file() else "dir"
-        return ImageReference(scheme=scheme, text=text, path=path)
-    if path.is_file():
+    # One stat that never blocks (a FIFO is not opened here) and turns a permission error on
+    # the way to the path into one line naming it.
+    found = stat_path(path, text)
+    if found is not None and stat.S_ISDIR(found.st_mode):
+        layout = stat_path(path / "oci-layout", text)
+        is_oci = layout is not None and stat.S_ISREG(layout.st_mode)
+        return ImageReference(scheme="oci" if is_oci else "dir", text=text, path=path)
+    if found is not None and stat.S_ISREG(found.st_mode):
         return ImageReference(scheme=_sniff_archive(path), text=text, path=path)
+    if found is not None:
+        # A FIFO, socket or device: the archive source refuses it, saying which it is.
+        return ImageReference(scheme="docker-archive", text=text, path=path)
     if text.startswith(("/", "./", "../")) or text.endswith((".tar", ".tar.gz", ".tgz")):
         raise ConfigError(f"no such file or directory: {text}")
     return ImageReference(scheme="registry", text=text, registry=parse_registry_ref(text))

@@ -22,6 +22,9 @@ from portcullis.model.image import ImageConfig, ImageInfo, LayerRef
 from portcullis.source.base import ImageBase, SourceOptions
 from portcullis.source.reference import ImageReference
 
+PATH_MAX = 4096
+"""Bytes in a path, as Linux allows (the layer tar reader allows as many characters)."""
+
 # Not a real digest: a dir has none. Stable so the cache and reports stay deterministic.
 _DIR_DIFF_ID = "sha256:" + "0" * 64
 
@@ -73,8 +76,8 @@ class DirectoryTar:
                     self._add(tar, full)
         except BrokenPipeError:
             pass  # the reader stopped early (a limit or an error of its own): nothing to add
-        except Exception as e:  # kept for the reader: a walk that failed never ends quietly
-            self._error = e
+        except BaseException as e:  # kept for the reader: a walk that failed never ends quietly,
+            self._error = e  # and nothing escapes the thread ("Exception in thread" noise)
         finally:
             with contextlib.suppress(OSError):
                 out.close()
@@ -89,21 +92,50 @@ class DirectoryTar:
 
     def _entries(self) -> Iterator[Path]:
         """Every entry below the root, folders before their contents, in name order; symlinks
-        are entries, never followed. A folder that cannot be listed raises."""
+        are entries, never followed. A folder that cannot be listed raises, and so does a path
+        longer than PATH_MAX: no real root filesystem has one.
 
-        def stop(error: OSError) -> None:
-            raise self._unreadable(Path(error.filename or self._root), error) from error
+        Depth-first with a stack of sorted listings rather than recursion (os.walk recurses on
+        Python 3.11, and a tree 1,000+ levels deep overflowed it) and without an open directory
+        per level (a deep tree would run out of file descriptors): memory grows with the
+        entries listed, time with the entries.
+        """
+        pending: list[tuple[Path, bool]] = [(self._root, True)]
+        while pending:
+            folder, is_dir = pending.pop()
+            if folder != self._root:
+                yield folder
+            if not is_dir:
+                continue
+            # Reversed onto the stack so that they come off it in name order.
+            for name, child_is_dir in reversed(self._list(folder)):
+                full = folder / name
+                # The kernel's limit is on the whole path (in bytes) a call is given.
+                if len(os.fsencode(full)) >= PATH_MAX:
+                    raise self._too_long(full)
+                pending.append((full, child_is_dir))
 
-        for dirpath, dirnames, filenames in os.walk(self._root, onerror=stop):
-            dirnames.sort()
-            for name in dirnames + sorted(filenames):
-                yield Path(dirpath) / name
+    def _list(self, folder: Path) -> list[tuple[str, bool]]:
+        """The names in ``folder``, sorted, each with whether it is a folder (not a link)."""
+        try:
+            with os.scandir(folder) as listing:
+                return sorted((e.name, e.is_dir(follow_symlinks=False)) for e in listing)
+        except OSError as e:
+            raise self._unreadable(folder, e) from e
+
+    def _too_long(self, full: Path) -> SourceError:
+        where = self._inside(full)
+        return SourceError(f"{self._what}: path longer than {PATH_MAX} bytes at {where}")
 
     def _unreadable(self, full: Path, error: Exception) -> SourceError:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        return SourceError(f"{self._what}: cannot read {self._inside(full)} ({reason})")
+
+    def _inside(self, full: Path) -> str:
+        """Where ``full`` is in the image, cut to 100 characters: errors stay one short line."""
         inside = full.relative_to(self._root).as_posix()
         where = "/" if inside == "." else f"/{inside}"
-        return SourceError(f"{self._what}: cannot read {where} ({reason})")
+        return where if len(where) <= 100 else where[:100] + "…"
 
 
 def open_rootfs(ref: ImageReference, options: SourceOptions) -> RootfsImage:
