@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Sequence
@@ -131,9 +132,18 @@ def run(
     content = ContentStore(options.temp_dir)
     capture = [p for a in tree_analyzers for p in a.spec.paths]
     feed = Feed(file_analyzers, capture, content, ctx)
-    layers = read_layers(image, feed, options)
-    view = SquashedView.build((layer.index for layer in layers), content,
-                              options.limits.max_symlink_depth)
+    # The layer pass allocates millions of small objects and frees almost none: the cyclic
+    # garbage collector only re-walks them (~40% of a 1M-entry build). None of them form
+    # cycles, so it is paused for the pass and the view build.
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        layers = read_layers(image, feed, options)
+        view = SquashedView.build((layer.index for layer in layers), content,
+                                  options.limits.max_symlink_depth)
+    finally:
+        if gc_was_on:
+            gc.enable()
     collected = AnalysisResult()
     for layer in layers:
         collected.warnings.extend(layer.index.warnings)
