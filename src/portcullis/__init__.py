@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from importlib import metadata
-
-try:
-    __version__ = metadata.version("portcullis")
-except metadata.PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0+src"
+# The one place the version is written: pyproject.toml reads it from here (dynamic version),
+# so no start-up pays for importlib.metadata.
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]

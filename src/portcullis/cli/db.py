@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -14,17 +15,14 @@ from portcullis.cli import exit_codes
 from portcullis.cli.progress import RichProgress
 from portcullis.errors import VulnDBError
 from portcullis.progress import NullProgress, Progress
-from portcullis.vulndb.build import BuildResult
-from portcullis.vulndb.fetch import Retry
+from portcullis.vulndb.exports import DEFAULT_ECOSYSTEMS, DEFAULT_SOURCE
 from portcullis.vulndb.store import Meta, VulnStore, default_db_path
-from portcullis.vulndb.transfer import export_db, import_db
-from portcullis.vulndb.update import (
-    DEFAULT_ECOSYSTEMS,
-    DEFAULT_SOURCE,
-    UpdateOptions,
-    parse_ecosystems,
-    update,
-)
+
+if TYPE_CHECKING:
+    from portcullis.vulndb.build import BuildResult
+
+# The download and transfer machinery (httpx, zstandard streams) is imported by the commands
+# that use it: every `portcullis scan` loads this module to register the group.
 
 _DB_HELP = ("Database file (default: $PORTCULLIS_DB, else "
             "$XDG_CACHE_HOME/portcullis/db/vuln.db, else ~/.cache/portcullis/db/vuln.db).")
@@ -85,6 +83,9 @@ def update_command(ctx: click.Context, db_path: Path | None, source: str,
 
 def _update(path: Path, source: str, ecosystems: str | None, retries: int, timeout: float,
             quiet: bool, kev: str | None, epss: str | None) -> BuildResult:
+    from portcullis.vulndb.fetch import Retry
+    from portcullis.vulndb.update import UpdateOptions, parse_ecosystems, update
+
     names = parse_ecosystems(ecosystems) if ecosystems is not None else DEFAULT_ECOSYSTEMS
     stderr = Console(stderr=True)
     with ExitStack() as stack:
@@ -154,6 +155,8 @@ def export_command(ctx: click.Context, file: Path, db_path: Path | None) -> None
     """Write the database to FILE (zstd-compressed, with a checksum)."""
     path = db_path or default_db_path()
     with _errors(ctx, "db export", path):
+        from portcullis.vulndb.transfer import export_db
+
         meta = export_db(path, file)
     click.echo(f"exported {path} (built {meta.built_at}) to {file}")
 
@@ -166,5 +169,7 @@ def import_command(ctx: click.Context, file: Path, db_path: Path | None) -> None
     """Install the database exported in FILE, after checking it."""
     path = db_path or default_db_path()
     with _errors(ctx, "db import", path):
+        from portcullis.vulndb.transfer import import_db
+
         meta = import_db(file, path)
     click.echo(f"imported {file} (built {meta.built_at}) to {path}")

@@ -24,20 +24,10 @@ from portcullis.errors import PortcullisError, VulnDBError
 from portcullis.progress import NullProgress, Progress
 from portcullis.vulndb.build import BuildResult, Download, build, now_utc
 from portcullis.vulndb.enrich import MAX_EPSS_BYTES, MAX_KEV_BYTES, parse_epss, parse_kev
+from portcullis.vulndb.exports import DEFAULT_ECOSYSTEMS, DEFAULT_SOURCE
 from portcullis.vulndb.fetch import Fetched, Retry, fetch
 from portcullis.vulndb.osv import open_zip
 from portcullis.vulndb.store import check_database, locked, swap_in
-
-# The public OSV data exports: BASE/<Ecosystem>/all.zip.
-DEFAULT_SOURCE = "https://osv-vulnerabilities.storage.googleapis.com"
-
-DEFAULT_ECOSYSTEMS = (
-    # Operating systems
-    "AlmaLinux", "Alpine", "Chainguard", "Debian", "Red Hat", "Rocky Linux", "SUSE",
-    "Ubuntu", "Wolfi",
-    # Languages
-    "crates.io", "Go", "Maven", "npm", "NuGet", "Packagist", "PyPI", "RubyGems",
-)
 
 
 @dataclass(frozen=True)
