@@ -6,8 +6,9 @@ import heapq
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from portcullis import __version__
 from portcullis.analyze.base import SCANNERS, AnalysisResult, expand_scanners
@@ -37,6 +38,7 @@ class ScanOptions:
     verify_diff_ids: bool = True
     now: datetime | None = None
     db: Path | None = None  # the vulnerability database (default: vulndb.store.default_db_path)
+    db_max_age: timedelta = timedelta(days=7)  # an older database is named in a warning
 
 
 def parse_scanners(text: str) -> frozenset[str]:
@@ -81,8 +83,8 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
             )
             info = image.info
         try:
-            vuln = _vulnerabilities(engine.result, options)
-            return _report(info, engine, options, now, vuln)
+            vuln, db = _vulnerabilities(engine.result, options, now)
+            return replace(_report(info, engine, options, now, vuln), db=db)
         finally:
             engine.view.close()
 
@@ -92,7 +94,7 @@ def _scan_sbom(reference: str, options: ScanOptions, now: datetime) -> Report:
     every scanner but ``vuln`` (and ``packages``, the list as read) is not applicable."""
     inventory = read_sbom(Path(reference.removeprefix(SBOM_SCHEME)))
     result = AnalysisResult(packages=list(inventory.packages), distro=inventory.distro)
-    vuln = _vulnerabilities(result, options)
+    vuln, db = _vulnerabilities(result, options, now)
     scanners: dict[str, ScannerResult] = {}
     requested = expand_scanners(options.scanners)
     for name in SCANNERS:
@@ -110,16 +112,18 @@ def _scan_sbom(reference: str, options: ScanOptions, now: datetime) -> Report:
     return Report(
         tool_version=__version__, created_at=now, image=info, distro=result.distro,
         packages=tuple(result.packages), findings=tuple(result.findings),
-        warnings=tuple(result.warnings), scanners=scanners,
+        warnings=tuple(result.warnings), scanners=scanners, db=db,
         verdict=evaluate(result.findings, options.fail_on),
     )
 
 
-def _vulnerabilities(result: AnalysisResult, options: ScanOptions) -> ScannerResult | None:
+def _vulnerabilities(result: AnalysisResult, options: ScanOptions, now: datetime,
+                     ) -> tuple[ScannerResult | None, dict[str, Any] | None]:
     """The match stage: the final inventory against the vulnerability database. A missing or
-    unreadable database fails the ``vuln`` scanner (and says why); it never ends the scan."""
+    unreadable database fails the ``vuln`` scanner (and says why); it never ends the scan.
+    Also returns the report's ``db`` object: which database answered, and how old it is."""
     if "vuln" not in options.scanners:
-        return None
+        return None, None
     # Imported here: a scan without the vuln scanner does not pay for the matcher's imports.
     from portcullis.vulndb.match import match_packages
     from portcullis.vulndb.store import VulnStore, default_db_path
@@ -128,14 +132,33 @@ def _vulnerabilities(result: AnalysisResult, options: ScanOptions) -> ScannerRes
     path = options.db or default_db_path()
     try:
         with VulnStore(path) as store:
+            meta = store.meta()
             found = match_packages(result.packages, result.distro, store)
     except VulnDBError as e:
         result.warnings.append(Warning(message=str(e), analyzer="vuln"))
         return ScannerResult(status="failed", message=str(e),
-                             seconds=time.perf_counter() - started)
+                             seconds=time.perf_counter() - started), None
     result.findings.extend(found.findings)
     result.warnings.extend(cap_warnings(found.warnings))
-    return ScannerResult(status="ok", seconds=time.perf_counter() - started)
+    stale = _stale(meta.built_at, now, options.db_max_age)
+    if stale is not None:
+        result.warnings.append(Warning(
+            message=f"the vulnerability database at {path} was built {stale} days ago "
+                    f"(older than {options.db_max_age.days} days): run `portcullis db update`",
+            analyzer="vuln"))
+    db = {"path": str(path), "built_at": meta.built_at, "schema": meta.schema,
+          "sources": sorted({s.url for s in meta.sources}), "age_days": stale}
+    return ScannerResult(status="ok", seconds=time.perf_counter() - started), db
+
+
+def _stale(built_at: str, now: datetime, most: timedelta) -> int | None:
+    """Whole days since ``built_at`` when that is more than ``most``, else None."""
+    try:
+        built = datetime.strptime(built_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    age = now - built
+    return age.days if age > most else None
 
 
 def _file_stats(view: SquashedView, result: AnalysisResult) -> FileStats:

@@ -79,3 +79,21 @@ def test_a_missing_database_fails_the_scanner_loudly(tmp_path: Path, how: str) -
     assert str(missing) in doc["scanners"]["vuln"]["message"]
     assert proc.stderr.startswith("portcullis: warning: vuln scanner failed: no vulnerability "
                                   f"database at {missing}")
+
+
+def test_the_report_names_the_database_and_warns_when_it_is_old(tmp_path: Path,
+                                                                 test_vuln_db: Path) -> None:
+    ref = _image(tmp_path, "2.31.0", "4.17.21")
+    fresh = json.loads(run_cli("scan", ref, "--format", "json", "--quiet",
+                               "--scanners", "vuln").stdout)
+    assert fresh["db"]["path"] == str(test_vuln_db)
+    assert fresh["db"]["schema"] == 1 and fresh["db"]["age_days"] is None
+    assert fresh["db"]["sources"]  # the export URLs the database was built from
+    assert not [w for w in fresh["warnings"] if "was built" in w["message"]]
+    old = json.loads(run_cli("scan", ref, "--format", "json", "--quiet", "--scanners", "vuln",
+                             "--db-max-age", "0").stdout)
+    assert old["db"]["age_days"] == 0
+    assert [w["message"] for w in old["warnings"] if w["analyzer"] == "vuln"] == [
+        f"the vulnerability database at {test_vuln_db} was built 0 days ago (older than 0 "
+        "days): run `portcullis db update`"]
+    assert_valid(old)
