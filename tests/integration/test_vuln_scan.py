@@ -97,3 +97,16 @@ def test_the_report_names_the_database_and_warns_when_it_is_old(tmp_path: Path,
         f"the vulnerability database at {test_vuln_db} was built 0 days ago (older than 0 "
         "days): run `portcullis db update`"]
     assert_valid(old)
+
+
+def test_the_table_groups_vulnerabilities_by_package(tmp_path: Path) -> None:
+    proc = run_cli("scan", _image(tmp_path, "2.30.0", "4.17.11"), "--format", "table",
+                   "--quiet", "--scanners", "vuln")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Vulnerabilities (3 in 2 packages)" in out
+    rows = [line for line in out.splitlines() if "CVE-" in line]
+    assert [r.split("│")[1].strip() for r in rows] == ["lodash", "", "requests"]
+    assert "CVE-2019-10744" in rows[0] and "4.17.12" in rows[0]  # critical first
+    assert "CVE-2021-23337" in rows[1] and "4.17.21" in rows[1]
+    assert "2.31.0" in rows[2]

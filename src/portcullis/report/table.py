@@ -54,11 +54,15 @@ def write_table(report: Report, out: TextIO, colour: bool = False) -> None:
     if doc["packages"]:
         console.print(_packages_table(doc["packages"]))
 
-    if doc["findings"]:
+    vulns = [f for f in doc["findings"] if f["kind"] == "vulnerability"]
+    if vulns:
+        console.print(_vulnerabilities_table(vulns))
+    others = [f for f in doc["findings"] if f["kind"] != "vulnerability"]
+    if others:
         findings = Table(title="Findings", title_justify="left")
         for col in ("severity", "kind", "id", "where", "layer", "title"):
             findings.add_column(col)
-        for f in doc["findings"]:
+        for f in others:
             sev = f["severity"]
             where = f["path"] or ""
             if f.get("line"):
@@ -79,6 +83,42 @@ def write_table(report: Report, out: TextIO, colour: bool = False) -> None:
     verdict = doc["verdict"]
     state = "[green]PASSED[/]" if verdict["passed"] else "[bold red]FAILED[/]"
     console.print(f"policy {verdict['policy']}: {state}")
+
+
+def _vulnerabilities_table(vulns: list[dict[str, Any]]) -> Table:
+    """Grouped by package (most severe package first), each package's vulnerabilities newest
+    id first, with the versions that fix them: what to upgrade, and to what."""
+    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+    for f in vulns:
+        key = (f.get("package_name", ""), f.get("installed_version", ""), f["path"] or "",
+               "" if f["layer"] is None else str(f["layer"]))
+        groups.setdefault(key, []).append(f)
+    rank = {"CRITICAL": 4, "HIGH": 3, "MEDIUM": 2, "LOW": 1, "UNKNOWN": 0}
+
+    def worst(item: tuple[tuple[str, str, str, str], list[dict[str, Any]]]) -> tuple[int, str]:
+        return (-max(rank.get(f["severity"], 0) for f in item[1]), item[0][0])
+
+    table = Table(title=f"Vulnerabilities ({len(vulns)} in {len(groups)} packages)",
+                  title_justify="left")
+    for col in ("package", "installed", "layer", "severity", "id", "fixed in", "title"):
+        table.add_column(col)
+    for (name, version, _path, layer), found in sorted(groups.items(), key=worst):
+        found.sort(key=lambda f: (-rank.get(f["severity"], 0), _newest_first(f["id"])))
+        for i, f in enumerate(found):
+            sev = f["severity"]
+            table.add_row(name if i == 0 else "", version if i == 0 else "",
+                          layer if i == 0 else "", f"[{_COLOURS.get(sev, '')}]{sev}[/]", f["id"],
+                          ", ".join(f.get("fixed_versions") or []) or "no fix yet",
+                          f["title"][:50])
+    return table
+
+
+def _newest_first(vuln_id: str) -> tuple[int, str]:
+    """CVE-2024-… before CVE-2019-…: the year (or first number) of an id, descending."""
+    for part in vuln_id.split("-"):
+        if part.isdigit():
+            return (-int(part), vuln_id)
+    return (0, vuln_id)
 
 
 def _packages_table(packages: list[dict[str, Any]]) -> Table:
