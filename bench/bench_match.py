@@ -28,7 +28,6 @@ import random
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,9 @@ from portcullis.vulndb.build import Download, build, now_utc  # noqa: E402
 from portcullis.vulndb.match import LANGUAGE_ECOSYSTEMS, match_packages  # noqa: E402
 from portcullis.vulndb.store import VulnStore  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_vulndb import make_zips  # noqa: E402
+
 SHARED_FIXTURES = REPO.parent / "shared" / "fixtures" / "osv"
 TEST_FIXTURES = REPO / "tests" / "data" / "osv"
 OUT = REPO / "bench" / "out" / "match.json"
@@ -53,16 +55,9 @@ OS_TYPES = {"Ubuntu": ("deb", "ubuntu"), "Debian": ("deb", "debian"),
 
 
 def build_db(fixtures: Path, work: Path) -> tuple[Path, int]:
-    downloads = []
-    records = 0
-    for eco_dir in sorted(p for p in fixtures.iterdir() if p.is_dir()):
-        path = work / f"{eco_dir.name}.zip"
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-            for record in sorted(eco_dir.glob("*.json")):
-                zf.write(record, record.name)
-                records += 1
-        downloads.append(Download(eco_dir.name, f"file://{path}", path, now_utc(), None,
-                                  path.stat().st_size))
+    zips, _, records = make_zips(fixtures, work)  # the export layout, as bench_vulndb makes it
+    downloads = [Download(eco, f"file://{path}", Path(path), now_utc(), None,
+                          Path(path).stat().st_size) for eco, path in zips]
     db = work / "vuln.db"
     build(db, downloads)
     return db, records

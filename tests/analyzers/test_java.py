@@ -1,7 +1,10 @@
 """JavaArchives over the real Trivy fixture jars and over archives built here with zipfile.
 
 Expected coordinates were read independently of the analyzer with ``unzip -l`` / ``unzip -p``
-on each fixture and on the jars nested inside (see SOURCES.md §7):
+on each original jar and on the jars nested inside (see SOURCES.md §7). The repository keeps
+no binary archives: it keeps each jar's META-INF and pom.properties members as files, and the
+tests zip them again (compiled classes and image resources were left out; the analyzer reads
+only pom.properties and MANIFEST.MF):
 
 - hadoop-shaded-guava-1.1.0-SNAPSHOT.jar: five META-INF/maven/*/*/pom.properties.
 - io.quarkus.gizmo.gizmo-1.1.jar: META-INF/maven/io.quarkus.gizmo/gizmo (1.1), four fake
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 from portcullis.analyze.base import STAGE_INVENTORY, AnalysisResult, TreeAnalyzer
 from portcullis.analyze.discovery import analyzer_classes
@@ -25,7 +29,7 @@ from portcullis.analyze.lang.java import (
     parse_manifest,
     parse_properties,
 )
-from tests.fixtures import DATA, read_fixture
+from tests.fixtures import DATA, fixture_path
 from tests.images import kit
 from tests.unit.layer_helpers import analysis_context, view_of
 
@@ -35,7 +39,25 @@ MiB = 1 << 20
 
 
 def _fixture(name: str) -> bytes:
-    return read_fixture(FIX / name)
+    """The fixture jar, zipped here from its kept members (``NAME.members/``: the metadata of
+    the real jar; a nested jar is a nested ``INNER.jar.members/`` directory)."""
+    return _zip_members(fixture_path(FIX / f"{name}.members"))
+
+
+def _zip_members(root: Path) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        pending = [root]
+        while pending:
+            for path in sorted(pending.pop().iterdir()):
+                rel = path.relative_to(root).as_posix()
+                if path.name.endswith(".jar.members"):  # a nested jar: zipped on its own
+                    zf.writestr(rel.removesuffix(".members"), _zip_members(path))
+                elif path.is_dir():
+                    pending.append(path)
+                else:
+                    zf.writestr(rel, path.read_bytes())
+    return buf.getvalue()
 
 
 def _run(*layers: list[kit.Entry], analyzer: JavaArchives | None = None) -> AnalysisResult:

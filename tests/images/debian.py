@@ -1,6 +1,6 @@
 """A real Debian 12 test image, built from Debian packages and cached between test runs.
 
-Recipe (see ../shared/docs/TEST-IMAGES.md §1-3):
+Recipe (mmdebstrap for the base rootfs, umoci to unpack and repack, skopeo to convert forms):
 
 - layer 0: ``mmdebstrap --variant=minbase`` bookworm rootfs (``ADD rootfs.tar /``), with an empty
   ``./dev/`` entry appended (``--skip=output/dev`` drops the directory itself);

@@ -204,3 +204,41 @@ def test_warnings_are_capped_per_source_and_the_rest_counted(tmp_path: Path) -> 
     assert mine[-1].message == (f"57 more warnings from the test-complainer analyzer were "
                                 f"dropped (at most {WARNINGS_PER_SOURCE} are listed per source)")
     assert engine.statuses["malware"].status == "ok"
+
+
+class Picky:
+    """An analyzer whose accepts() has a bug on one path."""
+
+    spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
+        name="test-picky", version=1, scanners=frozenset({"malware"}), paths=("/data/*",))
+
+    def accepts(self, meta: FileMeta) -> bool:
+        if meta.path == "/data/odd":
+            raise KeyError("no rule for odd files")
+        return False
+
+    def start(self, meta: FileMeta, layer: int, ctx: AnalysisContext) -> FileScan | None:
+        return None
+
+
+def test_an_analyzer_whose_accepts_raises_fails_its_scanner_only(tmp_path: Path) -> None:
+    layers = [kit.Layer([kit.file("data/odd", b"o"), kit.file("data/good", b"g")])]
+    engine = _scan(tmp_path, layers, Picky(), Hasher())
+    assert engine.statuses["malware"].status == "failed"
+    assert engine.statuses["malware"].message == (
+        "test-picky: /data/odd (layer 0): KeyError: 'no rule for odd files'")
+    assert engine.statuses["secret"].status == "ok"
+    assert {p for p, _ in _found(engine, "hash")} == {"/data/odd", "/data/good"}
+
+
+def test_hard_link_chains_are_followed_and_dangling_links_are_named(tmp_path: Path) -> None:
+    data = b"chained" * 100
+    layers = [kit.Layer([kit.file("data/a", data), kit.hardlink("data/b", "data/a"),
+                         kit.hardlink("data/c", "data/b"),
+                         kit.hardlink("data/gone", "data/nowhere")])]
+    engine = _scan(tmp_path, layers, Hasher())
+    hashes = _found(engine, "hash")
+    assert hashes[("/data/c", 0)].extra["sha256"] == hashlib.sha256(data).hexdigest()
+    assert [(w.path, w.message) for w in engine.result.warnings] == [
+        ("/data/gone", "hard link to /data/nowhere, which is not a regular file in this or a "
+                       "lower layer; not analyzed")]

@@ -8,8 +8,6 @@ the same answer, or raise where the reference raises, on any small tree of links
 from __future__ import annotations
 
 import posixpath
-import sys
-from types import FrameType
 
 import pytest
 from hypothesis import given, settings
@@ -18,6 +16,7 @@ from hypothesis import strategies as st
 from portcullis.layers.index import LayerIndex
 from portcullis.layers.view import MAX_RESOLVE_PARTS, PATH_MAX, SquashedView, SymlinkLoopError
 from portcullis.model.files import FileKind, FileMeta, normalize
+from tests.unit.call_count import count_calls
 
 
 def reference_resolve(view: SquashedView, path: str, follow_final: bool, depth: int) -> str:
@@ -112,19 +111,7 @@ def test_a_path_past_path_max_is_refused() -> None:
 
 
 def calls_to_resolve(view: SquashedView, path: str) -> int:
-    count = 0
-
-    def profile(frame: FrameType, event: str, arg: object) -> None:
-        nonlocal count
-        if event in ("call", "c_call"):
-            count += 1
-
-    sys.setprofile(profile)
-    try:
-        view.resolve_path(path)
-    finally:
-        sys.setprofile(None)
-    return count
+    return count_calls(lambda: view.resolve_path(path))[0]
 
 
 def work(k: int) -> int:

@@ -8,13 +8,12 @@ times the entries must cost at most about four times as much of each.
 
 from __future__ import annotations
 
-import sys
 import tracemalloc
-from types import FrameType
 
 from portcullis.layers.index import LayerIndex
 from portcullis.layers.view import SquashedView
 from portcullis.model.files import FileKind, FileMeta
+from tests.unit.call_count import count_calls
 
 
 def layer(n: int) -> tuple[LayerIndex, list[str]]:
@@ -45,19 +44,12 @@ def layer(n: int) -> tuple[LayerIndex, list[str]]:
 
 def calls(n: int) -> int:
     index, links = layer(n)
-    count = 0
 
-    def profile(frame: FrameType, event: str, arg: object) -> None:
-        nonlocal count
-        if event in ("call", "c_call"):
-            count += 1
-
-    sys.setprofile(profile)
-    try:
+    def build_and_resolve() -> list[str]:
         view = SquashedView.build([index])
-        resolved = [view.resolve_path(link) for link in links]
-    finally:
-        sys.setprofile(None)
+        return [view.resolve_path(link) for link in links]
+
+    count, resolved = count_calls(build_and_resolve)
     assert all(path.startswith("/srv/t") and "/file" in path for path in resolved)
     return count
 

@@ -98,3 +98,11 @@ def test_unsupported_distributions_are_counted_not_silent(store: VulnStore) -> N
     assert [w.message for w in result.warnings] == [
         "1 OS packages not checked for vulnerabilities: no advisory source is mapped for the "
         "sles distribution yet"]
+
+
+def test_package_types_without_an_ecosystem_are_counted_not_silent(store: VulnStore) -> None:
+    result = match_packages([_pkg("conda", "numpy", "1.0"), _pkg("conda", "scipy", "1.0")],
+                            None, store)
+    assert [w.message for w in result.warnings] == [
+        "2 packages of type conda not checked for vulnerabilities: no advisory ecosystem is "
+        "mapped for that type"]

@@ -23,6 +23,8 @@ from portcullis.model.finding import Warning
 
 log = logging.getLogger(__name__)
 
+_MAX_LINK_HOPS = 8  # tar writers link to the first name; a longer chain is hostile
+
 
 def compile_globs(patterns: Sequence[str]) -> re.Pattern[str] | None:
     if not patterns:
@@ -151,7 +153,12 @@ class Feed:
         for analyzer, pattern in self._analyzers:
             if pattern is not None and not pattern.match(meta.path):
                 continue
-            if not analyzer.accepts(meta):
+            try:
+                accepted = analyzer.accepts(meta)
+            except Exception as e:  # a bug in one analyzer fails that analyzer, not the scan
+                self.failed(analyzer, meta, layer, e)
+                continue
+            if not accepted:
                 continue
             most = analyzer.spec.max_file_size
             if most is not None and meta.size > most:
@@ -195,7 +202,9 @@ class Feed:
         layer) is reported again at the link's path. Only when neither is possible does the
         report say the link was not analyzed."""
         found = self._target(meta.linkname or "", index)
-        if found is None:
+        if found is None:  # damage, not a reason to look away: say the link was not read
+            self.warn(f"hard link to {meta.linkname}, which is not a regular file in this or "
+                      "a lower layer; not analyzed", meta.path, layer)
             return
         target_layer, target = found
         as_file = replace(meta, kind=FileKind.FILE, size=target.size, linkname=None)
@@ -222,13 +231,24 @@ class Feed:
                           "not analyzed", meta.path, layer, name)
 
     def _target(self, path: str, index: LayerIndex) -> tuple[int, FileMeta] | None:
+        """The regular file a hard link names, following links to links a few hops."""
+        for _ in range(_MAX_LINK_HOPS):
+            found = self._entry(path, index)
+            if found is None or found[1].kind is FileKind.FILE:
+                return found
+            if found[1].kind is not FileKind.HARDLINK or not found[1].linkname:
+                return None
+            path = found[1].linkname
+        return None
+
+    def _entry(self, path: str, index: LayerIndex) -> tuple[int, FileMeta] | None:
         meta = index.entries.get(path)
         if meta is not None:
-            return (index.layer, meta) if meta.kind is FileKind.FILE else None
+            return index.layer, meta
         for lower in reversed(self._lower):
             meta = lower.entries.get(path)
             if meta is not None:
-                return (lower.layer, meta) if meta.kind is FileKind.FILE else None
+                return lower.layer, meta
             if path in lower.deleted:
                 return None
         return None

@@ -13,6 +13,7 @@ packages; they are counted in one warning so the gap is visible in the report.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,15 +123,22 @@ class MatchResult:
 def match_packages(packages: Sequence[Package], distro: Distro | None,
                    store: VulnStore) -> MatchResult:
     out = MatchResult()
+    other_types: Counter[str] = Counter()
     for package in packages:
         target = target_of(package, distro)
         if target is None:
             if package.type in OS_TYPES:
                 out.unsupported += 1
+            else:
+                other_types[package.type] += 1
             continue
         out.matched_packages += 1
         hits = _hits(package, target, store, out.warnings)
         out.findings.extend(_findings(package, target, hits, store))
+    for kind, count in sorted(other_types.items()):  # never a silent gap in the inventory
+        out.warnings.append(Warning(
+            message=f"{count} packages of type {kind} not checked for vulnerabilities: no "
+                    "advisory ecosystem is mapped for that type", analyzer=ANALYZER))
     if out.unsupported:
         family = distro.family if distro else "unknown"
         out.warnings.append(Warning(
