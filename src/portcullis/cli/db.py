@@ -69,20 +69,33 @@ def _errors(ctx: click.Context, what: str, db_path: Path) -> Iterator[None]:
 @click.option("--epss", metavar="URL_OR_FILE",
               help="FIRST EPSS scores (CSV, gzip-compressed or not) to load: a URL, file:// URL "
                    "or path.")
+@click.option("--debian-tracker", metavar="URL_OR_FILE",
+              help="Debian security tracker JSON to build in beside OSV (per-release status "
+                   "and urgency), e.g. https://security-tracker.debian.org/tracker/data/json: "
+                   "a URL, file:// URL or path.")
+@click.option("--alpine-secdb", metavar="URL_OR_FILE", multiple=True,
+              help="Alpine secdb file (JSON or YAML, one branch and repository) to build in "
+                   "beside OSV, e.g. https://secdb.alpinelinux.org/v3.19/main.json; repeat "
+                   "for more.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.pass_context
 def update_command(ctx: click.Context, db_path: Path | None, source: str,
                    ecosystems: str | None, retries: int, timeout: float, kev: str | None,
-                   epss: str | None, quiet: bool) -> None:
-    """Download the OSV exports and build a new database, swapped in atomically."""
+                   epss: str | None, debian_tracker: str | None, alpine_secdb: tuple[str, ...],
+                   quiet: bool) -> None:
+    """Download the OSV exports (and the native feeds asked for) and build a new database,
+    swapped in atomically."""
     path = db_path or default_db_path()
     with _errors(ctx, "db update", path):
-        result = _update(path, source, ecosystems, retries, timeout, quiet, kev, epss)
+        result = _update(path, source, ecosystems, retries, timeout, quiet,
+                         {"kev": kev, "epss": epss, "debian_tracker": debian_tracker},
+                         alpine_secdb)
     _report_update(path, result)
 
 
 def _update(path: Path, source: str, ecosystems: str | None, retries: int, timeout: float,
-            quiet: bool, kev: str | None, epss: str | None) -> BuildResult:
+            quiet: bool, extras: dict[str, str | None],
+            alpine_secdb: tuple[str, ...]) -> BuildResult:
     from portcullis.vulndb.fetch import Retry
     from portcullis.vulndb.update import UpdateOptions, parse_ecosystems, update
 
@@ -94,7 +107,9 @@ def _update(path: Path, source: str, ecosystems: str | None, retries: int, timeo
             progress = stack.enter_context(RichProgress(stderr))
         options = UpdateOptions(db_path=path, source=source, ecosystems=names,
                                 retry=Retry(retries=retries), timeout=timeout,
-                                progress=progress, kev=kev, epss=epss)
+                                progress=progress, kev=extras["kev"], epss=extras["epss"],
+                                debian_tracker=extras["debian_tracker"],
+                                alpine_secdb=alpine_secdb)
         return update(options)
 
 

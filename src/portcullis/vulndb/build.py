@@ -1,22 +1,25 @@
-"""Build a new database file from downloaded OSV exports.
+"""Build a new database file from downloaded OSV exports and native distribution feeds.
 
 The file is written from scratch (journal off: a failed build is simply deleted) and only
 swapped in for the old one by the caller once it is complete. A record that appears in more
 than one export (a GHSA affecting PyPI and npm is in both zips) is stored once: the copy with
-the newest ``modified`` wins.
+the newest ``modified`` wins. A native feed (the Debian security tracker JSON, an Alpine secdb
+file) is read into OSV-shaped records by its own module and stored the same way.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 
+from portcullis.errors import VulnDBError
 from portcullis.progress import NullProgress, Progress
+from portcullis.vulndb import alpine_secdb, debian_tracker
 from portcullis.vulndb.enrich import Epss, Kev
 from portcullis.vulndb.names import normalize_name, split_ecosystem
 from portcullis.vulndb.osv import Record, Skip, iter_zip, open_zip
@@ -38,6 +41,14 @@ class Download:
     fetched_at: str
     last_modified: str | None
     bytes: int
+    kind: str = "osv"  # or a native feed: debian_tracker.SOURCE, alpine_secdb.SOURCE
+
+
+# Native feeds: kind → reader of the whole file (each is one document, tens of MB at most).
+FEED_READERS = {
+    debian_tracker.SOURCE: debian_tracker.iter_records,
+    alpine_secdb.SOURCE: alpine_secdb.iter_records,
+}
 
 
 @dataclass
@@ -173,28 +184,47 @@ def build(target: Path, downloads: Sequence[Download],
         writer.close()
 
 
-def _ingest(writer: _Writer, download: Download,
-            progress: Progress) -> tuple[SourceMeta, list[Skip]]:
+def _items(download: Download, progress: Progress) -> Iterator[tuple[Record | Skip, int]]:
     key = f"index {download.ecosystem}"
-    records = withdrawn = 0
-    skips: list[Skip] = []
-    skipped = 0
+    if download.kind != "osv":
+        reader = FEED_READERS[download.kind]
+        try:
+            data = download.path.read_bytes()
+        except OSError as e:
+            raise VulnDBError(f"{download.ecosystem}: {e.strerror or e}") from e
+        progress.start(key, f"indexing {download.ecosystem}", 1)
+        try:
+            yield from ((item, 0) for item in reader(data, download.ecosystem,
+                                                      download.fetched_at))
+            progress.advance(key, 1)
+        finally:
+            progress.finish(key)
+        return
     with open_zip(download.path, download.ecosystem) as archive:
         total = sum(i.file_size for i in archive.infolist())
         progress.start(key, f"indexing {download.ecosystem}", total)
         try:
             for item, size in iter_zip(archive, download.ecosystem):
                 progress.advance(key, size)
-                if isinstance(item, Skip):
-                    skipped += 1
-                    if len(skips) < MAX_LISTED_SKIPS:
-                        skips.append(item)
-                    continue
-                records += 1
-                withdrawn += item.withdrawn is not None
-                writer.add(item, download.ecosystem)
+                yield item, size
         finally:
             progress.finish(key)
+
+
+def _ingest(writer: _Writer, download: Download,
+            progress: Progress) -> tuple[SourceMeta, list[Skip]]:
+    records = withdrawn = 0
+    skips: list[Skip] = []
+    skipped = 0
+    for item, _ in _items(download, progress):
+        if isinstance(item, Skip):
+            skipped += 1
+            if len(skips) < MAX_LISTED_SKIPS:
+                skips.append(item)
+            continue
+        records += 1
+        withdrawn += item.withdrawn is not None
+        writer.add(item, download.ecosystem if download.kind == "osv" else download.kind)
     writer.db.commit()
     meta = SourceMeta(ecosystem=download.ecosystem, url=download.url,
                       fetched_at=download.fetched_at, last_modified=download.last_modified,
