@@ -69,6 +69,10 @@ def _errors(ctx: click.Context, what: str, db_path: Path) -> Iterator[None]:
 @click.option("--epss", metavar="URL_OR_FILE",
               help="FIRST EPSS scores (CSV, gzip-compressed or not) to load: a URL, file:// URL "
                    "or path.")
+@click.option("--nvd", metavar="URL_OR_FILE", multiple=True,
+              help="NVD CVE JSON 2.0 (an API response page, a 2.0 feed file, gzip or not, or one "
+                   "CVE object) whose CVSS vectors rate the vulnerabilities whose records carry "
+                   "none; repeat for more.")
 @click.option("--debian-tracker", metavar="URL_OR_FILE",
               help="Debian security tracker JSON to build in beside OSV (per-release status "
                    "and urgency), e.g. https://security-tracker.debian.org/tracker/data/json: "
@@ -81,21 +85,21 @@ def _errors(ctx: click.Context, what: str, db_path: Path) -> Iterator[None]:
 @click.pass_context
 def update_command(ctx: click.Context, db_path: Path | None, source: str,
                    ecosystems: str | None, retries: int, timeout: float, kev: str | None,
-                   epss: str | None, debian_tracker: str | None, alpine_secdb: tuple[str, ...],
-                   quiet: bool) -> None:
+                   epss: str | None, nvd: tuple[str, ...], debian_tracker: str | None,
+                   alpine_secdb: tuple[str, ...], quiet: bool) -> None:
     """Download the OSV exports (and the native feeds asked for) and build a new database,
     swapped in atomically."""
     path = db_path or default_db_path()
     with _errors(ctx, "db update", path):
         result = _update(path, source, ecosystems, retries, timeout, quiet,
                          {"kev": kev, "epss": epss, "debian_tracker": debian_tracker},
-                         alpine_secdb)
+                         {"alpine_secdb": alpine_secdb, "nvd": nvd})
     _report_update(path, result)
 
 
 def _update(path: Path, source: str, ecosystems: str | None, retries: int, timeout: float,
             quiet: bool, extras: dict[str, str | None],
-            alpine_secdb: tuple[str, ...]) -> BuildResult:
+            lists: dict[str, tuple[str, ...]]) -> BuildResult:
     from portcullis.vulndb.fetch import Retry
     from portcullis.vulndb.update import UpdateOptions, parse_ecosystems, update
 
@@ -109,7 +113,7 @@ def _update(path: Path, source: str, ecosystems: str | None, retries: int, timeo
                                 retry=Retry(retries=retries), timeout=timeout,
                                 progress=progress, kev=extras["kev"], epss=extras["epss"],
                                 debian_tracker=extras["debian_tracker"],
-                                alpine_secdb=alpine_secdb)
+                                alpine_secdb=lists["alpine_secdb"], nvd=lists["nvd"])
         return update(options)
 
 
@@ -124,7 +128,8 @@ def _report_update(path: Path, result: BuildResult) -> None:
     click.echo(f"updated {path}: {meta.vulnerabilities} vulnerabilities "
                f"({meta.withdrawn} withdrawn), {meta.affected} affected packages from "
                f"{len(meta.sources)} sources{skipped}")
-    for name, extra in (("KEV", meta.kev), ("EPSS", meta.epss)):
+    for name, extra in (("KEV", meta.kev), ("EPSS", meta.epss),
+                        *(("NVD", n) for n in meta.nvd)):
         if extra is not None:
             click.echo(f"loaded {name} {extra.version or '(no version)'}: {extra.records} CVEs")
 
@@ -153,6 +158,10 @@ def info_lines(path: Path, meta: Meta) -> list[str]:
         text = (f"{extra.records} CVEs, {extra.version or 'no version'}, from {extra.url}, "
                 f"fetched {extra.fetched_at}") if extra else "not loaded"
         lines.append(f"{name + ':':<17}{text}")
+    for extra in meta.nvd:
+        lines.append(f"{'nvd:':<17}{extra.records} CVEs with CVSS, "
+                     f"{extra.version or 'no version'}, from {extra.url}, fetched "
+                     f"{extra.fetched_at}")
     lines.append("sources:")
     for s in meta.sources:
         modified = f", last modified {s.last_modified}" if s.last_modified else ""

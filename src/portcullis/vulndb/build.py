@@ -22,6 +22,7 @@ from portcullis.progress import NullProgress, Progress
 from portcullis.vulndb import alpine_secdb, debian_tracker
 from portcullis.vulndb.enrich import Epss, Kev
 from portcullis.vulndb.names import normalize_name, split_ecosystem
+from portcullis.vulndb.nvd import Nvd
 from portcullis.vulndb.osv import Record, Skip, iter_zip, open_zip
 from portcullis.vulndb.store import INDEXES, SCHEMA, TABLES, ExtraMeta, Meta, SourceMeta
 
@@ -104,17 +105,21 @@ class _Writer:
     def count(self, sql: str) -> int:
         return int(self.db.execute(sql).fetchone()[0])
 
-    def add_exploits(self, kev: Kev | None, epss: Epss | None) -> None:
+    def add_exploits(self, kev: Kev | None, epss: Epss | None,
+                     nvd: Sequence[Nvd] = ()) -> None:
         if kev is not None:
             self.db.executemany("INSERT INTO kev VALUES (?, ?, ?)",
                                 [(r.cve, r.date_added, r.ransomware) for r in kev.rows])
         if epss is not None:
             self.db.executemany("INSERT INTO epss VALUES (?, ?, ?)",
                                 [(r.cve, r.score, r.percentile) for r in epss.rows])
+        for loaded in nvd:  # a later file wins for a CVE two files give
+            self.db.executemany("INSERT OR REPLACE INTO nvd VALUES (?, ?, ?)",
+                                [(r.cve, r.type, r.vector) for r in loaded.rows])
         self.db.commit()
 
     def finish(self, sources: list[SourceMeta], skipped: int, kev: Kev | None = None,
-               epss: Epss | None = None) -> Meta:
+               epss: Epss | None = None, nvd: Sequence[Nvd] = ()) -> Meta:
         self.db.executescript(INDEXES)
         meta = Meta(
             schema=SCHEMA,
@@ -127,6 +132,7 @@ class _Writer:
             sources=sources,
             kev=_extra(kev),
             epss=_extra(epss),
+            nvd=[e for e in map(_extra, nvd) if e is not None],
         )
         self.db.executemany("INSERT INTO meta VALUES (?, ?)",
                             [("schema", str(SCHEMA)), ("summary", _text(meta))])
@@ -139,7 +145,7 @@ class _Writer:
         self.db.close()
 
 
-def _extra(loaded: Kev | Epss | None) -> ExtraMeta | None:
+def _extra(loaded: Kev | Epss | Nvd | None) -> ExtraMeta | None:
     if loaded is None:
         return None
     return ExtraMeta(url=loaded.url, fetched_at=loaded.fetched_at, version=loaded.version,
@@ -163,7 +169,7 @@ def _affected_rows(record: Record) -> list[tuple[str | None, ...]]:
 
 def build(target: Path, downloads: Sequence[Download],
           progress: Progress | None = None, *, kev: Kev | None = None,
-          epss: Epss | None = None) -> BuildResult:
+          epss: Epss | None = None, nvd: Sequence[Nvd] = ()) -> BuildResult:
     """Write a complete database at ``target`` (replaced if present) from ``downloads``.
     Raises ``VulnDBError`` on an unreadable export; ``target`` is then left for the caller to
     delete."""
@@ -178,8 +184,8 @@ def build(target: Path, downloads: Sequence[Download],
             sources.append(meta)
             skipped += meta.skipped
             skips.extend(source_skips[: MAX_LISTED_SKIPS - len(skips)])
-        writer.add_exploits(kev, epss)
-        return BuildResult(writer.finish(sources, skipped, kev, epss), skips)
+        writer.add_exploits(kev, epss, nvd)
+        return BuildResult(writer.finish(sources, skipped, kev, epss, nvd), skips)
     finally:
         writer.close()
 

@@ -232,6 +232,30 @@ def _primary(ids: set[str]) -> str:
     return cves[0] if cves else sorted(ids)[0]
 
 
+@dataclass(frozen=True, slots=True)
+class _NvdSeverity:
+    type: str
+    score: str
+
+
+def _with_nvd(best: Rating, ids: set[str], store: VulnStore) -> Rating:
+    """NVD's CVSS for a flaw whose records carry none: it rates the finding unless the
+    distribution's own rating does (then it only fills in the score and vector)."""
+    if best.cvss is not None:
+        return best
+    for cve in sorted(i for i in ids if i.startswith("CVE-")):
+        found = store.nvd_cvss(cve)
+        if found is None:
+            continue
+        nvd = rate([_NvdSeverity(*found)], None)
+        if nvd.cvss is None:
+            continue  # a vector the cvss library cannot read says nothing
+        if best.source == "distro":
+            return Rating(best.severity, best.source, nvd.cvss)
+        return Rating(nvd.severity, "nvd", nvd.cvss)
+    return best
+
+
 def _status(fixed: Sequence[str], group: Sequence[Hit]) -> str:
     if fixed:
         return "fixed"
@@ -257,7 +281,7 @@ def _findings(package: Package, target: Target, hits: list[Hit],
             primary = upstream.pop()  # UBUNTU-CVE-2023-38545 is CVE-2023-38545
             ids.add(primary)
         fixed = sorted({f for h in group for f in h.fixed})
-        best = max((h.rating for h in group), key=Rating.rank)
+        best = _with_nvd(max((h.rating for h in group), key=Rating.rank), ids, store)
         title = next((h.summary for h in group if h.summary), primary)
         kev, epss = _exploits(ids, store)
         out.append(Finding(

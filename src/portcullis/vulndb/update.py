@@ -29,6 +29,7 @@ from portcullis.vulndb.build import BuildResult, Download, build, now_utc
 from portcullis.vulndb.enrich import MAX_EPSS_BYTES, MAX_KEV_BYTES, parse_epss, parse_kev
 from portcullis.vulndb.exports import DEFAULT_ECOSYSTEMS, DEFAULT_SOURCE
 from portcullis.vulndb.fetch import Fetched, Retry, fetch
+from portcullis.vulndb.nvd import MAX_NVD_BYTES, parse_nvd
 from portcullis.vulndb.osv import open_zip
 from portcullis.vulndb.store import check_database, locked, swap_in
 
@@ -45,6 +46,7 @@ class UpdateOptions:
     epss: str | None = None  # FIRST EPSS CSV (or .csv.gz): the same
     debian_tracker: str | None = None  # the Debian security tracker JSON: the same
     alpine_secdb: Sequence[str] = ()  # Alpine secdb files (one per branch and repo): the same
+    nvd: Sequence[str] = ()  # NVD CVE JSON 2.0 files (pages, feeds, CVE objects): the same
 
 
 # The whole tracker JSON is ~70 MB, a secdb file a few MB: far above is not one of them.
@@ -103,10 +105,15 @@ def _update(options: UpdateOptions, work: Path) -> BuildResult:
     if options.epss is not None:
         data, fetched_at = _read_extra(options, options.epss, work, "EPSS", MAX_EPSS_BYTES)
         epss = replace(parse_epss(data, options.epss), url=options.epss, fetched_at=fetched_at)
+    nvd = []
+    for index, source in enumerate(options.nvd):
+        data, fetched_at = _read_extra(options, source, work, "NVD", MAX_NVD_BYTES,
+                                       slot=f"-{index}")
+        nvd.append(replace(parse_nvd(data, source), url=source, fetched_at=fetched_at))
     downloads = _download_all(options, work) + _feeds(options, work)
     new = options.db_path.with_name(f".{options.db_path.name}.new-{os.getpid()}")
     try:
-        result = build(new, downloads, options.progress, kev=kev, epss=epss)
+        result = build(new, downloads, options.progress, kev=kev, epss=epss, nvd=nvd)
         check_database(new)
         swap_in(new, options.db_path)
     finally:
@@ -115,12 +122,12 @@ def _update(options: UpdateOptions, work: Path) -> BuildResult:
 
 
 def _read_extra(options: UpdateOptions, source: str, work: Path, what: str,
-                limit: int) -> tuple[bytes, str]:
+                limit: int, slot: str = "") -> tuple[bytes, str]:
     """The bytes of a KEV or EPSS file (downloaded with retries, or read from disk) and when."""
     local = local_source(source)
     if local is None:
         with httpx.Client(timeout=httpx.Timeout(options.timeout), follow_redirects=True) as c:
-            local = fetch(c, source, work / f"{what.lower()}.download", what, options.retry,
+            local = fetch(c, source, work / f"{what.lower()}{slot}.download", what, options.retry,
                           options.progress, limit=limit).path
     try:
         with local.open("rb") as f:
