@@ -19,6 +19,9 @@ from portcullis.vulndb.exports import DEFAULT_ECOSYSTEMS, DEFAULT_SOURCE
 from portcullis.vulndb.store import Meta, VulnStore, default_db_path
 
 if TYPE_CHECKING:
+    from portcullis.model.reference import RegistryRef
+    from portcullis.source.artifact import ArtifactKind
+    from portcullis.source.base import SourceOptions
     from portcullis.vulndb.build import BuildResult
 
 # The download and transfer machinery (httpx, zstandard streams) is imported by the commands
@@ -197,3 +200,100 @@ def import_command(ctx: click.Context, file: Path, db_path: Path | None) -> None
 
         meta = import_db(file, path)
     click.echo(f"imported {file} (built {meta.built_at}) to {path}")
+
+
+# ------------------------------------------------------------------ db push / db pull
+
+# The database travels as an OCI artifact: its `db export` file as the one layer.
+_ARTIFACT_CONFIG = "application/vnd.portcullis.vulndb.config.v1+json"
+_ARTIFACT_LAYER = "application/vnd.portcullis.vulndb.v1.tar+zstd"
+_MAX_PULL_BYTES = 8 << 30
+
+
+def _registry_options(f: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed((
+        click.option("--username", envvar="PORTCULLIS_USERNAME", help="Registry user name."),
+        click.option("--password-stdin", is_flag=True,
+                     help="Read the registry password from stdin."),
+        click.option("--insecure", is_flag=True,
+                     help="Allow plain HTTP / unverified TLS registries."),
+        click.option("--timeout", type=float, default=60.0, show_default=True,
+                     help="Network timeout in seconds."),
+        click.option("--retries", type=click.IntRange(0, 20), default=4, show_default=True,
+                     help="Retries (with backoff) per registry request."),
+    )):
+        f = option(f)
+    return f
+
+
+def _artifact_target(reference: str, username: str | None, password_stdin: bool,
+                     insecure: bool, timeout: float,
+                     retries: int) -> tuple[RegistryRef, SourceOptions, ArtifactKind]:
+    import sys
+
+    from portcullis.model.reference import parse_registry_ref
+    from portcullis.source.artifact import ArtifactKind
+    from portcullis.source.base import SourceOptions
+
+    password = os.environ.get("PORTCULLIS_PASSWORD")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    ref = parse_registry_ref(reference.removeprefix("registry:"))
+    options = SourceOptions(username=username, password=password, insecure=insecure,
+                            timeout=timeout, retries=retries)
+    kind = ArtifactKind(_ARTIFACT_CONFIG, _ARTIFACT_LAYER, "vulnerability database")
+    return ref, options, kind
+
+
+@db.command("push")
+@click.argument("reference", metavar="REGISTRY/REPOSITORY:TAG")
+@db_option
+@_registry_options
+@click.pass_context
+def push_command(ctx: click.Context, reference: str, db_path: Path | None,
+                 username: str | None, password_stdin: bool, insecure: bool, timeout: float,
+                 retries: int) -> None:
+    """Push the database to a registry as an OCI artifact (credentials as for `scan`)."""
+    import tempfile
+
+    path = db_path or default_db_path()
+    with _errors(ctx, "db push", path):
+        from portcullis.source.artifact import push_file
+        from portcullis.vulndb.transfer import export_db
+
+        ref, options, kind = _artifact_target(reference, username, password_stdin, insecure,
+                                              timeout, retries)
+        with tempfile.TemporaryDirectory(prefix="portcullis-push-") as tmp:
+            archive = Path(tmp) / "vuln.db.zst"
+            meta = export_db(path, archive)
+            config = {"schema": meta.schema, "built_at": meta.built_at,
+                      "vulnerabilities": meta.vulnerabilities}
+            digest = push_file(ref, options, archive, kind, config,
+                               {"org.opencontainers.image.created": meta.built_at})
+    click.echo(f"pushed {path} (built {meta.built_at}) to {ref} ({digest})")
+
+
+@db.command("pull")
+@click.argument("reference", metavar="REGISTRY/REPOSITORY[:TAG|@DIGEST]")
+@db_option
+@_registry_options
+@click.pass_context
+def pull_command(ctx: click.Context, reference: str, db_path: Path | None,
+                 username: str | None, password_stdin: bool, insecure: bool, timeout: float,
+                 retries: int) -> None:
+    """Pull a database pushed with `db push` and install it, after checking it."""
+    path = db_path or default_db_path()
+    with _errors(ctx, "db pull", path):
+        from portcullis.source.artifact import pull_file
+        from portcullis.vulndb.transfer import import_db
+
+        ref, options, kind = _artifact_target(reference, username, password_stdin, insecure,
+                                              timeout, retries)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        archive = path.with_name(f".{path.name}.pull-{os.getpid()}.zst")
+        try:
+            digest = pull_file(ref, options, archive, kind, _MAX_PULL_BYTES)
+            meta = import_db(archive, path)
+        finally:
+            archive.unlink(missing_ok=True)
+    click.echo(f"pulled {ref} ({digest}, built {meta.built_at}) to {path}")
