@@ -108,7 +108,7 @@ def _vulnerabilities_table(vulns: list[dict[str, Any]]) -> Table:
             sev = f["severity"]
             table.add_row(name if i == 0 else "", version if i == 0 else "",
                           layer if i == 0 else "", f"[{_COLOURS.get(sev, '')}]{sev}[/]", f["id"],
-                          ", ".join(f.get("fixed_versions") or []) or "no fix yet",
+                          ", ".join(f.get("fixed_versions") or []) or _no_fix(f),
                           f["title"][:50])
     return table
 
@@ -140,3 +140,7 @@ def _packages_table(packages: list[dict[str, Any]]) -> Table:
 
 
 WRITER = WriterSpec(name="table", description="human-readable summary", write=write_table)
+
+
+def _no_fix(finding: dict[str, Any]) -> str:
+    return "will not fix" if finding.get("status") == "will-not-fix" else "no fix yet"

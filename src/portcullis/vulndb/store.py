@@ -348,6 +348,8 @@ class VulnStore:
 
     def nvd_cvss(self, cve: str) -> tuple[str, str] | None:
         """(OSV severity type, vector) NVD gives ``cve``, or None when not loaded or absent."""
+        if not self._meta.nvd:
+            return None  # none loaded: no query per finding
         if cve not in self._nvd:
             row = self._one("nvd", "SELECT type, vector FROM nvd WHERE cve = ?", cve)
             self._nvd[cve] = (str(row[0]), str(row[1])) if row else None
