@@ -95,9 +95,12 @@ def test_a_file_that_is_not_the_tracker_json_is_one_error(data: bytes) -> None:
 
 
 def test_a_malformed_package_is_skipped_not_fatal() -> None:
-    items = list(debian_tracker.iter_records(b'{"a": 3, "b": {}}', "tracker.json", "now"))
+    data = b'{"a": 3, "b": {}, "c": {"CVE-1": {"releases": [1]}}, "d": [1]}'
+    items = list(debian_tracker.iter_records(data, "tracker.json", "now"))
     assert [str(i) for i in items] == [
-        "tracker.json:a: not a tracker package entry: Expected `object | array`, got `int`"]
+        "tracker.json:a: not a tracker package entry: Expected `object | array`, got `int`",
+        "tracker.json:c (CVE-1): releases is a non-empty list",
+        "tracker.json:d: expected an object of issues, got a list"]
 
 
 def _secdb(name: str) -> dict[str, Record]:

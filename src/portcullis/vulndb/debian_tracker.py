@@ -98,18 +98,17 @@ def _affected(package: str, codename: str, release: _Release) -> Affected | None
                     ecosystem_specific=specific)
 
 
-def _record(package: str, issue_id: str, issue: _Issue, modified: str) -> Record | None:
-    if isinstance(issue.releases, list):
-        return None
-    affected = [a for codename, release in sorted(issue.releases.items())
+def _record(package: str, issue_id: str, releases: dict[str, _Release], description: str,
+            modified: str) -> Record | None:
+    affected = [a for codename, release in sorted(releases.items())
                 if codename not in UNNUMBERED
                 and (a := _affected(package, codename, release)) is not None]
     if not affected:
         return None
     cve = [issue_id] if issue_id.startswith("CVE-") else []
-    summary = issue.description.split("\n", 1)[0]
+    summary = description.split("\n", 1)[0]
     return Record(id=f"DEBIAN-TRACKER:{issue_id}:{package}", modified=modified, aliases=cve,
-                  upstream=cve, summary=summary[:300], details=issue.description,
+                  upstream=cve, summary=summary[:300], details=description,
                   affected=affected)
 
 
@@ -130,6 +129,10 @@ def iter_records(data: bytes, source: str, modified: str) -> Iterator[Record | S
                 yield Skip(source, package, None, "expected an object of issues, got a list")
             continue
         for issue_id, issue in issues.items():
-            record = _record(package, issue_id, issue, modified)
+            if isinstance(issue.releases, list):
+                if issue.releases:
+                    yield Skip(source, package, issue_id, "releases is a non-empty list")
+                continue
+            record = _record(package, issue_id, issue.releases, issue.description, modified)
             if record is not None:
                 yield record
