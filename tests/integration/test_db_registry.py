@@ -128,3 +128,17 @@ def test_push_needs_a_tag(plain: RegistryServer, test_vuln_db: Path) -> None:
     proc = run_cli("db", "push", f"{plain.host}/portcullis/db@sha256:{'a' * 64}", "--db",
                    str(test_vuln_db))
     assert proc.returncode == 2 and "push needs a tag" in proc.stderr
+
+
+def test_a_token_registry(token_registry: Registry, test_vuln_db: Path, tmp_path: Path) -> None:
+    """Bearer tokens: pulling needs the pull scope, pushing asks the issuer for push too."""
+    ref = f"{token_registry.host}/example/db:1"
+    creds = {"PORTCULLIS_USERNAME": USER, "PORTCULLIS_PASSWORD": PASSWORD}
+    pushed = run_cli("db", "push", ref, "--db", str(test_vuln_db), env=creds)
+    assert pushed.returncode == 0, pushed.stderr
+    assert token_registry.issuer is not None
+    assert any("repository:example/db:pull,push" in r.scopes
+               for r in token_registry.issuer.requests)
+    pulled = run_cli("db", "pull", ref, "--db", str(tmp_path / "vuln.db"), env=creds)
+    assert pulled.returncode == 0, pulled.stderr
+    assert _sha(tmp_path / "vuln.db") == _sha(test_vuln_db)
