@@ -12,8 +12,21 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.integration.conftest import PASSWORD, USER, Registry, _skip_without_tools
+from tests.integration.conftest import (
+    PASSWORD,
+    REGISTRY_MISSING,
+    USER,
+    Registry,
+    _skip_without_tools,
+)
 from tests.integration.registry_server import RegistryServer, htpasswd_line, start_registry
+
+pytestmark = [
+    pytest.mark.registry,
+    pytest.mark.skipif(REGISTRY_MISSING is not None, reason=REGISTRY_MISSING or ""),
+    pytest.mark.usefixtures("registry_env"),  # no credentials from the developer's setup
+    pytest.mark.timeout(180),
+]
 
 
 @pytest.fixture(scope="module")
