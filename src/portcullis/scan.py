@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from portcullis import __version__
-from portcullis.analyze.base import SCANNERS, AnalysisResult, expand_scanners
+from portcullis.analyze.base import SCANNERS, AnalysisResult, CheckSettings, expand_scanners
 from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
@@ -39,6 +39,7 @@ class ScanOptions:
     now: datetime | None = None
     db: Path | None = None  # the vulnerability database (default: vulndb.store.default_db_path)
     db_max_age: timedelta = timedelta(days=7)  # an older database is named in a warning
+    checks: CheckSettings = field(default_factory=CheckSettings)  # baseline check settings
 
 
 def parse_scanners(text: str) -> frozenset[str]:
@@ -79,7 +80,8 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
                 image,
                 _selected_analyzers(options.scanners),
                 EngineOptions(limits=source.limits, verify_diff_ids=options.verify_diff_ids,
-                              temp_dir=tmp, progress=source.progress, now=now),
+                              temp_dir=tmp, progress=source.progress, now=now,
+                              checks=options.checks),
             )
             info = image.info
         try:
@@ -229,5 +231,6 @@ def _report(info: ImageInfo, engine: EngineResult, options: ScanOptions,
         files=_file_stats(engine.view, result),
         scanners=_statuses(engine, options.scanners, vuln),
         base_image=result.base_image,
+        baselines=tuple(result.baselines),
         verdict=evaluate(result.findings, options.fail_on),
     )

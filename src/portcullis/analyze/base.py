@@ -6,10 +6,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
 from portcullis.layers.view import Filesystem
 from portcullis.limits import ScanLimits
+from portcullis.model.baseline import BaselineResult
 from portcullis.model.distro import Distro
 from portcullis.model.files import FileEntry, FileMeta
 from portcullis.model.finding import Finding, Warning
@@ -28,6 +30,8 @@ SCANNER_NEEDS: dict[str, frozenset[str]] = {
     "vuln": frozenset({"packages"}),
     "compliance": frozenset({"packages"}),
     "base-image": frozenset({"packages"}),
+    # Baseline findings say whether the base image brought them (from_base_image).
+    "baseline": frozenset({"base-image", "packages"}),
 }
 
 
@@ -72,6 +76,7 @@ class AnalysisResult:
     layer_totals: tuple[LayerTotals, ...] | None = None
     wasted_bytes: int | None = None
     base_image: BaseImageInfo | None = None
+    baselines: list[BaselineResult] = field(default_factory=list)
 
     def merge(self, other: AnalysisResult) -> None:
         self.packages.extend(other.packages)
@@ -86,6 +91,16 @@ class AnalysisResult:
             self.wasted_bytes = other.wasted_bytes
         if other.base_image is not None:
             self.base_image = other.base_image
+        self.baselines.extend(other.baselines)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckSettings:
+    """What the user tells the baseline checks (``--password-dictionary``,
+    ``--password-budget``)."""
+
+    password_dictionary: Path | None = None
+    password_budget: float = 60.0  # seconds of wall time for the weak-password check
 
 
 @dataclass
@@ -97,6 +112,7 @@ class AnalysisContext:
     now: datetime
     distro: Distro | None = None
     packages: list[Package] = field(default_factory=list)
+    checks: CheckSettings = field(default_factory=CheckSettings)
 
 
 def matched_files(fs: Filesystem, patterns: Iterable[str]) -> list[FileEntry]:

@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 from rich.console import Console
@@ -30,6 +30,9 @@ from portcullis.model.report import Report
 from portcullis.progress import NullProgress, Progress
 from portcullis.report.base import writers
 from portcullis.source.base import SourceOptions
+
+if TYPE_CHECKING:
+    from portcullis.analyze.base import CheckSettings
 
 SEVERITIES = ["none", "low", "medium", "high", "critical", "unknown"]
 
@@ -93,6 +96,14 @@ def _format_choices() -> list[str]:
                    "`portcullis db update` builds it).")
 @click.option("--db-max-age", type=click.IntRange(0, 3650), default=7, show_default=True,
               metavar="DAYS", help="Warn when the vulnerability database is older than this.")
+@click.option("--password-dictionary", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), metavar="FILE",
+              help="More passwords (one per line) for the baseline weak-password check; tried "
+                   "before the built-in list.")
+@click.option("--password-budget", type=click.FloatRange(0, 86400), default=60.0,
+              show_default=True, metavar="SECONDS",
+              help="Wall time the weak-password check may spend (accounts it could not finish "
+                   "are named in warnings).")
 @click.option("--offline", is_flag=True,
               help="Never download anything (a scan only reads the image and the local "
                    "database; this makes that explicit).")
@@ -102,14 +113,19 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output:
          password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
          max_image_size: int | None, max_layer_size: int | None,
          max_layer_bytes: int | None, max_files: int | None, temp_dir: Path | None,
-         db: Path | None, db_max_age: int, offline: bool) -> None:
+         db: Path | None, db_max_age: int, password_dictionary: Path | None,
+         password_budget: float, offline: bool) -> None:
     """Scan IMAGE (see the README for the reference forms)."""
+    from portcullis.analyze.base import CheckSettings
+
     with exit_codes.exit_on_error("scan", debug=bool(ctx.obj.get("debug"))):
         code = _scan(image, scanners=scanners, fmt=fmt, output=output, reports=reports,
                      fail_on=fail_on, platform=platform, username=username,
                      password_stdin=password_stdin, insecure=insecure, timeout=timeout,
                      retries=retries, quiet=quiet, temp_dir=temp_dir, db=db,
                      db_max_age=db_max_age,
+                     checks=CheckSettings(password_dictionary=password_dictionary,
+                                          password_budget=password_budget),
                      limits={"max_image_size": max_image_size, "max_layer_size": max_layer_size,
                              "max_layer_bytes": max_layer_bytes, "max_files": max_files})
     sys.exit(code)
@@ -131,7 +147,7 @@ def _parse_reports(reports: tuple[str, ...]) -> list[tuple[str, Path]]:
 def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
           reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
           password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
-          temp_dir: Path | None, db: Path | None, db_max_age: int,
+          temp_dir: Path | None, db: Path | None, db_max_age: int, checks: CheckSettings,
           limits: dict[str, int | None]) -> int:
     from portcullis.scan import ScanOptions, parse_scanners
     from portcullis.scan import scan as run_scan
@@ -152,6 +168,7 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
             fail_on=None if fail_on.lower() == "none" else Severity.parse(fail_on),
             db=db,
             db_max_age=timedelta(days=db_max_age),
+            checks=checks,
             source=SourceOptions(
                 platform=Platform.parse(platform) if platform else None,
                 username=username,

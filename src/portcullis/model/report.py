@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from portcullis.model.baseline import BaselineResult
 from portcullis.model.distro import Distro
 from portcullis.model.finding import Finding, Severity, Warning
 from portcullis.model.image import ImageInfo
@@ -108,6 +109,7 @@ class Report:
     files: FileStats = field(default_factory=FileStats)
     scanners: dict[str, ScannerResult] = field(default_factory=dict)
     base_image: BaseImageInfo | None = None
+    baselines: tuple[BaselineResult, ...] = ()
     db: dict[str, Any] | None = None
     verdict: Verdict = field(default_factory=lambda: Verdict(passed=True, policy="default"))
 
@@ -165,6 +167,7 @@ class Report:
             "findings": [self._from_base(f.to_dict(), f.layer)
                          for f in sorted(self.findings, key=Finding.sort_key)],
             "scanners": {k: v.to_dict() for k, v in sorted(self.scanners.items())},
+            "baselines": [b.to_dict() for b in self.baselines],
             "summary": {
                 "by_kind": self.by_kind(),
                 "by_severity": self.by_severity(),

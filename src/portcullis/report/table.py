@@ -57,7 +57,12 @@ def write_table(report: Report, out: TextIO, colour: bool = False) -> None:
     vulns = [f for f in doc["findings"] if f["kind"] == "vulnerability"]
     if vulns:
         console.print(_vulnerabilities_table(vulns))
-    others = [f for f in doc["findings"] if f["kind"] != "vulnerability"]
+    if doc["baselines"]:
+        console.print(_baselines_table(doc["baselines"]))
+        failed = [f for f in doc["findings"] if f["kind"] == "baseline"]
+        if failed:
+            console.print(_failed_checks_table(failed, [b["name"] for b in doc["baselines"]]))
+    others = [f for f in doc["findings"] if f["kind"] not in ("vulnerability", "baseline")]
     if others:
         findings = Table(title="Findings", title_justify="left")
         for col in ("severity", "kind", "id", "where", "layer", "title"):
@@ -110,6 +115,47 @@ def _vulnerabilities_table(vulns: list[dict[str, Any]]) -> Table:
                           layer if i == 0 else "", f"[{_COLOURS.get(sev, '')}]{sev}[/]", f["id"],
                           ", ".join(f.get("fixed_versions") or []) or _no_fix(f),
                           f["title"][:50])
+    return table
+
+
+def _baselines_table(baselines: list[dict[str, Any]]) -> Table:
+    """Per named baseline, checks passed and failed (as HSS reports them)."""
+    table = Table(title="Baselines", title_justify="left")
+    for col in ("baseline", "passed", "failed", "not applicable"):
+        table.add_column(col)
+    for b in baselines:
+        failed = f"[red]{b['failed']}[/]" if b["failed"] else "0"
+        table.add_row(b["name"], str(b["passed"]), failed, str(b["not_applicable"]))
+    return table
+
+
+def _failed_checks_table(findings: list[dict[str, Any]],
+                         order: list[str]) -> Table:
+    """Each failed place, grouped by baseline, with the layer and Dockerfile instruction that
+    caused it; lines of the base image's history are marked "(base)"."""
+    table = Table(title=f"Failed baseline checks ({len(findings)})", title_justify="left")
+    table.add_column("severity")
+    table.add_column("id", no_wrap=True)
+    table.add_column("where", overflow="fold")
+    table.add_column("layer")
+    table.add_column("instruction", overflow="fold")
+    table.add_column("title", overflow="fold")
+    rank = {name: i for i, name in enumerate(order)}
+    current = None
+    for f in sorted(findings, key=lambda f: rank.get(f["baseline"], len(rank))):
+        if f["baseline"] != current:
+            current = f["baseline"]
+            table.add_row(f"[bold]{current}[/]", "", "", "", "", "")
+        sev = f["severity"]
+        where = f["path"] or ("image config" if f["instruction"] is None else "history")
+        if f["path"] and f.get("line"):
+            where += f":{f['line']}"
+        instruction = (f["instruction"] or "").removesuffix("# buildkit").strip()[:48]
+        if f["inherited"]:
+            instruction += " (base)"
+        table.add_row(f"[{_COLOURS.get(sev, '')}]{sev}[/]", f["id"], where,
+                      "" if f["layer"] is None else str(f["layer"]), instruction,
+                      f["title"][:60])
     return table
 
 
