@@ -166,7 +166,7 @@ def test_kitchen_sink_report_is_valid_and_covers_the_schema(sink_report: Report)
     # Baseline findings and results are validated above too (root user, missing labels).
     assert {"docker-root-user", "docker-oci-labels"} <= {
         f["id"] for f in doc["findings"] if f["kind"] == "baseline"}
-    assert [b["name"] for b in doc["baselines"]][0] == "CIS Docker 4"
+    assert doc["baselines"][0]["name"] == "CIS Docker 4"
     assert file_ids == set(SCHEMA["$defs"]["file_finding"]["properties"]["id"]["enum"])
     extras = set(SCHEMA["$defs"]["file_finding"]["properties"]) - set(
         SCHEMA["$defs"]["other_finding"]["properties"])
