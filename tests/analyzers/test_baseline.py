@@ -323,6 +323,46 @@ def test_accounts_table_checks() -> None:
     assert found["accounts-password-future"] == ["Password last changed in the future: root"]
 
 
+def test_weak_password_in_an_overwritten_shadow_is_found() -> None:
+    weak = hash_password("letmein", "$6$")
+    layers = [Layer([directory("etc"), file("etc/passwd", BASE_PASSWD),
+                     file("etc/shadow", f"root:{weak}:19000:0:99999:7:::\n")]),
+              Layer([file("etc/shadow", BASE_SHADOW)])]
+    view = view_of(layers)
+    try:
+        info = ImageInfo(reference="t", source="test", manifest_digest=None, config_digest=None,
+                         config=ImageConfig(),
+                         layers=tuple(LayerRef(index=i, diff_id=kit.sha(layer.tar_bytes()))
+                                      for i, layer in enumerate(layers)))
+        result = Baseline().analyze(view, analysis_context(image=info))
+    finally:
+        view.close()
+    [found] = [f for f in result.findings if f.id == "accounts-weak-password"]
+    assert (found.path, found.line, found.layer, found.visible) == ("/etc/shadow", 1, 0, False)
+    assert found.title == ("weak password (dictionary match): root (hidden version of "
+                           "layer 0)")
+    assert found.extra["account"] == "root"
+
+
+def test_sshd_include_loop_is_bounded() -> None:
+    config = "Include /etc/ssh/sshd_config\nInclude sshd_config.d/*\nPermitRootLogin yes\n"
+    found = _analyze([Layer([directory("etc"), directory("etc/ssh"),
+                             directory("etc/ssh/sshd_config.d"),
+                             file("etc/ssh/sshd_config.d/a.conf", "Include /etc/ssh/sshd_config\n"),
+                             file("etc/ssh/sshd_config", config)])])
+    assert found["ssh-permit-root-login"] == [
+        "sshd allows root to log in with a password: PermitRootLogin yes"]
+
+
+def test_privileged_primary_group() -> None:
+    passwd = "root:x:0:0::/root:/bin/sh\nops:x:1000:27::/home/ops:/bin/sh\n"
+    group = "root:x:0:\nsudo:x:27:\n"
+    found = _analyze([Layer([directory("etc"), file("etc/passwd", passwd),
+                             file("etc/group", group)])])
+    assert found["privileged-group-members"] == [
+        "Account in a privileged group: sudo: ops (primary group)"]
+
+
 def test_world_writable_in_path_and_sudoers_continuation() -> None:
     layers = [Layer([
         directory("usr"), directory("usr/local"), directory("usr/local/bin"),

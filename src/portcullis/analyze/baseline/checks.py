@@ -50,6 +50,7 @@ class Hit:
     account: str | None = None
     severity: Severity | None = None  # when one hit is worse than the check's default
     redact: tuple[str, ...] = ()  # names whose values the reported instruction must not show
+    visible: bool = True  # False: a version a later layer deleted or overwrote (it still ships)
 
 
 Run = Callable[[Any], "list[Hit] | None"]
@@ -103,7 +104,8 @@ def finding(check: Check, hit: Hit) -> Finding:
     if hit.account is not None:
         extra["account"] = hit.account
     return Finding(kind="baseline", id=check.id, severity=hit.severity or check.severity,
-                   title=title, path=hit.path, line=hit.line, layer=layer, extra=extra)
+                   title=title, path=hit.path, line=hit.line, layer=layer, visible=hit.visible,
+                   extra=extra)
 
 
 def redact(line: str, names: tuple[str, ...]) -> str:

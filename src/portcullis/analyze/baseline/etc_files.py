@@ -48,10 +48,13 @@ def read_table(fs: Filesystem, path: str) -> Table | None:
     if found is None:
         return None
     entry, text = found
-    rows = tuple(Row(fields=tuple(line.split(":")), line=n)
+    return Table(path=path, entry=entry, rows=parse_rows(text))
+
+
+def parse_rows(text: str) -> tuple[Row, ...]:
+    return tuple(Row(fields=tuple(line.split(":")), line=n)
                  for n, line in enumerate(text.splitlines(), 1)
                  if line.strip() and not line.lstrip().startswith("#"))
-    return Table(path=path, entry=entry, rows=rows)
 
 
 def read_settings(text: str, separator: str | None = None) -> dict[str, tuple[str, int]]:

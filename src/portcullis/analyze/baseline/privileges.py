@@ -82,13 +82,24 @@ def privileged_members(subject: Subject) -> list[Hit] | None:
     if group is None:
         return None
     hits = []
+    privileged: dict[str, str] = {}  # GID → group name
     for row in group.rows:
         if row.name not in PRIVILEGED_GROUPS:
             continue
+        privileged[row.get(2)] = row.name
         members = [m.strip() for m in row.get(3).split(",") if m.strip() and m.strip() != "root"]
         if members:
             hits.append(subject.file_hit(group.entry, line=row.line,
                                          detail=f"{row.name}: {', '.join(members)}"))
+    # A privileged group as an account's primary group counts the same.
+    passwd = subject.passwd
+    if passwd is not None:
+        for row in passwd.rows:
+            name = privileged.get(row.get(3))
+            if name is not None and row.name != "root" and row.get(2) != "0":
+                hits.append(subject.file_hit(passwd.entry, line=row.line,
+                                             detail=f"{name}: {row.name} (primary group)",
+                                             account=row.name))
     return hits
 
 

@@ -46,8 +46,8 @@ class Subject:
         return None if last is None else layer <= last
 
     def file_hit(self, entry: FileEntry, *, line: int | None = None, detail: str | None = None,
-                 account: str | None = None) -> Hit:
+                 account: str | None = None, visible: bool = True) -> Hit:
         """A hit in a file: the layer that wrote this version, and that layer's history line."""
         return Hit(detail=detail, path=entry.path, line=line, layer=entry.layer,
                    step=self.step_of_layer(entry.layer), inherited=self.inherited(entry.layer),
-                   account=account)
+                   account=account, visible=visible)
