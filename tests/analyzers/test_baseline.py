@@ -11,11 +11,12 @@ import pytest
 
 from portcullis.analyze.base import CheckSettings
 from portcullis.analyze.baseline.analyzer import Baseline
+from portcullis.analyze.baseline.checks import redact
 from portcullis.analyze.baseline.history import parse_line
 from portcullis.analyze.baseline.passwords import Target, builtin_words, crack
 from portcullis.model.image import ImageConfig, ImageInfo, LayerRef
 from tests.analyzers.crypt_helpers import hash_password
-from tests.conftest import run_cli
+from tests.conftest import one_line_error, run_cli
 from tests.images import kit
 from tests.images.kit import Layer, directory, file
 from tests.unit.layer_helpers import analysis_context, view_of
@@ -342,6 +343,35 @@ def test_weak_password_in_an_overwritten_shadow_is_found() -> None:
     assert found.title == ("weak password (dictionary match): root (hidden version of "
                            "layer 0)")
     assert found.extra["account"] == "root"
+
+
+@pytest.mark.parametrize(("line", "names", "shown"), [
+    ("ENV DB_PASSWORD=hunter2 MODE=x", ("DB_PASSWORD",), "ENV DB_PASSWORD=*** MODE=x"),
+    ('ENV API_TOKEN="a b" MODE=x', ("API_TOKEN",), "ENV API_TOKEN=*** MODE=x"),
+    ("/bin/sh -c #(nop)  ENV SECRET_KEY s3cr3t value", ("SECRET_KEY",),
+     "/bin/sh -c #(nop)  ENV SECRET_KEY ***"),
+    ("RUN |1 NPM_TOKEN=abc /bin/sh -c npm ci # buildkit", ("NPM_TOKEN",),
+     "RUN |1 NPM_TOKEN=*** /bin/sh -c npm ci # buildkit"),
+    ("ARG GITHUB_TOKEN", ("GITHUB_TOKEN",), "ARG GITHUB_TOKEN"),
+])
+def test_secret_values_are_masked_in_instructions(line: str, names: tuple[str, ...],
+                                                  shown: str) -> None:
+    assert redact(line, names) == shown
+
+
+def test_missing_password_dictionary_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli("scan", "--password-dictionary", str(tmp_path / "nope.txt"), "oci:x")
+    assert "--password-dictionary" in one_line_error(result)
+
+
+def test_hostile_hashes_do_not_stop_the_cracker() -> None:
+    targets = [Target(account="nul", hash="$6$ab\0cd"), Target(account="huge", hash="$6$" + "a" * 100000),
+               Target(account="weak", hash=hash_password("123456", "$5$"))]
+    outcome = crack(targets, builtin_words()[:5], budget=60)
+    assert outcome.cracked == {"weak"}
+    # libcrypt cuts the long salt and hashes (no match); a NUL cannot reach it at all.
+    assert outcome.unsupported == {"nul"}
+    assert outcome.unfinished == {}
 
 
 def test_sshd_include_loop_is_bounded() -> None:

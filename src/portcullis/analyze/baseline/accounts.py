@@ -164,7 +164,8 @@ def weak_hash(subject: Subject) -> list[Hit] | None:
     hits = []
     for table, row in rows:
         value = row.get(1)
-        algorithm = "MD5" if value.startswith("$1$") else (
+        # $1$ md5-crypt, $md5 Sun MD5, $3$ NT hash (MD4); 13-character and _ (BSDi) DES.
+        algorithm = "MD5" if value.startswith(("$1$", "$md5", "$3$")) else (
             "DES" if _DES.match(value) or value.startswith("_") else None)
         if algorithm:
             hits.append(_row_hit(subject, table, row, f"{row.name} ({algorithm})"))

@@ -48,7 +48,7 @@ class Hasher:
     def crypt(self, phrase: bytes, setting: bytes) -> bytes | None:
         """The hash of ``phrase`` with ``setting`` (a full hash works as its own setting),
         or None when this libcrypt does not know the method."""
-        if b"\0" in phrase:
+        if b"\0" in phrase or b"\0" in setting:
             return None
         ctypes.memset(self._data, 0, 8)  # "initialized" must be 0 before the first call
         if self._rn:

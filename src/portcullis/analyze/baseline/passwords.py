@@ -44,10 +44,18 @@ def builtin_words() -> list[bytes]:
 
 def user_words(path: Path) -> tuple[list[bytes], int]:
     """Words of a user dictionary (one per line, as bytes) and how many were left off."""
+    words: list[bytes] = []
+    dropped = 0
     with path.open("rb") as f:
-        words = [line.rstrip(b"\r\n") for line in f]
-    words = [w for w in words if w]
-    return words[:MAX_USER_WORDS], max(0, len(words) - MAX_USER_WORDS)
+        for line in f:  # streamed: a huge file costs only the words kept
+            word = line.rstrip(b"\r\n")
+            if not word:
+                continue
+            if len(words) < MAX_USER_WORDS:
+                words.append(word)
+            else:
+                dropped += 1
+    return words, dropped
 
 
 def dictionary(extra: list[bytes]) -> list[bytes]:
@@ -91,7 +99,10 @@ def crack(targets: list[Target], words: list[bytes], budget: float,
             for word in words[start:start + CHUNK]:
                 if target.account in done or time.monotonic() >= deadline:
                     break
-                result = hasher.crypt(word, setting)
+                try:
+                    result = hasher.crypt(word, setting)
+                except Exception:  # a thread must not die with work queued: count it as
+                    result = None  # a hash this libcrypt cannot compute
                 with lock:
                     tried[target.account] += 1
                     if result is None:
