@@ -374,6 +374,14 @@ def test_hostile_hashes_do_not_stop_the_cracker() -> None:
     assert outcome.unfinished == {}
 
 
+def test_user_with_uid0_is_root() -> None:
+    passwd = BASE_PASSWD + "toor:x:0:0::/root:/bin/sh\napp:x:1000:1000::/:/bin/sh\n"
+    layers = [Layer([directory("etc"), file("etc/passwd", passwd)])]
+    assert _analyze(layers, ImageConfig(user="toor"))["docker-root-user"] == [
+        "Image runs as root: USER toor"]
+    assert "docker-root-user" not in _analyze(layers, ImageConfig(user="app:app"))
+
+
 def test_sshd_include_loop_is_bounded() -> None:
     config = "Include /etc/ssh/sshd_config\nInclude sshd_config.d/*\nPermitRootLogin yes\n"
     found = _analyze([Layer([directory("etc"), directory("etc/ssh"),

@@ -50,7 +50,11 @@ def _hit(step: Step, detail: str | None = None, severity: Severity | None = None
     remediation="Create an unprivileged user and end the Dockerfile with `USER <name or uid>`."))
 def root_user(subject: Subject) -> list[Hit]:
     user = subject.ctx.image.config.user.strip()
-    if user.split(":", 1)[0] not in _ROOT_USERS:
+    name = user.split(":", 1)[0]
+    # A name whose /etc/passwd entry has UID 0 is root too (`USER toor`).
+    passwd = subject.passwd
+    uid0 = {r.name for r in passwd.rows if r.get(2).strip() == "0"} if passwd else set()
+    if name not in _ROOT_USERS and name not in uid0:
         return []
     setter = next((s for s in reversed(subject.steps) if s.keyword == "USER"), None)
     detail = "no USER instruction" if not user else f"USER {user}"
