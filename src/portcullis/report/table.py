@@ -145,7 +145,7 @@ def _failed_checks_table(findings: list[dict[str, Any]],
     for f in sorted(findings, key=lambda f: rank.get(f["baseline"], len(rank))):
         if f["baseline"] != current:
             current = f["baseline"]
-            table.add_row(f"[bold]{current}[/]", "", "", "", "", "")
+            table.add_row("", f"[bold]{current}[/]", "", "", "", "")
         sev = f["severity"]
         where = f["path"] or ("image config" if f["instruction"] is None else "history")
         if f["path"] and f.get("line"):
@@ -155,7 +155,7 @@ def _failed_checks_table(findings: list[dict[str, Any]],
             instruction += " (base)"
         table.add_row(f"[{_COLOURS.get(sev, '')}]{sev}[/]", f["id"], where,
                       "" if f["layer"] is None else str(f["layer"]), instruction,
-                      f["title"][:60])
+                      f["title"][:100])
     return table
 
 

@@ -326,6 +326,5 @@ def _tag(reference: str) -> str | None:
                 "(or let the build tool set them)."))
 def oci_labels(subject: Subject) -> list[Hit]:
     labels = subject.ctx.image.config.labels
-    missing = [f"org.opencontainers.image.{n}" for n in OCI_LABELS
-               if not labels.get(f"org.opencontainers.image.{n}")]
+    missing = [n for n in OCI_LABELS if not labels.get(f"org.opencontainers.image.{n}")]
     return [Hit(detail=", ".join(missing))] if missing else []
