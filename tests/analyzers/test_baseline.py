@@ -14,7 +14,7 @@ from portcullis.analyze.baseline.analyzer import Baseline
 from portcullis.analyze.baseline.checks import redact
 from portcullis.analyze.baseline.history import parse_line
 from portcullis.analyze.baseline.passwords import Target, builtin_words, crack
-from portcullis.model.image import ImageConfig, ImageInfo, LayerRef
+from portcullis.model.image import HistoryEntry, ImageConfig, ImageInfo, LayerRef
 from tests.analyzers.crypt_helpers import hash_password
 from tests.conftest import one_line_error, run_cli
 from tests.images import kit
@@ -372,6 +372,33 @@ def test_hostile_hashes_do_not_stop_the_cracker() -> None:
     # libcrypt cuts the long salt and hashes (no match); a NUL cannot reach it at all.
     assert outcome.unsupported == {"nul"}
     assert outcome.unfinished == {}
+
+
+def test_history_checks_in_classic_and_buildkit_spellings() -> None:
+    lines = [
+        ("/bin/sh -c #(nop) ADD file:abc in / ", False),  # may be an archive: not judged
+        ("ADD https://example.com/tool.tar.gz /opt/ # buildkit", False),
+        ("ADD app.py /app/ # buildkit", False),
+        ("/bin/sh -c #(nop)  VOLUME [/proc/sys /data]", True),
+        ("ARG NPM_TOKEN", True),
+        ("|1 NPM_TOKEN=abc /bin/sh -c apk add curl && apt-get dist-upgrade -y", False),
+        ("COPY --from=node:latest /usr/local/bin/node /usr/local/bin/ # buildkit", False),
+        ("/bin/sh -c apk add --no-cache git && chmod -R a+rwx /data", False),
+    ]
+    history = tuple(HistoryEntry(created_by=line, empty_layer=empty) for line, empty in lines)
+    layers = [Layer([directory(f"d{i}")]) for i in range(sum(not e for _, e in lines))]
+    found = _analyze(layers, ImageConfig(user="app", history=history,
+                                         healthcheck={"Test": ["CMD", "true"]}))
+    assert found["docker-add-instead-of-copy"] == ["ADD used where COPY would do"]
+    assert found["docker-add-remote-url"] == ["ADD of a remote URL"]
+    assert found["docker-system-volume"] == ["VOLUME over /proc, /sys or /dev: /proc/sys"]
+    assert sorted(found["docker-secret-in-env"]) == [
+        "Secret-looking name in ENV or build arguments: build argument NPM_TOKEN"] * 2
+    assert found["docker-apk-add-cache"] == ["`apk add` without --no-cache"]
+    assert found["docker-dist-upgrade"] == ["dist-upgrade in a RUN"]
+    assert found["docker-latest-tag"] == ["Image referenced by `latest`: node:latest"]
+    assert found["docker-chmod-777"] == ["chmod 777 in RUN"]
+    assert "docker-root-user" not in found and "docker-no-healthcheck" not in found
 
 
 def test_user_with_uid0_is_root() -> None:
