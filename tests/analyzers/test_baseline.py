@@ -273,7 +273,8 @@ def test_history_lines_parse(line: str, keyword: str, body: str, args: tuple[str
     assert parse_line(line) == (keyword, body, args)
 
 
-def _analyze(layers: list[Layer], config: ImageConfig | None = None) -> dict[str, list[str]]:
+def _analyze(layers: list[Layer], config: ImageConfig | None = None,
+             budget: float = 5) -> dict[str, list[str]]:
     view = view_of(layers)
     try:
         info = ImageInfo(reference="t", source="test", manifest_digest=None, config_digest=None,
@@ -281,7 +282,7 @@ def _analyze(layers: list[Layer], config: ImageConfig | None = None) -> dict[str
                          layers=tuple(LayerRef(index=i, diff_id=kit.sha(layer.tar_bytes()))
                                       for i, layer in enumerate(layers)))
         ctx = analysis_context(image=info)
-        ctx.checks = CheckSettings(password_budget=5)
+        ctx.checks = CheckSettings(password_budget=budget)
         result = Baseline().analyze(view, ctx)
     finally:
         view.close()
@@ -399,6 +400,32 @@ def test_history_checks_in_classic_and_buildkit_spellings() -> None:
     assert found["docker-latest-tag"] == ["Image referenced by `latest`: node:latest"]
     assert found["docker-chmod-777"] == ["chmod 777 in RUN"]
     assert "docker-root-user" not in found and "docker-no-healthcheck" not in found
+
+
+def test_password_policy_from_pwquality_and_login_defs() -> None:
+    weak = hash_password("not a dictionary word 42", "$6$")
+    accounts = [directory("etc"), file("etc/passwd", BASE_PASSWD),
+                file("etc/shadow", f"root:{weak}:19000:0:90:7:::\n")]
+    loose = _analyze([Layer([*accounts, directory("etc/security"),
+                             file("etc/security/pwquality.conf", "# policy\nminlen = 6\nminclass=1\n"),
+                             file("etc/login.defs", "PASS_MAX_DAYS 90\nPASS_MIN_LEN 12\n")])],
+                     budget=0)
+    assert loose["policy-min-length"] == ["No minimum password length of 8: minlen 6"]
+    assert loose["policy-char-classes"] == [
+        "pwquality asks for fewer than 2 character classes: minclass 1"]
+    assert "policy-max-days" not in loose and "accounts-no-expiry" not in loose
+    strict = _analyze([Layer([*accounts, directory("etc/security"),
+                              file("etc/security/pwquality.conf", "dcredit=-1\nucredit=-1\n"),
+                              file("etc/login.defs", "PASS_MAX_DAYS 99999\n")])], budget=0)
+    assert "policy-min-length" not in strict  # libpwquality's default minlen is 9
+    assert "policy-char-classes" not in strict  # two required classes by negative credits
+    assert strict["policy-max-days"] == ["login.defs lets passwords live too long: "
+                                         "PASS_MAX_DAYS 99999"]
+    defs_only = _analyze([Layer([*accounts, file("etc/login.defs", "PASS_MIN_LEN 5\n")])],
+                         budget=0)
+    assert defs_only["policy-min-length"] == ["No minimum password length of 8: PASS_MIN_LEN 5"]
+    assert defs_only["policy-max-days"] == ["login.defs lets passwords live too long: "
+                                            "PASS_MAX_DAYS unset"]
 
 
 def test_user_with_uid0_is_root() -> None:
