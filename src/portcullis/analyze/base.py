@@ -10,6 +10,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 from portcullis.layers.view import Filesystem
 from portcullis.limits import ScanLimits
+from portcullis.model.compliance import ComplianceSettings
 from portcullis.model.distro import Distro
 from portcullis.model.files import FileEntry, FileMeta
 from portcullis.model.finding import Finding, Warning
@@ -72,6 +73,7 @@ class AnalysisResult:
     layer_totals: tuple[LayerTotals, ...] | None = None
     wasted_bytes: int | None = None
     base_image: BaseImageInfo | None = None
+    os_eol: bool | None = None  # the OS release is past its end of life (compliance scanner)
 
     def merge(self, other: AnalysisResult) -> None:
         self.packages.extend(other.packages)
@@ -86,6 +88,8 @@ class AnalysisResult:
             self.wasted_bytes = other.wasted_bytes
         if other.base_image is not None:
             self.base_image = other.base_image
+        if other.os_eol is not None:
+            self.os_eol = other.os_eol
 
 
 @dataclass
@@ -97,6 +101,7 @@ class AnalysisContext:
     now: datetime
     distro: Distro | None = None
     packages: list[Package] = field(default_factory=list)
+    compliance: ComplianceSettings | None = None  # None: the default policy and data
 
 
 def matched_files(fs: Filesystem, patterns: Iterable[str]) -> list[FileEntry]:

@@ -28,6 +28,7 @@ from portcullis.layers.stream import LayerStream
 from portcullis.layers.view import SquashedView
 from portcullis.limits import ScanLimits
 from portcullis.model.blob import Image
+from portcullis.model.compliance import ComplianceSettings
 from portcullis.model.finding import Warning
 from portcullis.model.package import Package
 from portcullis.progress import NullProgress, Progress
@@ -56,6 +57,7 @@ class EngineOptions:
     temp_dir: str | None = None
     progress: Progress = field(default_factory=NullProgress)
     now: datetime | None = None
+    compliance: ComplianceSettings | None = None
 
 
 def check_image_size(image: Image, limits: ScanLimits) -> None:
@@ -128,7 +130,8 @@ def run(
         key=lambda a: (a.spec.stage, a.spec.name),
     )
     now = options.now or datetime.now().astimezone()
-    ctx = AnalysisContext(image=image.info, limits=options.limits, now=now)
+    ctx = AnalysisContext(image=image.info, limits=options.limits, now=now,
+                          compliance=options.compliance)
     content = ContentStore(options.temp_dir)
     capture = [p for a in tree_analyzers for p in a.spec.paths]
     feed = Feed(file_analyzers, capture, content, ctx)

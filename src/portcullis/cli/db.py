@@ -69,20 +69,36 @@ def _errors(ctx: click.Context, what: str, db_path: Path) -> Iterator[None]:
 @click.option("--epss", metavar="URL_OR_FILE",
               help="FIRST EPSS scores (CSV, gzip-compressed or not) to load: a URL, file:// URL "
                    "or path.")
+@click.option("--eol-source", "eol", metavar="URL_OR_FILE",
+              help="End-of-life dates (JSON in the form of the shipped eol.json) to check and "
+                   "save beside the database, where scans prefer them to the shipped ones: a "
+                   "URL, file:// URL or path.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.pass_context
 def update_command(ctx: click.Context, db_path: Path | None, source: str,
                    ecosystems: str | None, retries: int, timeout: float, kev: str | None,
-                   epss: str | None, quiet: bool) -> None:
+                   epss: str | None, eol: str | None, quiet: bool) -> None:
     """Download the OSV exports and build a new database, swapped in atomically."""
     path = db_path or default_db_path()
     with _errors(ctx, "db update", path):
-        result = _update(path, source, ecosystems, retries, timeout, quiet, kev, epss)
+        result = _update(path, source, ecosystems, retries, timeout, quiet, kev, epss, eol)
+        eol_line = _eol_line(path, eol) if eol is not None else None
     _report_update(path, result)
+    if eol_line is not None:
+        click.echo(eol_line)
+
+
+def _eol_line(path: Path, source: str) -> str:
+    from portcullis.vulndb.eol import eol_path, parse_eol
+
+    target = eol_path(path)
+    table = parse_eol(target.read_bytes(), str(target))
+    return (f"saved end-of-life dates to {target}: {len(table.products)} products "
+            f"(updated {table.updated or 'unknown'}) from {source}")
 
 
 def _update(path: Path, source: str, ecosystems: str | None, retries: int, timeout: float,
-            quiet: bool, kev: str | None, epss: str | None) -> BuildResult:
+            quiet: bool, kev: str | None, epss: str | None, eol: str | None) -> BuildResult:
     from portcullis.vulndb.fetch import Retry
     from portcullis.vulndb.update import UpdateOptions, parse_ecosystems, update
 
@@ -94,7 +110,7 @@ def _update(path: Path, source: str, ecosystems: str | None, retries: int, timeo
             progress = stack.enter_context(RichProgress(stderr))
         options = UpdateOptions(db_path=path, source=source, ecosystems=names,
                                 retry=Retry(retries=retries), timeout=timeout,
-                                progress=progress, kev=kev, epss=epss)
+                                progress=progress, kev=kev, epss=epss, eol=eol)
         return update(options)
 
 

@@ -24,6 +24,7 @@ from portcullis.errors import PortcullisError, VulnDBError
 from portcullis.progress import NullProgress, Progress
 from portcullis.vulndb.build import BuildResult, Download, build, now_utc
 from portcullis.vulndb.enrich import MAX_EPSS_BYTES, MAX_KEV_BYTES, parse_epss, parse_kev
+from portcullis.vulndb.eol import MAX_EOL_BYTES, parse_eol, write_eol
 from portcullis.vulndb.exports import DEFAULT_ECOSYSTEMS, DEFAULT_SOURCE
 from portcullis.vulndb.fetch import Fetched, Retry, fetch
 from portcullis.vulndb.osv import open_zip
@@ -40,6 +41,7 @@ class UpdateOptions:
     progress: Progress = field(default_factory=NullProgress)
     kev: str | None = None  # CISA KEV JSON: a URL, file:// URL or path
     epss: str | None = None  # FIRST EPSS CSV (or .csv.gz): the same
+    eol: str | None = None  # end-of-life dates (portcullis's eol.json form): the same
 
 
 def parse_ecosystems(text: str) -> tuple[str, ...]:
@@ -94,6 +96,10 @@ def _update(options: UpdateOptions, work: Path) -> BuildResult:
     if options.epss is not None:
         data, fetched_at = _read_extra(options, options.epss, work, "EPSS", MAX_EPSS_BYTES)
         epss = replace(parse_epss(data, options.epss), url=options.epss, fetched_at=fetched_at)
+    eol_data = None
+    if options.eol is not None:
+        eol_data, _ = _read_extra(options, options.eol, work, "EOL", MAX_EOL_BYTES)
+        parse_eol(eol_data, options.eol)
     downloads = _download_all(options, work)
     new = options.db_path.with_name(f".{options.db_path.name}.new-{os.getpid()}")
     try:
@@ -102,6 +108,8 @@ def _update(options: UpdateOptions, work: Path) -> BuildResult:
         swap_in(new, options.db_path)
     finally:
         new.unlink(missing_ok=True)
+    if eol_data is not None:  # after the database: a failed build leaves both as they were
+        write_eol(eol_data, options.db_path)
     return result
 
 
