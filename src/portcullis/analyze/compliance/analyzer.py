@@ -10,7 +10,8 @@ from portcullis.analyze.compliance import banned, eol
 from portcullis.analyze.compliance.licenses import Categorizer
 from portcullis.errors import ConfigError
 from portcullis.layers.view import Filesystem
-from portcullis.model.compliance import ComplianceSettings
+from portcullis.model.compliance import ComplianceSettings, Constraint
+from portcullis.model.eol import EolTable
 from portcullis.model.finding import Finding, Severity, Warning
 from portcullis.model.package import Package
 
@@ -134,18 +135,15 @@ def _banned(packages: list[Package], fs: Filesystem, settings: ComplianceSetting
                 out.append(_banned_finding(package, "policy", rule.reason, rule.severity,
                                            rule.versions_text, where))
     for name in sorted(unchecked):
-        warnings.append(Warning(message=f"banned-software rule for {name}: {unchecked_why(name)}",
-                                analyzer=NAME))
+        warnings.append(Warning(
+            message=f"banned-software rule for {name}: the installed version could not be "
+                    "ordered against the rule's range, so the rule was applied (banned)",
+            analyzer=NAME))
     out.extend(_banned_binaries(packages, fs, items, where))
     return out
 
 
-def unchecked_why(name: str) -> str:
-    return ("the installed version could not be ordered against the rule's range, so the "
-            "rule was applied to it (banned)")
-
-
-def _in_range(package: Package, constraints: tuple[Any, ...], settings: ComplianceSettings,
+def _in_range(package: Package, constraints: tuple[Constraint, ...], settings: ComplianceSettings,
               unchecked: set[str]) -> bool:
     """Whether the package's version is in the rule's range. A version that cannot be
     ordered is treated as banned, and said: a policy must not pass silently."""
@@ -200,7 +198,7 @@ def _banned_binaries(packages: list[Package], fs: Filesystem, items: list[banned
 
 
 def _end_of_life(packages: list[Package], fs: Filesystem, ctx: AnalysisContext,
-                 table: Any, settings: ComplianceSettings, where: _Where,
+                 table: EolTable, settings: ComplianceSettings, where: _Where,
                  result: AnalysisResult) -> list[Finding]:
     today = ctx.now.date()
     count_extended = settings.policy.count_extended_support

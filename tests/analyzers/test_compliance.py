@@ -1,0 +1,99 @@
+"""The compliance analyzer on a view and a hand-made inventory: runtimes from image
+variables and Go binaries, executables in images without a package database, version ranges
+that cannot be checked."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from portcullis.analyze.base import AnalysisContext, TreeAnalyzer
+from portcullis.analyze.compliance.analyzer import Compliance
+from portcullis.analyze.discovery import analyzer_classes
+from portcullis.model.compliance import BannedRule, CompliancePolicy, ComplianceSettings
+from portcullis.model.compliance import parse_versions as versions
+from portcullis.model.files import Location
+from portcullis.model.image import ImageConfig, ImageInfo, LayerRef
+from portcullis.model.package import Package
+from portcullis.vulndb.order import compare_versions
+from tests.images import kit
+from tests.unit.layer_helpers import analysis_context, view_of
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def _ctx(env: tuple[str, ...] = (), packages: list[Package] | None = None,
+         settings: ComplianceSettings | None = None, layers: int = 2) -> AnalysisContext:
+    info = ImageInfo(reference="t", source="test", manifest_digest=None, config_digest=None,
+                     config=ImageConfig(env=env),
+                     layers=tuple(LayerRef(index=i, diff_id=f"sha256:{i:064x}",
+                                           created_by=f"step {i}") for i in range(layers)))
+    ctx = analysis_context(image=info)
+    ctx.now = NOW
+    ctx.packages = list(packages or [])
+    ctx.compliance = settings
+    return ctx
+
+
+def test_discovered_as_a_checks_stage_tree_analyzer() -> None:
+    assert Compliance in analyzer_classes()
+    assert isinstance(Compliance(), TreeAnalyzer)
+    assert Compliance.spec.scanners == frozenset({"compliance"})
+
+
+def test_runtime_of_an_official_image_variable_is_dated_by_its_binary() -> None:
+    view = view_of([kit.Layer([kit.file("etc/hostname", "x")]),
+                    kit.Layer([kit.file("usr/local/bin/python3.8", b"\x7fELF", mode=0o755),
+                               kit.symlink("usr/local/bin/python3", "python3.8")])])
+    result = Compliance().analyze(view, _ctx(env=("PATH=/usr/bin", "PYTHON_VERSION=3.8.18",
+                                                  "NODE_VERSION=24.1.0")))
+    [finding] = result.findings  # node's binary is not there: no claim about it
+    assert (finding.id, finding.layer, finding.path) == (
+        "runtime-end-of-life", 1, "/usr/local/bin/python3")
+    assert finding.extra["evidence"] == "PYTHON_VERSION=3.8.18 in the image config"
+    assert finding.extra["instruction"] == "step 1"
+    assert finding.title == "Python 3.8 reached end of life on 2024-10-07"
+
+
+def test_go_binary_toolchain() -> None:
+    stdlib = Package(name="stdlib", version="1.20.14", type="go-module",
+                     locations=(Location(path="/app/server", layer=1),), introduced_in=1)
+    result = Compliance().analyze(view_of([kit.Layer([])]), _ctx(packages=[stdlib]))
+    [finding] = result.findings
+    assert (finding.id, finding.path, finding.layer) == ("runtime-end-of-life", "/app/server", 1)
+    assert finding.extra["package"] == "go@1.20"
+
+
+def test_executables_without_a_package_manager() -> None:
+    view = view_of([kit.Layer([kit.file("bin/busybox", b"\x7fELF", mode=0o755),
+                               kit.symlink("usr/bin/nc", "/bin/busybox"),
+                               kit.file("usr/bin/socat", b"\x7fELF", mode=0o755),
+                               kit.file("usr/local/sbin/masscan", b"\x7fELF", mode=0o755)])])
+    result = Compliance().analyze(view, _ctx())
+    found = {(f.path, f.extra["category"]) for f in result.findings}
+    # no package database: the system bin directories count; a symlink (BusyBox) never does
+    assert found == {("/usr/bin/socat", "remote-access"), ("/usr/local/sbin/masscan", "scanner")}
+    with_dpkg = _ctx(packages=[Package(name="libc6", version="2.36-9", type="deb")])
+    result = Compliance().analyze(view, with_dpkg)
+    # with one, /usr/bin is the package manager's (its packages are judged by name)
+    assert {f.path for f in result.findings} == {"/usr/local/sbin/masscan"}
+
+
+def test_version_ranges() -> None:
+    openssl = Package(name="openssl", version="1.1.1n-0+deb11u5", type="deb",
+                      locations=(Location(path="/var/lib/dpkg/status", layer=0),),
+                      introduced_in=0)
+    rule = BannedRule(name="openssl", versions=versions(">= 1.1, < 3.0", "t"), reason="old")
+    policy = CompliancePolicy(banned=(rule,))
+    view = view_of([kit.Layer([])])
+    ordered = ComplianceSettings(policy=policy, version_order=compare_versions)
+    [hit] = Compliance().analyze(view, _ctx(packages=[openssl], settings=ordered)).findings
+    assert (hit.id, hit.extra["versions"], hit.layer) == ("banned-software", ">= 1.1, < 3.0", 0)
+    newer = replace(openssl, version="3.0.15-1~deb12u1")
+    assert Compliance().analyze(view, _ctx(packages=[newer], settings=ordered)).findings == []
+    # a version the scheme cannot read: banned all the same, and said
+    odd = replace(openssl, version="not a version")
+    result = Compliance().analyze(view, _ctx(packages=[odd], settings=ordered))
+    assert [f.id for f in result.findings] == ["banned-software"]
+    [warning] = result.warnings
+    assert "openssl" in warning.message and "could not be ordered" in warning.message
