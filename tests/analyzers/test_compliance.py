@@ -12,6 +12,7 @@ from portcullis.analyze.compliance.analyzer import Compliance
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.model.compliance import BannedRule, CompliancePolicy, ComplianceSettings
 from portcullis.model.compliance import parse_versions as versions
+from portcullis.model.distro import Distro
 from portcullis.model.files import Location
 from portcullis.model.image import ImageConfig, ImageInfo, LayerRef
 from portcullis.model.package import Package
@@ -97,3 +98,20 @@ def test_version_ranges() -> None:
     assert [f.id for f in result.findings] == ["banned-software"]
     [warning] = result.warnings
     assert "openssl" in warning.message and "could not be ordered" in warning.message
+
+
+def test_an_os_older_than_every_dated_release() -> None:
+    squeeze = Distro(family="debian", name="Debian GNU/Linux", version="6.0.10",
+                     source_path="/etc/debian_version", layer=0)
+    ctx = _ctx()
+    ctx.distro = squeeze
+    result = Compliance().analyze(view_of([kit.Layer([])]), ctx)
+    [finding] = result.findings
+    assert finding.id == "os-end-of-life" and finding.layer == 0
+    assert finding.title == ("Debian 6.0.10 is older than Debian 7, which reached end of life "
+                             "on 2018-05-31")
+    assert finding.extra["package"] == "debian@6.0.10" and finding.extra["cycle"] is None
+    assert result.os_eol is True
+    ctx.distro = replace(squeeze, version="15")  # newer than the table: nothing is claimed
+    result = Compliance().analyze(view_of([kit.Layer([])]), ctx)
+    assert result.findings == [] and result.os_eol is None

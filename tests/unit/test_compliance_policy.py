@@ -205,3 +205,17 @@ def test_refreshed_eol_file_wins_and_a_broken_one_is_an_error(tmp_path: Path) ->
     path.write_text('{"schema": 1, "products": {"debian": {"kind": "os"}}}')
     with pytest.raises(ConfigError, match="needs a source URL"):
         load_table(path)
+
+
+def test_releases_older_than_the_table_have_ended() -> None:
+    table = load_table(None)
+    debian, alpine, python = (table.products[n] for n in ("debian", "alpine", "python"))
+    assert debian.predated("6.0.10") is not None
+    assert debian.predated("6.0.10").cycle == "7"  # type: ignore[union-attr]
+    assert alpine.predated("3.9.6") is not None
+    assert alpine.predated("3.100") is None  # newer than the table: nothing known
+    assert python.predated("2.6") is not None
+    assert debian.predated("bookworm/sid") is None
+    verdict = judge(debian, "6.0.10", date(2026, 1, 1), count_extended=True)
+    assert verdict is not None and verdict.predates and verdict.ended == date(2018, 5, 31)
+    assert judge(debian, "14", date(2026, 1, 1), count_extended=True) is None

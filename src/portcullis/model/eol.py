@@ -56,6 +56,24 @@ class Product:
         found = [c for c in self.cycles if c.matches(version)]
         return max(found, key=lambda c: len(c.cycle)) if found else None
 
+    def predated(self, version: str) -> Cycle | None:
+        """The oldest dated cycle, when ``version`` is older still (Debian 6, Alpine 3.9:
+        releases too old for the table, ended before the oldest one listed)."""
+        dated = [(n, c) for c in self.cycles
+                 if c.eol is not None and (n := _numbers(c.cycle)) is not None]
+        if not dated:
+            return None
+        oldest_numbers, oldest = min(dated, key=lambda item: item[0])
+        mine = _numbers(".".join(version.split(".")[:len(oldest_numbers)]))
+        return oldest if mine is not None and mine < oldest_numbers else None
+
+
+def _numbers(text: str) -> tuple[int, ...] | None:
+    parts = text.split(".")
+    if not all(p.isascii() and p.isdigit() for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EolTable:

@@ -94,14 +94,16 @@ def _licenses(packages: list[Package], settings: ComplianceSettings,
         severity = policy.severities.get(category)
         if severity is not None and category != "unknown":
             why = ("set for this package by the policy" if override
-                   else f"license {' AND '.join(package.licenses)}")
+                   else " AND ".join(package.licenses))
             out.append(_license_finding(package, category, severity,
-                                        f"{category} license ({why})", [], where))
+                                        f"{category} license: {package.name} ({why})", [],
+                                        where))
         elif unknown and policy.severities.get("unknown") is not None:
             names = sorted(unknown)
             out.append(_license_finding(
                 package, "unknown", policy.severities["unknown"] or Severity.LOW,
-                f"license(s) not in the policy: {', '.join(names)}", names, where))
+                f"license not in the policy: {package.name} ({', '.join(names)})", names,
+                where))
     return out
 
 
@@ -109,7 +111,7 @@ def _license_finding(package: Package, category: str, severity: Severity, what: 
                      unknown: list[str], where: _Where) -> Finding:
     return Finding(
         kind="compliance", id=f"license-{category}", severity=severity,
-        title=f"{package.name} {package.version}: {what}",
+        title=what,
         path=_path(package), layer=package.introduced_in,
         extra={**_package_extra(package), "check": "license", "category": category,
                "licenses": list(package.licenses), "unknown_licenses": unknown,
@@ -168,7 +170,8 @@ def _banned_finding(package: Package, category: str, reason: str, severity: Seve
                     versions: str | None, where: _Where) -> Finding:
     return Finding(
         kind="compliance", id="banned-software", severity=severity,
-        title=f"banned software: {package.name} {package.version} ({category}: {reason})",
+        title=f"banned {category}: {package.name} {package.version}"
+              + (f" ({reason})" if category == "policy" else ""),
         path=_path(package), layer=package.introduced_in,
         extra={**_package_extra(package), "check": "banned-software", "category": category,
                "reason": reason, "versions": versions, **where.extra(package.introduced_in)})
@@ -188,8 +191,7 @@ def _banned_binaries(packages: list[Package], fs: Filesystem, items: list[banned
                 out.append(Finding(
                     kind="compliance", id="banned-software",
                     severity=BANNED_SEVERITY[item.category],
-                    title=f"banned software: {entry.path} ({item.name}, {item.category}: "
-                          f"{item.reason})",
+                    title=f"banned {item.category}: {item.name} (no package installed it)",
                     path=entry.path, layer=entry.layer,
                     extra={"package": item.name, "check": "banned-software",
                            "category": item.category, "reason": item.reason,
@@ -208,29 +210,37 @@ def _end_of_life(packages: list[Package], fs: Filesystem, ctx: AnalysisContext,
     if distro is not None and distro.version and product is not None:
         verdict = eol.judge(product, distro.version, today, count_extended)
         cycle = product.cycle_of(distro.version)
-        if cycle is not None and cycle.eol is not None:
+        if verdict is not None or (cycle is not None and cycle.eol is not None):
             result.os_eol = verdict is not None and verdict.ended is not None
         if verdict is not None:
-            label = f"{product.title} {distro.version}" + (
-                f" ({verdict.cycle.codename})" if verdict.cycle.codename else "")
+            codename = verdict.cycle.codename if not verdict.predates else None
+            label = f"{product.title} {distro.version}" + (f" ({codename})" if codename else "")
             out.append(_eol_finding("os", label, verdict, OS_EOL_SEVERITY, distro.source_path,
-                                    distro.layer, where, f"os-release {distro.version}"))
+                                    distro.layer, where, f"os-release {distro.version}",
+                                    distro.version))
     for runtime in eol.runtimes(packages, fs, ctx.image):
         runtime_product = table.products.get(runtime.product)
         if runtime_product is None:
             continue
         verdict = eol.judge(runtime_product, runtime.version, today, count_extended)
         if verdict is not None:
-            label = f"{runtime_product.title} {verdict.cycle.cycle}"
+            label = f"{runtime_product.title} " + (
+                runtime.version if verdict.predates else verdict.cycle.cycle)
             out.append(_eol_finding("runtime", label, verdict, RUNTIME_EOL_SEVERITY,
-                                    runtime.path, runtime.layer, where, runtime.evidence))
+                                    runtime.path, runtime.layer, where, runtime.evidence,
+                                    runtime.version))
     return out
 
 
 def _eol_finding(scope: str, label: str, verdict: eol.Verdict, severity: Severity,
-                 path: str | None, layer: int | None, where: _Where, evidence: str) -> Finding:
+                 path: str | None, layer: int | None, where: _Where, evidence: str,
+                 version: str) -> Finding:
     cycle = verdict.cycle
-    if verdict.ended is not None:
+    if verdict.predates:
+        check = f"{scope}-end-of-life"
+        title = (f"{label} is older than {verdict.product.title} {cycle.cycle}, which reached "
+                 f"end of life on {verdict.ended}")
+    elif verdict.ended is not None:
         check, title = f"{scope}-end-of-life", f"{label} reached end of life on {verdict.ended}"
     else:
         check = f"{scope}-regular-support-ended"
@@ -239,7 +249,8 @@ def _eol_finding(scope: str, label: str, verdict: eol.Verdict, severity: Severit
                  f"support until {cycle.extended}")
     return Finding(
         kind="compliance", id=check, severity=severity, title=title, path=path, layer=layer,
-        extra={"package": f"{verdict.product.name}@{cycle.cycle}", "check": "end-of-life",
-               "product": verdict.product.name, "cycle": cycle.cycle, "eol": cycle.eol_text,
+        extra={"package": f"{verdict.product.name}@{version if verdict.predates else cycle.cycle}",
+               "check": "end-of-life", "product": verdict.product.name,
+               "cycle": None if verdict.predates else cycle.cycle, "eol": cycle.eol_text,
                "extended": cycle.extended_text, "source": verdict.product.source,
                "evidence": evidence, **where.extra(layer)})

@@ -75,6 +75,7 @@ class Verdict:
     cycle: Cycle
     ended: date | None  # the end of all free support, when past
     reduced: date | None  # regular support ended, extended support goes on
+    predates: bool = False  # older than every cycle of the table; ``cycle`` is the oldest
 
 
 def load_table(refreshed: Path | None) -> EolTable:
@@ -96,7 +97,13 @@ def upstream(version: str) -> str | None:
 
 def judge(product: Product, version: str, today: date, count_extended: bool) -> Verdict | None:
     cycle = product.cycle_of(version)
-    if cycle is None or cycle.eol is None:
+    if cycle is None:
+        oldest = product.predated(version)
+        if oldest is None or oldest.eol is None:
+            return None
+        final = oldest.extended if count_extended and oldest.extended else oldest.eol
+        return Verdict(product=product, cycle=oldest, ended=final, reduced=None, predates=True)
+    if cycle.eol is None:
         return None
     final = cycle.extended if count_extended and cycle.extended else cycle.eol
     if today > final:
