@@ -16,6 +16,7 @@ from portcullis.scan import ScanOptions, scan
 from tests.conftest import one_line_error, run_cli
 from tests.images import kit
 from tests.images.debian import LAYERS, DebianImage
+from tests.integration.test_report_schema import SCHEMA, assert_valid
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 STATUS = "var/lib/dpkg/status"
@@ -160,7 +161,9 @@ reason = "not this one"
     result = run_cli("scan", planted, "--scanners", "compliance", "--format", "json",
                      "--quiet", "--compliance-policy", str(policy))
     assert result.returncode == 0, result.stderr
-    findings = [f for f in json.loads(result.stdout)["findings"] if f["kind"] == "compliance"]
+    doc = json.loads(result.stdout)
+    assert_valid(doc)
+    findings = [f for f in doc["findings"] if f["kind"] == "compliance"]
     banned = _by(findings, "banned-software")
     assert set(banned) == {"base-files", "xmrig"}  # nmap allowed, python3.7 outside the range
     assert banned["base-files"]["category"] == "policy"
@@ -171,6 +174,17 @@ reason = "not this one"
     assert set(restricted) == {"base-files", "nmap"}  # GPL-2+; NPSL now restricted too
     assert restricted["nmap"]["severity"] == "MEDIUM"
     assert _by(findings, "license-unknown") == {}
+
+
+def test_json_report_is_valid_and_covers_the_compliance_schema(planted: str) -> None:
+    result = run_cli("scan", planted, "--scanners", "compliance", "--format", "json",
+                     "--quiet")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert_valid(doc)
+    assert doc["artifact"]["os"]["eol"] is True
+    keys = {key for f in doc["findings"] if f["kind"] == "compliance" for key in f}
+    assert keys == set(SCHEMA["$defs"]["compliance_finding"]["properties"])
 
 
 def test_a_bad_policy_file_is_one_line(planted: str, tmp_path: Path) -> None:
