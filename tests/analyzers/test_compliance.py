@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from portcullis.analyze.base import AnalysisContext, TreeAnalyzer
 from portcullis.analyze.compliance.analyzer import Compliance
@@ -14,6 +15,7 @@ from portcullis.model.compliance import BannedRule, CompliancePolicy, Compliance
 from portcullis.model.compliance import parse_versions as versions
 from portcullis.model.distro import Distro
 from portcullis.model.files import Location
+from portcullis.model.finding import Severity
 from portcullis.model.image import ImageConfig, ImageInfo, LayerRef
 from portcullis.model.package import Package
 from portcullis.vulndb.order import compare_versions
@@ -115,3 +117,29 @@ def test_an_os_older_than_every_dated_release() -> None:
     ctx.distro = replace(squeeze, version="15")  # newer than the table: nothing is claimed
     result = Compliance().analyze(view_of([kit.Layer([])]), ctx)
     assert result.findings == [] and result.os_eol is None
+
+
+def test_the_policy_rule_wins_over_the_shipped_list() -> None:
+    nmap = Package(name="nmap", version="7.93+dfsg1-1", type="deb",
+                   locations=(Location(path="/var/lib/dpkg/status", layer=1, line=40),),
+                   introduced_in=1)
+    rule = BannedRule(name="NMAP", reason="no scanners here", severity=Severity.CRITICAL)
+    settings = ComplianceSettings(policy=CompliancePolicy(banned=(rule,)))
+    [finding] = Compliance().analyze(view_of([kit.Layer([])]),
+                                     _ctx(packages=[nmap], settings=settings)).findings
+    assert (finding.severity, finding.extra["category"], finding.line) == (
+        Severity.CRITICAL, "policy", 40)
+    assert finding.title == "banned policy: nmap 7.93+dfsg1-1 (no scanners here)"
+
+
+def test_a_damaged_refreshed_eol_file_falls_back_to_the_shipped_dates(tmp_path: Path) -> None:
+    broken = tmp_path / "eol.json"
+    broken.write_text('{"schema": 1, "products": ')
+    ctx = _ctx(settings=ComplianceSettings(eol_file=broken))
+    ctx.distro = Distro(family="debian", name="Debian GNU/Linux", version="10", layer=0,
+                        source_path="/etc/os-release")
+    result = Compliance().analyze(view_of([kit.Layer([])]), ctx)
+    assert [f.id for f in result.findings] == ["os-end-of-life"]
+    [warning] = result.warnings
+    assert str(broken) in warning.message
+    assert warning.message.endswith("the end-of-life dates shipped with portcullis were used")

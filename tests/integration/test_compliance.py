@@ -46,7 +46,8 @@ def _copyright(*licenses: str) -> str:
 
 BASE = [_stanza("base-files", "10.3+deb10u13")]
 NMAP = [_stanza("nmap", "7.70+dfsg1-6+deb10u2"),
-        _stanza("python3.7-minimal", "3.7.3-2+deb10u7", source="python3.7")]
+        _stanza("python3.7-minimal", "3.7.3-2+deb10u7", source="python3.7"),
+        _stanza("python3", "3.7.3-1", source="python3-defaults")]  # the same Python 3.7
 GS = [_stanza("ghostscript", "9.27~dfsg-2+deb10u9")]
 
 
@@ -120,8 +121,9 @@ def test_each_planted_condition_fires_at_its_layer(planted: str) -> None:
     assert (python["severity"], python["layer"]) == ("MEDIUM", 1)
     assert python["eol"] == "2023-06-27"
     assert python["evidence"] == "deb package python3.7-minimal 3.7.3-2+deb10u7"
-    # nothing else: GPL-2+ (restricted) is not reported by default
+    # nothing else: GPL-2+ (restricted) is not reported by default, python3 is the same 3.7
     assert len(findings) == 6, [f["id"] for f in findings]
+    assert len({f["fingerprint"] for f in findings}) == 6
 
 
 def test_report_marks_the_os_end_of_life(planted: str) -> None:

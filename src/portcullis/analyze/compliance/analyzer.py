@@ -45,9 +45,11 @@ class Compliance:
         result.findings.extend(_banned(packages, fs, settings, where, result.warnings))
         try:
             table = eol.load_table(settings.eol_file)
-        except ConfigError as e:  # a damaged refreshed file: said, and the rest still runs
-            result.warnings.append(Warning(message=str(e), analyzer=NAME))
-            return result
+        except ConfigError as e:  # a damaged refreshed file: said, and the shipped dates used
+            result.warnings.append(Warning(
+                message=f"{e}; the end-of-life dates shipped with portcullis were used",
+                path=None, analyzer=NAME))
+            table = eol.load_table(None)
         result.findings.extend(_end_of_life(packages, fs, ctx, table, settings, where, result))
         return result
 
@@ -67,6 +69,12 @@ class _Where:
 
 def _path(package: Package) -> str | None:
     return package.locations[0].path if package.locations else None
+
+
+def _line(package: Package) -> int | None:
+    """The package's line in its database: it tells apart two stanzas of one name (dpkg's
+    libc6:amd64 and libc6:i386), which would otherwise share a fingerprint."""
+    return package.locations[0].line if package.locations else None
 
 
 def _package_extra(package: Package) -> dict[str, Any]:
@@ -112,7 +120,7 @@ def _license_finding(package: Package, category: str, severity: Severity, what: 
     return Finding(
         kind="compliance", id=f"license-{category}", severity=severity,
         title=what,
-        path=_path(package), layer=package.introduced_in,
+        path=_path(package), line=_line(package), layer=package.introduced_in,
         extra={**_package_extra(package), "check": "license", "category": category,
                "licenses": list(package.licenses), "unknown_licenses": unknown,
                **where.extra(package.introduced_in)})
@@ -127,15 +135,16 @@ def _banned(packages: list[Package], fs: Filesystem, settings: ComplianceSetting
     unchecked: set[str] = set()
     for package in packages:
         key = package.name.casefold()
+        # The policy's own rule wins over the shipped list; one finding per package.
+        rule = next((r for r in rules.get(key, ())
+                     if _in_range(package, r.versions, settings, unchecked)), None)
         item = by_package.get(key)
-        if item is not None:
+        if rule is not None:
+            out.append(_banned_finding(package, "policy", rule.reason, rule.severity,
+                                       rule.versions_text, where))
+        elif item is not None:
             out.append(_banned_finding(package, item.category, item.reason,
                                        BANNED_SEVERITY[item.category], None, where))
-        for rule in rules.get(key, ()):
-            matched = _in_range(package, rule.versions, settings, unchecked)
-            if matched:
-                out.append(_banned_finding(package, "policy", rule.reason, rule.severity,
-                                           rule.versions_text, where))
     for name in sorted(unchecked):
         warnings.append(Warning(
             message=f"banned-software rule for {name}: the installed version could not be "
@@ -172,7 +181,7 @@ def _banned_finding(package: Package, category: str, reason: str, severity: Seve
         kind="compliance", id="banned-software", severity=severity,
         title=f"banned {category}: {package.name} {package.version}"
               + (f" ({reason})" if category == "policy" else ""),
-        path=_path(package), layer=package.introduced_in,
+        path=_path(package), line=_line(package), layer=package.introduced_in,
         extra={**_package_extra(package), "check": "banned-software", "category": category,
                "reason": reason, "versions": versions, **where.extra(package.introduced_in)})
 
@@ -218,11 +227,17 @@ def _end_of_life(packages: list[Package], fs: Filesystem, ctx: AnalysisContext,
             out.append(_eol_finding("os", label, verdict, OS_EOL_SEVERITY, distro.source_path,
                                     distro.layer, where, f"os-release {distro.version}",
                                     distro.version))
+    seen: set[tuple[str, str, str | None]] = set()
     for runtime in eol.runtimes(packages, fs, ctx.image):
         runtime_product = table.products.get(runtime.product)
         if runtime_product is None:
             continue
         verdict = eol.judge(runtime_product, runtime.version, today, count_extended)
+        # python3.11 and python3 3.11.2 are one release: one finding per release and place
+        release = runtime.version if verdict is None or verdict.predates else verdict.cycle.cycle
+        if (runtime.product, release, runtime.path) in seen:
+            continue
+        seen.add((runtime.product, release, runtime.path))
         if verdict is not None:
             label = f"{runtime_product.title} " + (
                 runtime.version if verdict.predates else verdict.cycle.cycle)
