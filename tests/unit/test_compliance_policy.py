@@ -219,3 +219,13 @@ def test_releases_older_than_the_table_have_ended() -> None:
     verdict = judge(debian, "6.0.10", date(2026, 1, 1), count_extended=True)
     assert verdict is not None and verdict.predates and verdict.ended == date(2018, 5, 31)
     assert judge(debian, "14", date(2026, 1, 1), count_extended=True) is None
+
+
+def test_the_documented_example_policy_loads(tmp_path: Path) -> None:
+    text = (Path(__file__).parents[2] / "docs" / "analyzers.md").read_text()
+    block = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "policy.toml"
+    path.write_text(block)
+    policy = load_policy(path)
+    assert "debugger" in policy.banned_categories and policy.allow == {"netcat-openbsd"}
+    assert policy.banned[0].versions_text == ">= 1.0, < 3.0"
