@@ -48,6 +48,7 @@ class Categorizer:
     def __init__(self, overrides: Mapping[str, str] | None = None) -> None:
         self._table = dict(default_table())
         self._table.update({k.casefold(): v for k, v in (overrides or {}).items()})
+        self._judged: dict[str, Judged] = {}  # packages share a few dozen expressions
 
     def of_id(self, spdx: str) -> str:
         for name in (spdx, normalize(spdx)):
@@ -58,6 +59,12 @@ class Categorizer:
         return "unknown"
 
     def of_expression(self, text: str) -> Judged:
+        judged = self._judged.get(text)
+        if judged is None:
+            judged = self._judged[text] = self._judge(text)
+        return judged
+
+    def _judge(self, text: str) -> Judged:
         if len(text) > MAX_EXPRESSION:
             return Judged("unknown", frozenset({text[:80] + "..."}))
         direct = self._table.get(text.strip().casefold())
