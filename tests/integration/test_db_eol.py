@@ -58,6 +58,8 @@ def test_refreshed_dates_are_saved_and_scans_read_them(server: ExportServer,
         f"saved end-of-life dates to {saved}: 1 products (updated 2026-11-30) from {url}")
     assert json.loads(saved.read_bytes()) == EOL_DOC
     assert "/eol.json" in server.fetched()
+    info = run("db", "info", "--db", str(db))
+    assert f"eol:             1 products, updated 2026-11-30, from {saved}" in info.stdout
 
     image = _bookworm(tmp_path)
     with_db = run("scan", image, "--scanners", "compliance", "--format", "json", "--quiet",

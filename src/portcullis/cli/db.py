@@ -138,7 +138,24 @@ def info_command(ctx: click.Context, db_path: Path | None) -> None:
     path = db_path or default_db_path()
     with _errors(ctx, "db info", path), VulnStore(path) as store:
         meta = store.meta()
-    click.echo("\n".join(info_lines(path, meta)))
+        eol = _eol_info(path)
+    click.echo("\n".join([*info_lines(path, meta), eol]))
+
+
+def _eol_info(path: Path) -> str:
+    """Which end-of-life dates scans with this database read."""
+    from portcullis.vulndb.eol import eol_path, parse_eol
+
+    target = eol_path(path)
+    if not target.is_file():
+        return (f"{'eol:':<17}the dates shipped with portcullis "
+                "(db update --eol-source refreshes them)")
+    try:
+        table = parse_eol(target.read_bytes(), str(target))
+    except (OSError, VulnDBError) as e:  # scans fall back to the shipped dates, with a warning
+        return f"{'eol:':<17}unreadable, scans use the shipped dates: {e}"
+    return (f"{'eol:':<17}{len(table.products)} products, updated {table.updated or 'unknown'}, "
+            f"from {target}")
 
 
 def info_lines(path: Path, meta: Meta) -> list[str]:
