@@ -143,3 +143,19 @@ def test_a_damaged_refreshed_eol_file_falls_back_to_the_shipped_dates(tmp_path: 
     [warning] = result.warnings
     assert str(broken) in warning.message
     assert warning.message.endswith("the end-of-life dates shipped with portcullis were used")
+
+
+def test_a_runtime_the_supported_os_packages_is_low() -> None:
+    nodejs = Package(name="nodejs", version="18.19.0+dfsg-6~deb12u2", type="deb",
+                     locations=(Location(path="/var/lib/dpkg/status", layer=1, line=7),),
+                     introduced_in=1)
+    ctx = _ctx(packages=[nodejs])
+    ctx.distro = Distro(family="debian", name="Debian GNU/Linux", version="12", layer=0)
+    ids = {f.id: f for f in Compliance().analyze(view_of([kit.Layer([])]), ctx).findings}
+    node = ids["runtime-end-of-life"]  # Node.js 18 ended 2025-04-30; bookworm is in LTS
+    assert node.severity == Severity.LOW and node.layer == 1
+    assert node.title.endswith("(an OS package: the OS release is supported and may patch it)")
+    ctx.distro = replace(ctx.distro, version="10")  # buster: past LTS, nobody patches it
+    ids = {f.id: f for f in Compliance().analyze(view_of([kit.Layer([])]), ctx).findings}
+    assert ids["runtime-end-of-life"].severity == Severity.MEDIUM
+    assert ids["runtime-end-of-life"].title == "Node.js 18 reached end of life on 2025-04-30"

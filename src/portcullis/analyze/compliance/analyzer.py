@@ -3,6 +3,7 @@ kind ``compliance``, each at the layer (and Dockerfile instruction) that brought
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from portcullis.analyze.base import STAGE_CHECKS, AnalysisContext, AnalysisResult, AnalyzerSpec
@@ -29,6 +30,9 @@ BANNED_SEVERITY = {
 }
 OS_EOL_SEVERITY = Severity.HIGH
 RUNTIME_EOL_SEVERITY = Severity.MEDIUM
+# A runtime the distribution packaged, on a release it still supports: the distribution's
+# security team may backport fixes past upstream's end (Debian's nodejs 18 in bookworm).
+DISTRO_RUNTIME_SEVERITY = Severity.LOW
 REDUCED_SUPPORT_SEVERITY = Severity.LOW
 
 
@@ -241,9 +245,16 @@ def _end_of_life(packages: list[Package], fs: Filesystem, ctx: AnalysisContext,
         if verdict is not None:
             label = f"{runtime_product.title} " + (
                 runtime.version if verdict.predates else verdict.cycle.cycle)
-            out.append(_eol_finding("runtime", label, verdict, RUNTIME_EOL_SEVERITY,
-                                    runtime.path, runtime.layer, where, runtime.evidence,
-                                    runtime.version))
+            distro_backed = runtime.os_package and result.os_eol is False
+            finding = _eol_finding("runtime", label, verdict,
+                                   DISTRO_RUNTIME_SEVERITY if distro_backed
+                                   else RUNTIME_EOL_SEVERITY,
+                                   runtime.path, runtime.layer, where, runtime.evidence,
+                                   runtime.version)
+            if distro_backed:
+                finding = replace(finding, title=f"{finding.title} (an OS package: the OS "
+                                                 "release is supported and may patch it)")
+            out.append(finding)
     return out
 
 

@@ -67,6 +67,7 @@ class Runtime:
     evidence: str  # package name, variable or binary
     path: str | None
     layer: int | None
+    os_package: bool = False  # the distribution ships it (and may patch it past upstream's end)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,7 +151,7 @@ def _from_packages(packages: list[Package]) -> Iterator[Runtime]:
             else:
                 version = upstream(package.version)
             if version:
-                yield Runtime(product=product, version=version, path=path,
+                yield Runtime(product=product, version=version, path=path, os_package=True,
                               evidence=f"{package.type} package {package.name} "
                                        f"{package.version}", layer=package.introduced_in)
             break
