@@ -17,6 +17,7 @@ from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
 from portcullis.errors import ConfigError, VulnDBError
 from portcullis.layers.view import SquashedView
+from portcullis.model.compliance import CompliancePolicy, ComplianceSettings
 from portcullis.model.finding import Finding, Severity, Warning
 from portcullis.model.image import ImageConfig, ImageInfo
 from portcullis.model.report import FileStats, Report, ScannerResult, Verdict, Violation
@@ -40,6 +41,7 @@ class ScanOptions:
     db: Path | None = None  # the vulnerability database (default: vulndb.store.default_db_path)
     db_max_age: timedelta = timedelta(days=7)  # an older database is named in a warning
     checks: CheckSettings = field(default_factory=CheckSettings)  # baseline check settings
+    compliance: CompliancePolicy | None = None  # None: the default policy
 
 
 def parse_scanners(text: str) -> frozenset[str]:
@@ -81,7 +83,7 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
                 _selected_analyzers(options.scanners),
                 EngineOptions(limits=source.limits, verify_diff_ids=options.verify_diff_ids,
                               temp_dir=tmp, progress=source.progress, now=now,
-                              checks=options.checks),
+                              checks=options.checks, compliance=_compliance(options)),
             )
             info = image.info
         try:
@@ -117,6 +119,20 @@ def _scan_sbom(reference: str, options: ScanOptions, now: datetime) -> Report:
         warnings=tuple(result.warnings), scanners=scanners, db=db,
         verdict=evaluate(result.findings, options.fail_on),
     )
+
+
+def _compliance(options: ScanOptions) -> ComplianceSettings | None:
+    """The policy, where ``db update --eol-source`` left newer end-of-life dates (beside the
+    database), and the version order of package ecosystems for the policy's version ranges."""
+    if "compliance" not in options.scanners:
+        return None
+    from portcullis.vulndb.eol import eol_path
+    from portcullis.vulndb.order import compare_versions
+    from portcullis.vulndb.store import default_db_path
+
+    return ComplianceSettings(policy=options.compliance or CompliancePolicy(),
+                              eol_file=eol_path(options.db or default_db_path()),
+                              version_order=compare_versions)
 
 
 def _vulnerabilities(result: AnalysisResult, options: ScanOptions, now: datetime,
@@ -224,7 +240,8 @@ def _report(info: ImageInfo, engine: EngineResult, options: ScanOptions,
         tool_version=__version__,
         created_at=now,
         image=info,
-        distro=result.distro,
+        distro=(replace(result.distro, eol=result.os_eol)
+                if result.distro is not None and result.os_eol is not None else result.distro),
         packages=tuple(result.packages),
         findings=tuple(result.findings),
         warnings=tuple(result.warnings),

@@ -12,6 +12,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 from portcullis.layers.view import Filesystem
 from portcullis.limits import ScanLimits
 from portcullis.model.baseline import BaselineResult
+from portcullis.model.compliance import ComplianceSettings
 from portcullis.model.distro import Distro
 from portcullis.model.files import FileEntry, FileMeta
 from portcullis.model.finding import Finding, Warning
@@ -77,6 +78,7 @@ class AnalysisResult:
     wasted_bytes: int | None = None
     base_image: BaseImageInfo | None = None
     baselines: list[BaselineResult] = field(default_factory=list)
+    os_eol: bool | None = None  # the OS release is past its end of life (compliance scanner)
 
     def merge(self, other: AnalysisResult) -> None:
         self.packages.extend(other.packages)
@@ -92,6 +94,8 @@ class AnalysisResult:
         if other.base_image is not None:
             self.base_image = other.base_image
         self.baselines.extend(other.baselines)
+        if other.os_eol is not None:
+            self.os_eol = other.os_eol
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,6 +117,7 @@ class AnalysisContext:
     distro: Distro | None = None
     packages: list[Package] = field(default_factory=list)
     checks: CheckSettings = field(default_factory=CheckSettings)
+    compliance: ComplianceSettings | None = None  # None: the default policy and data
 
 
 def matched_files(fs: Filesystem, patterns: Iterable[str]) -> list[FileEntry]:

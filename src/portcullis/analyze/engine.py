@@ -29,6 +29,7 @@ from portcullis.layers.stream import LayerStream
 from portcullis.layers.view import SquashedView
 from portcullis.limits import ScanLimits
 from portcullis.model.blob import Image
+from portcullis.model.compliance import ComplianceSettings
 from portcullis.model.finding import Warning
 from portcullis.model.package import Package
 from portcullis.progress import NullProgress, Progress
@@ -58,6 +59,7 @@ class EngineOptions:
     progress: Progress = field(default_factory=NullProgress)
     now: datetime | None = None
     checks: CheckSettings = field(default_factory=CheckSettings)
+    compliance: ComplianceSettings | None = None
 
 
 def check_image_size(image: Image, limits: ScanLimits) -> None:
@@ -131,7 +133,7 @@ def run(
     )
     now = options.now or datetime.now().astimezone()
     ctx = AnalysisContext(image=image.info, limits=options.limits, now=now,
-                          checks=options.checks)
+                          checks=options.checks, compliance=options.compliance)
     content = ContentStore(options.temp_dir)
     capture = [p for a in tree_analyzers for p in a.spec.paths]
     feed = Feed(file_analyzers, capture, content, ctx)

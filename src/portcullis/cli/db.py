@@ -84,20 +84,37 @@ def _errors(ctx: click.Context, what: str, db_path: Path) -> Iterator[None]:
               help="Alpine secdb file (JSON or YAML, one branch and repository) to build in "
                    "beside OSV, e.g. https://secdb.alpinelinux.org/v3.19/main.json; repeat "
                    "for more.")
+@click.option("--eol-source", "eol", metavar="URL_OR_FILE",
+              help="End-of-life dates (JSON in the form of the shipped eol.json) to check and "
+                   "save beside the database, where scans prefer them to the shipped ones: a "
+                   "URL, file:// URL or path.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.pass_context
 def update_command(ctx: click.Context, db_path: Path | None, source: str,
                    ecosystems: str | None, retries: int, timeout: float, kev: str | None,
                    epss: str | None, nvd: tuple[str, ...], debian_tracker: str | None,
-                   alpine_secdb: tuple[str, ...], quiet: bool) -> None:
+                   alpine_secdb: tuple[str, ...], eol: str | None, quiet: bool) -> None:
     """Download the OSV exports (and the native feeds asked for) and build a new database,
     swapped in atomically."""
     path = db_path or default_db_path()
     with _errors(ctx, "db update", path):
         result = _update(path, source, ecosystems, retries, timeout, quiet,
-                         {"kev": kev, "epss": epss, "debian_tracker": debian_tracker},
+                         {"kev": kev, "epss": epss, "debian_tracker": debian_tracker,
+                          "eol": eol},
                          {"alpine_secdb": alpine_secdb, "nvd": nvd})
+        eol_line = _eol_line(path, eol) if eol is not None else None
     _report_update(path, result)
+    if eol_line is not None:
+        click.echo(eol_line)
+
+
+def _eol_line(path: Path, source: str) -> str:
+    from portcullis.vulndb.eol import eol_path, parse_eol
+
+    target = eol_path(path)
+    table = parse_eol(target.read_bytes(), str(target))
+    return (f"saved end-of-life dates to {target}: {len(table.products)} products "
+            f"(updated {table.updated or 'unknown'}) from {source}")
 
 
 def _update(path: Path, source: str, ecosystems: str | None, retries: int, timeout: float,
@@ -116,7 +133,8 @@ def _update(path: Path, source: str, ecosystems: str | None, retries: int, timeo
                                 retry=Retry(retries=retries), timeout=timeout,
                                 progress=progress, kev=extras["kev"], epss=extras["epss"],
                                 debian_tracker=extras["debian_tracker"],
-                                alpine_secdb=lists["alpine_secdb"], nvd=lists["nvd"])
+                                alpine_secdb=lists["alpine_secdb"], nvd=lists["nvd"],
+                                eol=extras["eol"])
         return update(options)
 
 
@@ -145,7 +163,24 @@ def info_command(ctx: click.Context, db_path: Path | None) -> None:
     path = db_path or default_db_path()
     with _errors(ctx, "db info", path), VulnStore(path) as store:
         meta = store.meta()
-    click.echo("\n".join(info_lines(path, meta)))
+        eol = _eol_info(path)
+    click.echo("\n".join([*info_lines(path, meta), eol]))
+
+
+def _eol_info(path: Path) -> str:
+    """Which end-of-life dates scans with this database read."""
+    from portcullis.vulndb.eol import eol_path, parse_eol
+
+    target = eol_path(path)
+    if not target.is_file():
+        return (f"{'eol:':<17}the dates shipped with portcullis "
+                "(db update --eol-source refreshes them)")
+    try:
+        table = parse_eol(target.read_bytes(), str(target))
+    except (OSError, VulnDBError) as e:  # scans fall back to the shipped dates, with a warning
+        return f"{'eol:':<17}unreadable, scans use the shipped dates: {e}"
+    return (f"{'eol:':<17}{len(table.products)} products, updated {table.updated or 'unknown'}, "
+            f"from {target}")
 
 
 def info_lines(path: Path, meta: Meta) -> list[str]:

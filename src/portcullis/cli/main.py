@@ -104,6 +104,10 @@ def _format_choices() -> list[str]:
               show_default=True, metavar="SECONDS",
               help="Wall time the weak-password check may spend (accounts it could not finish "
                    "are named in warnings).")
+@click.option("--compliance-policy", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="TOML file whose [compliance] table sets the license "
+                                   "categories, banned software and end-of-life rules "
+                                   "(default: the built-in policy; see docs/analyzers.md).")
 @click.option("--offline", is_flag=True,
               help="Never download anything (a scan only reads the image and the local "
                    "database; this makes that explicit).")
@@ -114,7 +118,7 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output:
          max_image_size: int | None, max_layer_size: int | None,
          max_layer_bytes: int | None, max_files: int | None, temp_dir: Path | None,
          db: Path | None, db_max_age: int, password_dictionary: Path | None,
-         password_budget: float, offline: bool) -> None:
+         password_budget: float, compliance_policy: Path | None, offline: bool) -> None:
     """Scan IMAGE (see the README for the reference forms)."""
     from portcullis.analyze.base import CheckSettings
 
@@ -126,6 +130,7 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output:
                      db_max_age=db_max_age,
                      checks=CheckSettings(password_dictionary=password_dictionary,
                                           password_budget=password_budget),
+                     compliance_policy=compliance_policy,
                      limits={"max_image_size": max_image_size, "max_layer_size": max_layer_size,
                              "max_layer_bytes": max_layer_bytes, "max_files": max_files})
     sys.exit(code)
@@ -148,9 +153,15 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
           reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
           password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
           temp_dir: Path | None, db: Path | None, db_max_age: int, checks: CheckSettings,
-          limits: dict[str, int | None]) -> int:
+          compliance_policy: Path | None, limits: dict[str, int | None]) -> int:
     from portcullis.scan import ScanOptions, parse_scanners
     from portcullis.scan import scan as run_scan
+
+    policy = None
+    if compliance_policy is not None:
+        from portcullis.analyze.compliance.policy import load_policy
+
+        policy = load_policy(compliance_policy)
 
     extra = _parse_reports(reports)
     password = os.environ.get("PORTCULLIS_PASSWORD")
@@ -169,6 +180,7 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
             db=db,
             db_max_age=timedelta(days=db_max_age),
             checks=checks,
+            compliance=policy,
             source=SourceOptions(
                 platform=Platform.parse(platform) if platform else None,
                 username=username,

@@ -27,6 +27,7 @@ from portcullis.progress import NullProgress, Progress
 from portcullis.vulndb import alpine_secdb, debian_tracker
 from portcullis.vulndb.build import BuildResult, Download, build, now_utc
 from portcullis.vulndb.enrich import MAX_EPSS_BYTES, MAX_KEV_BYTES, parse_epss, parse_kev
+from portcullis.vulndb.eol import MAX_EOL_BYTES, parse_eol, write_eol
 from portcullis.vulndb.exports import DEFAULT_ECOSYSTEMS, DEFAULT_SOURCE
 from portcullis.vulndb.fetch import Fetched, Retry, fetch
 from portcullis.vulndb.nvd import MAX_NVD_BYTES, parse_nvd
@@ -47,6 +48,7 @@ class UpdateOptions:
     debian_tracker: str | None = None  # the Debian security tracker JSON: the same
     alpine_secdb: Sequence[str] = ()  # Alpine secdb files (one per branch and repo): the same
     nvd: Sequence[str] = ()  # NVD CVE JSON 2.0 files (pages, feeds, CVE objects): the same
+    eol: str | None = None  # end-of-life dates (portcullis's eol.json form): the same
 
 
 # The whole tracker JSON is ~70 MB, a secdb file a few MB: far above is not one of them.
@@ -110,6 +112,10 @@ def _update(options: UpdateOptions, work: Path) -> BuildResult:
         data, fetched_at = _read_extra(options, source, work, "NVD", MAX_NVD_BYTES,
                                        slot=f"-{index}")
         nvd.append(replace(parse_nvd(data, source), url=source, fetched_at=fetched_at))
+    eol_data = None
+    if options.eol is not None:
+        eol_data, _ = _read_extra(options, options.eol, work, "EOL", MAX_EOL_BYTES)
+        parse_eol(eol_data, options.eol)
     downloads = _download_all(options, work) + _feeds(options, work)
     new = options.db_path.with_name(f".{options.db_path.name}.new-{os.getpid()}")
     try:
@@ -118,6 +124,8 @@ def _update(options: UpdateOptions, work: Path) -> BuildResult:
         swap_in(new, options.db_path)
     finally:
         new.unlink(missing_ok=True)
+    if eol_data is not None:  # after the database: a failed build leaves both as they were
+        write_eol(eol_data, options.db_path)
     return result
 
 
