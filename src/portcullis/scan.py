@@ -15,6 +15,8 @@ from portcullis.analyze.base import SCANNERS, AnalysisResult, expand_scanners
 from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
+from portcullis.analyze.malware.analyzer import prepare_engines
+from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.errors import ConfigError, VulnDBError
 from portcullis.layers.view import SquashedView
 from portcullis.model.finding import Finding, Severity, Warning
@@ -39,6 +41,7 @@ class ScanOptions:
     now: datetime | None = None
     db: Path | None = None  # the vulnerability database (default: vulndb.store.default_db_path)
     db_max_age: timedelta = timedelta(days=7)  # an older database is named in a warning
+    malware: MalwareSettings = field(default_factory=MalwareSettings)
 
 
 def parse_scanners(text: str) -> frozenset[str]:
@@ -71,6 +74,8 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
     now = options.now or datetime.now().astimezone()
     if reference.startswith(SBOM_SCHEME):
         return _scan_sbom(reference, options, now)
+    if "malware" in options.scanners:  # bad rules or hash lists: an error before any work
+        prepare_engines(options.malware)
     with options.source.make_temp_dir(prefix="portcullis-scan-") as tmp:
         # Everything the scan spools (inflated archives, captured files) lives below tmp.
         source = replace(options.source, temp_dir=Path(tmp))
@@ -79,7 +84,8 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
                 image,
                 _selected_analyzers(options.scanners),
                 EngineOptions(limits=source.limits, verify_diff_ids=options.verify_diff_ids,
-                              temp_dir=tmp, progress=source.progress, now=now),
+                              temp_dir=tmp, progress=source.progress, now=now,
+                              malware=options.malware),
             )
             info = image.info
         try:

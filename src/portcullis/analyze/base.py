@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Protocol, runtime_checkable
 
+from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.layers.view import Filesystem
 from portcullis.limits import ScanLimits
 from portcullis.model.distro import Distro
@@ -97,6 +98,7 @@ class AnalysisContext:
     now: datetime
     distro: Distro | None = None
     packages: list[Package] = field(default_factory=list)
+    malware: MalwareSettings = field(default_factory=MalwareSettings)
 
 
 def matched_files(fs: Filesystem, patterns: Iterable[str]) -> list[FileEntry]:

@@ -20,6 +20,7 @@ from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.declared import merge_declared
 from portcullis.analyze.feed import Failures, Feed
 from portcullis.analyze.licenses import normalize_all
+from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.analyze.ownership import drop_os_owned
 from portcullis.errors import LimitExceededError, PortcullisError
 from portcullis.layers.content import ContentStore
@@ -56,6 +57,7 @@ class EngineOptions:
     temp_dir: str | None = None
     progress: Progress = field(default_factory=NullProgress)
     now: datetime | None = None
+    malware: MalwareSettings = field(default_factory=MalwareSettings)
 
 
 def check_image_size(image: Image, limits: ScanLimits) -> None:
@@ -128,7 +130,8 @@ def run(
         key=lambda a: (a.spec.stage, a.spec.name),
     )
     now = options.now or datetime.now().astimezone()
-    ctx = AnalysisContext(image=image.info, limits=options.limits, now=now)
+    ctx = AnalysisContext(image=image.info, limits=options.limits, now=now,
+                          malware=options.malware)
     content = ContentStore(options.temp_dir)
     capture = [p for a in tree_analyzers for p in a.spec.paths]
     feed = Feed(file_analyzers, capture, content, ctx)

@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 
 from portcullis import __version__
+from portcullis.analyze.malware.settings import MalwareSettings, parse_clamd_address
 from portcullis.cli import exit_codes
 from portcullis.cli.base import base as base_group
 from portcullis.cli.db import db as db_group
@@ -93,6 +94,16 @@ def _format_choices() -> list[str]:
                    "`portcullis db update` builds it).")
 @click.option("--db-max-age", type=click.IntRange(0, 3650), default=7, show_default=True,
               metavar="DAYS", help="Warn when the vulnerability database is older than this.")
+@click.option("--malware-rules", "malware_rules", multiple=True, metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="A directory of YARA rules (.yar/.yara) added to the built-in malware "
+                   "rules (repeatable).")
+@click.option("--malware-hashes", "malware_hashes", multiple=True, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="A SHA-256 list of known-bad files: one hash a line, or MalwareBazaar CSV "
+                   "(repeatable).")
+@click.option("--clamd", metavar="SOCKET|HOST:PORT",
+              help="Also stream files to this ClamAV daemon (INSTREAM).")
 @click.option("--offline", is_flag=True,
               help="Never download anything (a scan only reads the image and the local "
                    "database; this makes that explicit).")
@@ -102,7 +113,8 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output:
          password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
          max_image_size: int | None, max_layer_size: int | None,
          max_layer_bytes: int | None, max_files: int | None, temp_dir: Path | None,
-         db: Path | None, db_max_age: int, offline: bool) -> None:
+         db: Path | None, db_max_age: int, malware_rules: tuple[Path, ...],
+         malware_hashes: tuple[Path, ...], clamd: str | None, offline: bool) -> None:
     """Scan IMAGE (see the README for the reference forms)."""
     with exit_codes.exit_on_error("scan", debug=bool(ctx.obj.get("debug"))):
         code = _scan(image, scanners=scanners, fmt=fmt, output=output, reports=reports,
@@ -110,9 +122,16 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output:
                      password_stdin=password_stdin, insecure=insecure, timeout=timeout,
                      retries=retries, quiet=quiet, temp_dir=temp_dir, db=db,
                      db_max_age=db_max_age,
+                     malware=_malware_settings(malware_rules, malware_hashes, clamd),
                      limits={"max_image_size": max_image_size, "max_layer_size": max_layer_size,
                              "max_layer_bytes": max_layer_bytes, "max_files": max_files})
     sys.exit(code)
+
+
+def _malware_settings(rules: tuple[Path, ...], hashes: tuple[Path, ...],
+                      clamd: str | None) -> MalwareSettings:
+    return MalwareSettings(rule_dirs=rules, hash_lists=hashes,
+                           clamd=parse_clamd_address(clamd) if clamd else None)
 
 
 def _parse_reports(reports: tuple[str, ...]) -> list[tuple[str, Path]]:
@@ -131,7 +150,7 @@ def _parse_reports(reports: tuple[str, ...]) -> list[tuple[str, Path]]:
 def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
           reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
           password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
-          temp_dir: Path | None, db: Path | None, db_max_age: int,
+          temp_dir: Path | None, db: Path | None, db_max_age: int, malware: MalwareSettings,
           limits: dict[str, int | None]) -> int:
     from portcullis.scan import ScanOptions, parse_scanners
     from portcullis.scan import scan as run_scan
@@ -152,6 +171,7 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
             fail_on=None if fail_on.lower() == "none" else Severity.parse(fail_on),
             db=db,
             db_max_age=timedelta(days=db_max_age),
+            malware=malware,
             source=SourceOptions(
                 platform=Platform.parse(platform) if platform else None,
                 username=username,
