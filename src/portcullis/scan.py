@@ -15,6 +15,8 @@ from portcullis.analyze.base import SCANNERS, AnalysisResult, CheckSettings, exp
 from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
+from portcullis.analyze.malware.analyzer import prepare_engines
+from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.errors import ConfigError, VulnDBError
 from portcullis.layers.view import SquashedView
 from portcullis.model.compliance import CompliancePolicy, ComplianceSettings
@@ -42,6 +44,7 @@ class ScanOptions:
     db_max_age: timedelta = timedelta(days=7)  # an older database is named in a warning
     checks: CheckSettings = field(default_factory=CheckSettings)  # baseline check settings
     compliance: CompliancePolicy | None = None  # None: the default policy
+    malware: MalwareSettings = field(default_factory=MalwareSettings)
 
 
 def parse_scanners(text: str) -> frozenset[str]:
@@ -74,6 +77,8 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
     now = options.now or datetime.now().astimezone()
     if reference.startswith(SBOM_SCHEME):
         return _scan_sbom(reference, options, now)
+    if "malware" in options.scanners:  # bad rules or hash lists: an error before any work
+        prepare_engines(options.malware)
     with options.source.make_temp_dir(prefix="portcullis-scan-") as tmp:
         # Everything the scan spools (inflated archives, captured files) lives below tmp.
         source = replace(options.source, temp_dir=Path(tmp))
@@ -83,7 +88,8 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
                 _selected_analyzers(options.scanners),
                 EngineOptions(limits=source.limits, verify_diff_ids=options.verify_diff_ids,
                               temp_dir=tmp, progress=source.progress, now=now,
-                              checks=options.checks, compliance=_compliance(options)),
+                              checks=options.checks, compliance=_compliance(options),
+                              malware=options.malware),
             )
             info = image.info
         try:

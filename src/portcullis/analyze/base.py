@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
+from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.layers.view import Filesystem
 from portcullis.limits import ScanLimits
 from portcullis.model.baseline import BaselineResult
@@ -118,6 +119,7 @@ class AnalysisContext:
     packages: list[Package] = field(default_factory=list)
     checks: CheckSettings = field(default_factory=CheckSettings)
     compliance: ComplianceSettings | None = None  # None: the default policy and data
+    malware: MalwareSettings = field(default_factory=MalwareSettings)
 
 
 def matched_files(fs: Filesystem, patterns: Iterable[str]) -> list[FileEntry]:

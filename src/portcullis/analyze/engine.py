@@ -21,6 +21,7 @@ from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.declared import merge_declared
 from portcullis.analyze.feed import Failures, Feed
 from portcullis.analyze.licenses import normalize_all
+from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.analyze.ownership import drop_os_owned
 from portcullis.errors import LimitExceededError, PortcullisError
 from portcullis.layers.content import ContentStore
@@ -60,6 +61,7 @@ class EngineOptions:
     now: datetime | None = None
     checks: CheckSettings = field(default_factory=CheckSettings)
     compliance: ComplianceSettings | None = None
+    malware: MalwareSettings = field(default_factory=MalwareSettings)
 
 
 def check_image_size(image: Image, limits: ScanLimits) -> None:
@@ -133,7 +135,8 @@ def run(
     )
     now = options.now or datetime.now().astimezone()
     ctx = AnalysisContext(image=image.info, limits=options.limits, now=now,
-                          checks=options.checks, compliance=options.compliance)
+                          checks=options.checks, compliance=options.compliance,
+                          malware=options.malware)
     content = ContentStore(options.temp_dir)
     capture = [p for a in tree_analyzers for p in a.spec.paths]
     feed = Feed(file_analyzers, capture, content, ctx)

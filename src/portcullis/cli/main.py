@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 
 from portcullis import __version__
+from portcullis.analyze.malware.settings import MalwareSettings, parse_clamd_address
 from portcullis.cli import exit_codes
 from portcullis.cli.base import base as base_group
 from portcullis.cli.db import db as db_group
@@ -108,6 +109,16 @@ def _format_choices() -> list[str]:
               metavar="FILE", help="TOML file whose [compliance] table sets the license "
                                    "categories, banned software and end-of-life rules "
                                    "(default: the built-in policy; see docs/analyzers.md).")
+@click.option("--malware-rules", "malware_rules", multiple=True, metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="A directory of YARA rules (.yar/.yara) added to the built-in malware "
+                   "rules (repeatable).")
+@click.option("--malware-hashes", "malware_hashes", multiple=True, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="A SHA-256 list of known-bad files: one hash a line, or MalwareBazaar CSV "
+                   "(repeatable).")
+@click.option("--clamd", metavar="SOCKET|HOST:PORT",
+              help="Also stream files to this ClamAV daemon (INSTREAM).")
 @click.option("--offline", is_flag=True,
               help="Never download anything (a scan only reads the image and the local "
                    "database; this makes that explicit).")
@@ -118,7 +129,9 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output:
          max_image_size: int | None, max_layer_size: int | None,
          max_layer_bytes: int | None, max_files: int | None, temp_dir: Path | None,
          db: Path | None, db_max_age: int, password_dictionary: Path | None,
-         password_budget: float, compliance_policy: Path | None, offline: bool) -> None:
+         password_budget: float, compliance_policy: Path | None,
+         malware_rules: tuple[Path, ...], malware_hashes: tuple[Path, ...], clamd: str | None,
+         offline: bool) -> None:
     """Scan IMAGE (see the README for the reference forms)."""
     from portcullis.analyze.base import CheckSettings
 
@@ -131,9 +144,16 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output:
                      checks=CheckSettings(password_dictionary=password_dictionary,
                                           password_budget=password_budget),
                      compliance_policy=compliance_policy,
+                     malware=_malware_settings(malware_rules, malware_hashes, clamd),
                      limits={"max_image_size": max_image_size, "max_layer_size": max_layer_size,
                              "max_layer_bytes": max_layer_bytes, "max_files": max_files})
     sys.exit(code)
+
+
+def _malware_settings(rules: tuple[Path, ...], hashes: tuple[Path, ...],
+                      clamd: str | None) -> MalwareSettings:
+    return MalwareSettings(rule_dirs=rules, hash_lists=hashes,
+                           clamd=parse_clamd_address(clamd) if clamd else None)
 
 
 def _parse_reports(reports: tuple[str, ...]) -> list[tuple[str, Path]]:
@@ -153,7 +173,8 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
           reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
           password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
           temp_dir: Path | None, db: Path | None, db_max_age: int, checks: CheckSettings,
-          compliance_policy: Path | None, limits: dict[str, int | None]) -> int:
+          compliance_policy: Path | None, malware: MalwareSettings,
+          limits: dict[str, int | None]) -> int:
     from portcullis.scan import ScanOptions, parse_scanners
     from portcullis.scan import scan as run_scan
 
@@ -181,6 +202,7 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
             db_max_age=timedelta(days=db_max_age),
             checks=checks,
             compliance=policy,
+            malware=malware,
             source=SourceOptions(
                 platform=Platform.parse(platform) if platform else None,
                 username=username,
