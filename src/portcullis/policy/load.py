@@ -63,10 +63,11 @@ def load_policy(path: FilePath) -> Policy:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise PolicyError(f"policy {name} is not UTF-8 text: {e.reason}") from e
-    return parse_policy(text, name, default_name=path.stem)
+    return parse_policy(text, name)
 
 
-def parse_policy(text: str, name: str, *, default_name: str = "policy") -> Policy:
+def parse_policy(text: str, name: str) -> Policy:
+    """``name`` is the file (for messages); the policy's own name defaults to its stem."""
     doc = read_yaml(text, name)
     top = _mapping(doc, (), {"version", "name", "blocking", "rules", "base_image",
                              "suppressions", "allow", "deny", "compliance"})
@@ -79,7 +80,7 @@ def parse_policy(text: str, name: str, *, default_name: str = "policy") -> Polic
     allow = _mapping(doc, ("allow",), {"vulnerabilities", "images"})
     deny = _mapping(doc, ("deny",), {"vulnerabilities"})
     return Policy(
-        name=_string(doc, ("name",)) if "name" in top else default_name,
+        name=_string(doc, ("name",)) if "name" in top else FilePath(name).stem,
         source=name,
         blocking=_bool(doc, ("blocking",)) if "blocking" in top else True,
         rules=_rules(doc, ("rules",)),
