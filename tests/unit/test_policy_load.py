@@ -113,6 +113,11 @@ def test_the_name_defaults_to_the_file_name(tmp_path: Path) -> None:
     ("version: 1\nbase_image: sometimes\n", "p.yaml:2: base_image: expected one of same"),
     ("version: 1\nallow:\n  images:\n    - {id: x}\n",
      "p.yaml:4: allow.images[0]: expected a string or a mapping with 'image'"),
+    ("version: 1\nrules: &loop\n  any: *loop\n", "p.yaml:2: nested deeper than 64"),
+    ("version: 1\na: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c]\n"
+     "e: &e [*d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e]\n",
+     "p.yaml:2: more than 100000 values"),
 ])
 def test_errors_name_the_line(text: str, message: str) -> None:
     with pytest.raises(PolicyError) as caught:

@@ -16,6 +16,11 @@ from portcullis.errors import PolicyError
 
 Path = tuple[str | int, ...]
 
+# Aliases let a few lines expand into millions of values ("billion laughs"), or into a value
+# that contains itself: both are refused instead of hanging or recursing without end.
+MAX_VALUES = 100_000
+MAX_DEPTH = 64
+
 
 @dataclass(slots=True)
 class Located:
@@ -61,6 +66,11 @@ def read_yaml(text: str, name: str) -> Located:
 
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, out: Located) -> Any:
+    if len(path) > MAX_DEPTH or len(out.lines) >= MAX_VALUES:
+        what = f"nested deeper than {MAX_DEPTH}" if len(path) > MAX_DEPTH else \
+            f"more than {MAX_VALUES} values"
+        raise PolicyError(f"{out.name}:{node.start_mark.line + 1}: {what} "
+                          "(a self-referencing or expanding alias?)")
     out.lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # merge keys (<<) as YAML means them
