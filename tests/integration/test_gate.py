@@ -131,8 +131,16 @@ def test_vex_documents_of_both_formats(image: str, tmp_path: Path) -> None:
                              "analysis": {"state": "not_affected",
                                           "justification": "code_not_reachable"},
                              "affects": [{"ref": LODASH_PURL}]}]}))
+    bom_path = tmp_path / "bom.cdx.json"
     doc, _ = scan(image, "--fail-on", "high", "--vex", str(openvex), "--vex", str(cdx),
-                  expect=0)
+                  "--report", f"cyclonedx={bom_path}", expect=0)
+    bom = bom_path.read_text()
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(bom) is None
+    analysis = {v["id"]: v.get("analysis") for v in json.loads(bom)["vulnerabilities"]}
+    assert analysis["CVE-2019-10744"] == {
+        "state": "not_affected", "justification": "code_not_reachable",
+        "detail": "vulnerable_code_not_in_execute_path"}  # OpenVEX's word, CycloneDX's name
+    assert analysis["CVE-2023-32681"] is None
     marks = {k: f["suppressed"] for k, f in by_id(doc).items()}
     assert marks["CVE-2019-10744"]["by"] == "vex"
     assert marks["CVE-2019-10744"]["source"] == str(openvex)
@@ -198,7 +206,13 @@ def test_every_format_from_one_scan(image: str, tmp_path: Path) -> None:
 
     cyclonedx = out["cyclonedx"].read_text()
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(cyclonedx) is None
-    assert {c["name"] for c in json.loads(cyclonedx)["components"]} >= {"lodash", "requests"}
+    bom = json.loads(cyclonedx)
+    assert {c["name"] for c in bom["components"]} >= {"lodash", "requests"}
+    vulns = {v["id"]: v for v in bom["vulnerabilities"]}
+    assert sorted(vulns) == ["CVE-2019-10744", "CVE-2021-23337", "CVE-2023-32681"]
+    assert vulns["CVE-2019-10744"]["affects"] == [{"ref": LODASH_PURL}]
+    assert vulns["CVE-2019-10744"]["ratings"][0]["severity"] == "critical"
+    assert vulns["CVE-2019-10744"]["recommendation"] == "upgrade to 4.17.12"
     assert json.loads(out["spdx-json"].read_text())["spdxVersion"] == "SPDX-2.3"
 
     # The default stdout report is the table, also when stdout is not a terminal.
