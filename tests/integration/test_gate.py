@@ -6,6 +6,10 @@ and each checked by its own validator."""
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -239,3 +243,29 @@ def test_junit_and_sarif_of_a_clean_scan(image: str, tmp_path: Path) -> None:
     assert len(suppressed) == 2
     assert suppressed[0]["suppressions"][0]["justification"] == (
         f"suppression ({policy}:3): replaced next sprint")
+
+
+def test_the_table_has_colour_only_on_a_terminal(image: str) -> None:
+    """stdout a real pseudo-terminal: the same table, in colour."""
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env.update(COLUMNS="80", TERM="xterm-256color")
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "portcullis", "scan", image, "--quiet",
+                             "--scanners", "vuln", "--fail-on", "critical"],
+                            stdout=follower, stderr=subprocess.PIPE, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=300) == 1
+    out = b"".join(chunks).decode()
+    assert "\x1b[" in out  # colour codes
+    assert "FAILED" in out and "CVE-2019-10744" in out
