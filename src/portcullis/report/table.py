@@ -8,6 +8,7 @@ verdict is repeated as the last line, where a CI log is read first.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -77,20 +78,19 @@ def write_table(report: Report, out: TextIO, colour: bool = False) -> None:
     vulns = [f for f in doc["findings"] if f["kind"] == "vulnerability"]
     if vulns:
         console.print(_vulnerabilities_table(vulns, blocking, width))
-    if any(_mark(f, blocking) for f in doc["findings"]):
-        console.print("! B: blocks, S: suppressed, K: known since the baseline")
     others = [f for f in doc["findings"] if f["kind"] != "vulnerability"]
     for scanner in dict.fromkeys(SCANNER_OF_KIND.get(f["kind"], f["kind"]) for f in others):
         mine = [f for f in others if SCANNER_OF_KIND.get(f["kind"], f["kind"]) == scanner]
         console.print(_findings_table(scanner, mine, blocking, width))
+    if any(_mark(f, blocking) for f in doc["findings"]):
+        console.print("! B: blocks, S: suppressed, K: known since the baseline")
     if doc["packages"]:
         console.print(_packages_table(doc["packages"]))
     console.print(_layers_table(doc["artifact"]["layers"], width))
     for w in doc["warnings"]:
         where = f" {w['path']}" if w["path"] else ""
         layer = f" (layer {w['layer']})" if w["layer"] is not None else ""
-        console.print(f"[yellow]warning[/]{escape(where)}{layer}: {escape(w['message'])}",
-                      soft_wrap=True)
+        console.print(f"[yellow]warning[/]{escape(where)}{layer}: {escape(w['message'])}")
     files = doc["files"]
     console.print(f"{files['count']} files, {_mb(files['total_size'])}")
     _verdict(console, doc, short=True)
@@ -173,10 +173,19 @@ def _where(f: dict[str, Any]) -> str:
 
 def _violations(findings: list[dict[str, Any]], blocking: dict[str, Any], width: int) -> Table:
     rows = [(_sev(f["severity"]), escape(f["id"]), escape(_where(f)),
-             escape(blocking[f["fingerprint"]]["rule"]))
+             escape(_short_rule(blocking[f["fingerprint"]]["rule"])))
             for f in findings if f["fingerprint"] in blocking]
     return _table(f"Blocking ({len(blocking)})", ("severity", "id", "where", "rule"), rows,
                   width)
+
+
+def _short_rule(rule: str) -> str:
+    """``rules.file (/long/path/prod.yaml:3)`` → ``rules.file (prod.yaml:3)``: the JSON
+    report keeps the full path; a log line needs the rule and the line."""
+    name, sep, where = rule.rpartition(" (")
+    if not sep or not where.endswith(")"):
+        return rule
+    return f"{name} ({posixpath.basename(where)}"
 
 
 def _mark(f: dict[str, Any], blocking: dict[str, Any]) -> str:
