@@ -53,7 +53,8 @@ def sarif_document(report: Report) -> dict[str, Any]:
                 "uri": "file:///",
                 "description": {"text": f"the root filesystem of {info.reference}"},
             }},
-            "results": [_result(f, index[f["id"]], blocking) for f in findings],
+            "results": [_result(f, index[f["id"]], blocking, info.reference)
+                        for f in findings],
             "invocations": [{
                 "executionSuccessful": all(s.status != "failed"
                                            for s in report.scanners.values()),
@@ -90,7 +91,8 @@ def _rule(f: dict[str, Any]) -> dict[str, Any]:
     return rule
 
 
-def _result(f: dict[str, Any], rule_index: int, blocking: dict[str, Any]) -> dict[str, Any]:
+def _result(f: dict[str, Any], rule_index: int, blocking: dict[str, Any],
+            reference: str) -> dict[str, Any]:
     violation = blocking.get(f["fingerprint"])
     text = f["title"] or f["id"]
     if f.get("package_name"):
@@ -116,7 +118,12 @@ def _result(f: dict[str, Any], rule_index: int, blocking: dict[str, Any]) -> dic
                          errors="surrogateescape"), "uriBaseId": ROOT}}
         if f.get("line"):
             location["region"] = {"startLine": f["line"]}
-        result["locations"] = [{"physicalLocation": location}]
+    else:
+        # No file (an image setting, say): the image itself, since dashboards such as
+        # GitHub's refuse a result without a location.
+        location = {"artifactLocation": {"uri": quote(reference, safe="/:@",
+                                                      errors="surrogateescape")}}
+    result["locations"] = [{"physicalLocation": location}]
     suppressed = f.get("suppressed")
     if suppressed:
         result["suppressions"] = [{
