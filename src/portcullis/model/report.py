@@ -195,7 +195,7 @@ class Report:
         """A finding as the JSON report writes it: its fields, where it came from, and the
         gate's marks (null when the gate did not say)."""
         doc = self._from_base(finding.to_dict(), finding.layer)
-        mark = self.marks.get(finding.fingerprint, Mark())
+        mark = self.marks.get(doc["fingerprint"], Mark())  # a hash: computed once
         doc["suppressed"] = mark.suppressed.to_dict() if mark.suppressed else None
         doc["new"] = mark.new
         return doc

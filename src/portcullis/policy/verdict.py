@@ -29,6 +29,7 @@ from portcullis.model.report import (
     Violation,
 )
 from portcullis.policy.rules import ANY_KIND, Rule, any_glob, finding_ids
+from portcullis.policy.suppressions import SuppressionRule
 
 if TYPE_CHECKING:  # a scan without --policy, --vex or --baseline does not import their readers
     from portcullis.policy.baseline import Baseline
@@ -70,20 +71,25 @@ class Gate:
 def apply_gate(report: Report, gate: Gate, today: date) -> Report:
     policy = gate.policy
     images = _image_names(report)
-    live = [s for s in (policy.suppressions if policy else ()) if not s.expired(today)]
+    live = _SuppressionIndex([s for s in (policy.suppressions if policy else ())
+                              if not s.expired(today)])
     expired = [s for s in (policy.suppressions if policy else ()) if s.expired(today)]
+    # VEX statements by vulnerability id, each with its position in the order given.
+    vex: dict[str, list[tuple[int, VexStatement]]] = {}
+    for position, statement in enumerate(gate.vex):
+        vex.setdefault(statement.vulnerability, []).append((position, statement))
     marks: dict[str, Mark] = {}
     violations: list[Violation] = []
     for finding in sorted(report.findings, key=Finding.sort_key):
         doc = report.finding_dict(finding)
-        new = None if gate.baseline is None else finding.fingerprint not in \
-            gate.baseline.fingerprints
+        fingerprint = doc["fingerprint"]  # a hash: computed once per finding
+        new = None if gate.baseline is None else fingerprint not in gate.baseline.fingerprints
         denied = _listed(policy.deny_vulnerabilities if policy else (), doc)
-        suppressed = None if denied else _suppression(doc, policy, live, gate.vex, images)
-        marks[finding.fingerprint] = Mark(suppressed=suppressed, new=new)
+        suppressed = None if denied else _suppression(doc, policy, live, vex, images)
+        marks[fingerprint] = Mark(suppressed=suppressed, new=new)
         if denied is not None:
             violations.append(Violation(
-                fingerprint=finding.fingerprint,
+                fingerprint=fingerprint,
                 reason=f"{doc['kind']} {doc['id']} is on the deny list",
                 rule=f"deny.vulnerabilities ({denied.source})"))
             continue
@@ -91,8 +97,8 @@ def apply_gate(report: Report, gate: Gate, today: date) -> Report:
             continue
         rule = _first_rule(doc, gate)
         if rule is not None:
-            violations.append(Violation(fingerprint=finding.fingerprint,
-                                        reason=rule.explain(doc), rule=rule.name))
+            violations.append(Violation(fingerprint=fingerprint, reason=rule.explain(doc),
+                                        rule=rule.name))
     allowed = _allowed_image(policy, images)
     if allowed is not None:
         violations = []
@@ -123,19 +129,49 @@ def _first_rule(doc: dict[str, Any], gate: Gate) -> Rule | None:
     return next((r for r in rules if r.matches(doc)), None)
 
 
-def _suppression(doc: dict[str, Any], policy: Policy | None, live: list[Any],
-                 vex: tuple[VexStatement, ...], images: list[str]) -> Suppression | None:
+class _SuppressionIndex:
+    """Suppressions by literal id, so that hundreds of them over tens of thousands of
+    findings cost a lookup each, not a glob match each; the others (globs, no id) are tried
+    in turn. The first in file order that matches wins, as without the index."""
+
+    def __init__(self, rules: list[SuppressionRule]) -> None:
+        self.by_id: dict[str, list[int]] = {}
+        self.scan: list[int] = []
+        self.rules = rules
+        for i, rule in enumerate(rules):
+            if rule.ids and not any(_is_glob(p) for p in rule.ids):
+                for ident in rule.ids:
+                    self.by_id.setdefault(ident, []).append(i)
+            else:
+                self.scan.append(i)
+
+    def candidates(self, doc: dict[str, Any]) -> list[SuppressionRule]:
+        found = set(self.scan)
+        for ident in finding_ids(doc):
+            found.update(self.by_id.get(ident, ()))
+        return [self.rules[i] for i in sorted(found)]
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+def _suppression(doc: dict[str, Any], policy: Policy | None, live: _SuppressionIndex,
+                 vex: dict[str, list[tuple[int, VexStatement]]],
+                 images: list[str]) -> Suppression | None:
     if policy is not None and doc.get("kind") == "vulnerability":
         allowed = _listed(policy.allow_vulnerabilities, doc)
         if allowed is not None:
             return Suppression(by="allowlist", reason=allowed.reason or "on the allowlist",
                                source=allowed.source)
-    for rule in live:
+    for rule in live.candidates(doc):
         if rule.matches(doc, images):
             return Suppression(by="suppression", reason=rule.reason, source=rule.source,
                                expires=rule.expires.isoformat() if rule.expires else None)
     # Later statements win: a document that says "affected" after "not_affected" revokes it.
-    for statement in reversed(vex):
+    stated = sorted((pair for ident in finding_ids(doc) for pair in vex.get(ident, ())),
+                    key=lambda pair: pair[0], reverse=True)
+    for _position, statement in stated:
         if statement.applies_to(doc):
             if not statement.resolved:
                 return None
