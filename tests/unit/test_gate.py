@@ -356,3 +356,29 @@ def test_a_bad_vex_document_is_one_clear_error(tmp_path: Path, content: str,
     path.write_text(content)
     with pytest.raises(PolicyError, match=message):
         read_vex(path)
+
+
+@pytest.mark.parametrize(("first", "second", "reason"), [
+    ('"CVE-*"', "CVE-1", "first"), ("CVE-1", '"CVE-*"', "first"),
+    ("CVE-9", "CVE-1", "second"),
+])
+def test_the_first_matching_suppression_in_the_file_wins(first: str, second: str,
+                                                         reason: str) -> None:
+    text = (f"version: 1\nsuppressions:\n  - id: {first}\n    reason: first\n"
+            f"  - id: {second}\n    reason: second\n")
+    result = judge(text, vuln("CVE-1", "HIGH"))
+    assert result.to_dict()["findings"][0]["suppressed"]["reason"] == reason
+
+
+def test_a_vex_statement_under_an_alias_is_ordered_with_the_others(tmp_path: Path) -> None:
+    """The finding's GHSA alias is said not_affected, then its CVE id affected: the later
+    statement wins although the ids differ."""
+    doc = {"@context": "https://openvex.dev/ns/v0.2.0", "statements": [
+        {"vulnerability": {"name": "GHSA-x"}, "products": [{"@id": "pkg:npm/lodash"}],
+         "status": "not_affected", "justification": "component_not_present"},
+        {"vulnerability": {"name": "CVE-1"}, "products": [{"@id": "pkg:npm/lodash"}],
+         "status": "affected"}]}
+    statements = tuple(read_vex(_vex(tmp_path, doc)))
+    finding = vuln("CVE-1", "HIGH", aliases=("GHSA-x",))
+    assert not judge(None, finding, fail_on=Severity.HIGH, vex=statements).verdict.passed
+    assert judge(None, finding, fail_on=Severity.HIGH, vex=statements[:1]).verdict.passed
