@@ -20,9 +20,10 @@ from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.errors import ConfigError, VulnDBError
 from portcullis.layers.view import SquashedView
 from portcullis.model.compliance import CompliancePolicy, ComplianceSettings
-from portcullis.model.finding import Finding, Severity, Warning
+from portcullis.model.finding import Severity, Warning
 from portcullis.model.image import ImageConfig, ImageInfo
-from portcullis.model.report import FileStats, Report, ScannerResult, Verdict, Violation
+from portcullis.model.report import FileStats, Report, ScannerResult
+from portcullis.policy.verdict import Gate, apply_gate
 from portcullis.sbom_input import SCHEME as SBOM_SCHEME
 from portcullis.sbom_input import read_sbom
 from portcullis.source.base import SourceOptions
@@ -38,6 +39,7 @@ class ScanOptions:
     scanners: frozenset[str] = frozenset(SCANNERS)
     source: SourceOptions = field(default_factory=SourceOptions)
     fail_on: Severity | None = None
+    gate: Gate | None = None  # policy, VEX, baseline; None: only fail_on
     verify_diff_ids: bool = True
     now: datetime | None = None
     db: Path | None = None  # the vulnerability database (default: vulndb.store.default_db_path)
@@ -94,7 +96,8 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
             info = image.info
         try:
             vuln, db = _vulnerabilities(engine.result, options, now)
-            return replace(_report(info, engine, options, now, vuln), db=db)
+            return _judge(replace(_report(info, engine, options, now, vuln), db=db), options,
+                          now)
         finally:
             engine.view.close()
 
@@ -119,12 +122,11 @@ def _scan_sbom(reference: str, options: ScanOptions, now: datetime) -> Report:
                                            message="not applicable to an SBOM")
     info = ImageInfo(reference=reference, source="sbom", manifest_digest=None,
                      config_digest=None, config=ImageConfig(), layers=())
-    return Report(
+    return _judge(Report(
         tool_version=__version__, created_at=now, image=info, distro=result.distro,
         packages=tuple(result.packages), findings=tuple(result.findings),
         warnings=tuple(result.warnings), scanners=scanners, db=db,
-        verdict=evaluate(result.findings, options.fail_on),
-    )
+    ), options, now)
 
 
 def _compliance(options: ScanOptions) -> ComplianceSettings | None:
@@ -227,16 +229,12 @@ def _statuses(engine: EngineResult, requested: frozenset[str],
     return out
 
 
-def evaluate(findings: list[Finding], fail_on: Severity | None) -> Verdict:
-    if fail_on is None:
-        return Verdict(passed=True, policy="fail-on none")
-    violations = tuple(
-        Violation(fingerprint=f.fingerprint,
-                  reason=f"{f.severity.name} {f.kind} {f.id} is at or above {fail_on.name}")
-        for f in sorted(findings, key=Finding.sort_key) if f.severity >= fail_on
-    )
-    return Verdict(passed=not violations, policy=f"fail-on {fail_on.name}",
-                   violations=violations)
+def _judge(report: Report, options: ScanOptions, now: datetime) -> Report:
+    """The gate over the finished report: marks, violations, the verdict (policy/)."""
+    gate = options.gate or Gate()
+    if options.fail_on is not None and gate.fail_on is None:
+        gate = replace(gate, fail_on=options.fail_on)
+    return apply_gate(report, gate, now.date())
 
 
 def _report(info: ImageInfo, engine: EngineResult, options: ScanOptions,
@@ -255,5 +253,4 @@ def _report(info: ImageInfo, engine: EngineResult, options: ScanOptions,
         scanners=_statuses(engine, options.scanners, vuln),
         base_image=result.base_image,
         baselines=tuple(result.baselines),
-        verdict=evaluate(result.findings, options.fail_on),
     )

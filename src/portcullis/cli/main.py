@@ -28,6 +28,7 @@ from portcullis.limits import ScanLimits
 from portcullis.model.finding import Severity
 from portcullis.model.image import Platform
 from portcullis.model.report import Report
+from portcullis.policy.verdict import Gate
 from portcullis.progress import NullProgress, Progress
 from portcullis.report.base import writers
 from portcullis.source.base import SourceOptions
@@ -68,14 +69,25 @@ def _format_choices() -> list[str]:
 @click.option("--scanners", default="all", show_default=True,
               help="Comma list: vuln,secret,malware,baseline,compliance,packages,files,"
                    "base-image; 'all' or 'none' (only read the layers).")
-@click.option("--format", "fmt", type=click.Choice(_format_choices()), default=None,
-              help="Report format (default: table on a terminal, json otherwise).")
+@click.option("--format", "fmt", type=click.Choice(_format_choices()), default="table",
+              show_default=True,
+              help="Report format (table everywhere; colour only on a terminal).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report here instead of stdout.")
 @click.option("--report", "reports", multiple=True, metavar="FMT=PATH",
               help="Also write FMT to PATH (repeatable).")
 @click.option("--fail-on", type=click.Choice(SEVERITIES, case_sensitive=False), default="none",
               show_default=True, help="Exit 1 when a finding at or above this severity exists.")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="PORTCULLIS_POLICY", help="Policy file (YAML; see docs/policy.md).")
+@click.option("--vex", "vex_files", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="OpenVEX or CycloneDX VEX document (repeatable).")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="An earlier JSON report: only findings new since then can block.")
+@click.option("--blocking/--no-blocking", default=None,
+              help="Override the policy's blocking switch: --no-blocking reports "
+                   "violations but exits 0.")
 @click.option("--platform", help="OS/ARCH[/VARIANT] to pick from a multi-platform image.")
 @click.option("--username", envvar="PORTCULLIS_USERNAME", help="Registry user name.")
 @click.option("--password-stdin", is_flag=True, help="Read the registry password from stdin.")
@@ -123,8 +135,10 @@ def _format_choices() -> list[str]:
               help="Never download anything (a scan only reads the image and the local "
                    "database; this makes that explicit).")
 @click.pass_context
-def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output: Path | None,
-         reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
+def scan(ctx: click.Context, image: str, scanners: str, fmt: str, output: Path | None,
+         reports: tuple[str, ...], fail_on: str, policy_file: Path | None,
+         vex_files: tuple[Path, ...], baseline_file: Path | None, blocking: bool | None,
+         platform: str | None, username: str | None,
          password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
          max_image_size: int | None, max_layer_size: int | None,
          max_layer_bytes: int | None, max_files: int | None, temp_dir: Path | None,
@@ -136,8 +150,9 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output:
     from portcullis.analyze.base import CheckSettings
 
     with exit_codes.exit_on_error("scan", debug=bool(ctx.obj.get("debug"))):
+        gate = _gate(fail_on, policy_file, vex_files, baseline_file, blocking)
         code = _scan(image, scanners=scanners, fmt=fmt, output=output, reports=reports,
-                     fail_on=fail_on, platform=platform, username=username,
+                     gate=gate, platform=platform, username=username,
                      password_stdin=password_stdin, insecure=insecure, timeout=timeout,
                      retries=retries, quiet=quiet, temp_dir=temp_dir, db=db,
                      db_max_age=db_max_age,
@@ -169,8 +184,31 @@ def _parse_reports(reports: tuple[str, ...]) -> list[tuple[str, Path]]:
     return out
 
 
-def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
-          reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
+def _gate(fail_on: str, policy_file: Path | None, vex_files: tuple[Path, ...],
+          baseline_file: Path | None, blocking: bool | None) -> Gate:
+    """Read the policy, VEX documents and baseline before the scan: a bad one is exit 2
+    before any time is spent on the image."""
+    policy = None
+    if policy_file is not None:
+        from portcullis.policy.load import load_policy
+
+        policy = load_policy(policy_file)
+    vex = []
+    if vex_files:
+        from portcullis.policy.vex import read_vex
+
+        vex = [s for path in vex_files for s in read_vex(path)]
+    baseline = None
+    if baseline_file is not None:
+        from portcullis.policy.baseline import read_baseline
+
+        baseline = read_baseline(baseline_file)
+    return Gate(policy=policy, vex=tuple(vex), baseline=baseline, blocking=blocking,
+                fail_on=None if fail_on.lower() == "none" else Severity.parse(fail_on))
+
+
+def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
+          reports: tuple[str, ...], gate: Gate, platform: str | None, username: str | None,
           password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
           temp_dir: Path | None, db: Path | None, db_max_age: int, checks: CheckSettings,
           compliance_policy: Path | None, malware: MalwareSettings,
@@ -183,6 +221,11 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
         from portcullis.analyze.compliance.policy import load_policy
 
         policy = load_policy(compliance_policy)
+    elif gate.policy is not None and gate.policy.compliance:
+        # The policy file's `compliance:` mapping is the same table --compliance-policy reads.
+        from portcullis.model.compliance import CompliancePolicy
+
+        policy = CompliancePolicy.from_mapping(gate.policy.compliance, gate.policy.source)
 
     extra = _parse_reports(reports)
     password = os.environ.get("PORTCULLIS_PASSWORD")
@@ -197,7 +240,7 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
             progress = stack.enter_context(RichProgress(stderr))
         options = ScanOptions(
             scanners=parse_scanners(scanners),
-            fail_on=None if fail_on.lower() == "none" else Severity.parse(fail_on),
+            gate=gate,
             db=db,
             db_max_age=timedelta(days=db_max_age),
             checks=checks,
@@ -219,11 +262,13 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
     for name, status in sorted(report.scanners.items()):
         if status.status == "failed":  # in the report too; said here so a log shows it
             click.echo(f"portcullis: warning: {name} scanner failed: {status.message}", err=True)
-    chosen = fmt or ("table" if sys.stdout.isatty() and output is None else "json")
-    _write(report, chosen, output)
+    for warning in report.warnings:
+        if warning.analyzer == "policy":  # an expired suppression: said where a log shows it
+            click.echo(f"portcullis: warning: {warning.message}", err=True)
+    _write(report, fmt, output)
     for name, path in extra:
         _write(report, name, path)
-    return exit_codes.PASSED if report.verdict.passed else exit_codes.POLICY_FAILED
+    return exit_codes.POLICY_FAILED if report.verdict.exit_blocks else exit_codes.PASSED
 
 
 def _write(report: Report, fmt: str, path: Path | None) -> None:

@@ -10,6 +10,11 @@ from typing import Any
 
 KINDS = ("vulnerability", "malware", "secret", "sensitive-file", "baseline", "compliance", "file")
 
+# The scan item (``--scanners`` name) that produces each kind: reports group findings by it.
+SCANNER_OF_KIND = {"vulnerability": "vuln", "malware": "malware", "secret": "secret",
+                   "sensitive-file": "secret", "baseline": "baseline",
+                   "compliance": "compliance", "file": "files"}
+
 
 class Severity(IntEnum):
     UNKNOWN = 0
