@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from portcullis import __version__
-from portcullis.analyze.base import SCANNERS, AnalysisResult, expand_scanners
+from portcullis.analyze.base import SCANNERS, AnalysisResult, AnalyzerSettings, expand_scanners
 from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
+from portcullis.analyze.secrets.analyzer import matcher as secret_matcher
+from portcullis.analyze.secrets.image_config import redact_image
 from portcullis.errors import ConfigError, VulnDBError
 from portcullis.layers.view import SquashedView
 from portcullis.model.finding import Finding, Severity, Warning
@@ -39,6 +41,7 @@ class ScanOptions:
     now: datetime | None = None
     db: Path | None = None  # the vulnerability database (default: vulndb.store.default_db_path)
     db_max_age: timedelta = timedelta(days=7)  # an older database is named in a warning
+    secret_config: Path | None = None  # extra secret rules and allow rules (TOML)
 
 
 def parse_scanners(text: str) -> frozenset[str]:
@@ -71,6 +74,9 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
     now = options.now or datetime.now().astimezone()
     if reference.startswith(SBOM_SCHEME):
         return _scan_sbom(reference, options, now)
+    # Loaded (and checked: a bad file is a ConfigError) before any layer is read; it also
+    # masks secrets in the report's copy of the image config, whichever scanners run.
+    secrets = secret_matcher(options.secret_config)
     with options.source.make_temp_dir(prefix="portcullis-scan-") as tmp:
         # Everything the scan spools (inflated archives, captured files) lives below tmp.
         source = replace(options.source, temp_dir=Path(tmp))
@@ -79,9 +85,10 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
                 image,
                 _selected_analyzers(options.scanners),
                 EngineOptions(limits=source.limits, verify_diff_ids=options.verify_diff_ids,
-                              temp_dir=tmp, progress=source.progress, now=now),
+                              temp_dir=tmp, progress=source.progress, now=now,
+                              settings=AnalyzerSettings(secret_config=options.secret_config)),
             )
-            info = image.info
+            info = redact_image(image.info, secrets)
         try:
             vuln, db = _vulnerabilities(engine.result, options, now)
             return replace(_report(info, engine, options, now, vuln), db=db)

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
 from portcullis.layers.view import Filesystem
@@ -88,6 +89,14 @@ class AnalysisResult:
             self.base_image = other.base_image
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnalyzerSettings:
+    """What the user configured for the analyzers that take configuration (files named on
+    the command line). Loaded and checked before the scan starts: a bad file is an error then."""
+
+    secret_config: Path | None = None  # --secret-config: extra rules and allow rules
+
+
 @dataclass
 class AnalysisContext:
     """What analyzers may know besides the files. No global state: all of it is here."""
@@ -95,6 +104,7 @@ class AnalysisContext:
     image: ImageInfo
     limits: ScanLimits
     now: datetime
+    settings: AnalyzerSettings = field(default_factory=AnalyzerSettings)
     distro: Distro | None = None
     packages: list[Package] = field(default_factory=list)
 

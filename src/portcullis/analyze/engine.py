@@ -13,6 +13,7 @@ from portcullis.analyze.base import (
     STAGE_INVENTORY,
     AnalysisContext,
     AnalysisResult,
+    AnalyzerSettings,
     FileAnalyzer,
     TreeAnalyzer,
 )
@@ -56,6 +57,7 @@ class EngineOptions:
     temp_dir: str | None = None
     progress: Progress = field(default_factory=NullProgress)
     now: datetime | None = None
+    settings: AnalyzerSettings = field(default_factory=AnalyzerSettings)
 
 
 def check_image_size(image: Image, limits: ScanLimits) -> None:
@@ -128,7 +130,8 @@ def run(
         key=lambda a: (a.spec.stage, a.spec.name),
     )
     now = options.now or datetime.now().astimezone()
-    ctx = AnalysisContext(image=image.info, limits=options.limits, now=now)
+    ctx = AnalysisContext(image=image.info, limits=options.limits, now=now,
+                          settings=options.settings)
     content = ContentStore(options.temp_dir)
     capture = [p for a in tree_analyzers for p in a.spec.paths]
     feed = Feed(file_analyzers, capture, content, ctx)

@@ -93,6 +93,8 @@ def _format_choices() -> list[str]:
                    "`portcullis db update` builds it).")
 @click.option("--db-max-age", type=click.IntRange(0, 3650), default=7, show_default=True,
               metavar="DAYS", help="Warn when the vulnerability database is older than this.")
+@click.option("--secret-config", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML file of extra secret rules and allow rules (see docs/analyzers.md).")
 @click.option("--offline", is_flag=True,
               help="Never download anything (a scan only reads the image and the local "
                    "database; this makes that explicit).")
@@ -102,14 +104,15 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output:
          password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
          max_image_size: int | None, max_layer_size: int | None,
          max_layer_bytes: int | None, max_files: int | None, temp_dir: Path | None,
-         db: Path | None, db_max_age: int, offline: bool) -> None:
+         db: Path | None, db_max_age: int, secret_config: Path | None,
+         offline: bool) -> None:
     """Scan IMAGE (see the README for the reference forms)."""
     with exit_codes.exit_on_error("scan", debug=bool(ctx.obj.get("debug"))):
         code = _scan(image, scanners=scanners, fmt=fmt, output=output, reports=reports,
                      fail_on=fail_on, platform=platform, username=username,
                      password_stdin=password_stdin, insecure=insecure, timeout=timeout,
                      retries=retries, quiet=quiet, temp_dir=temp_dir, db=db,
-                     db_max_age=db_max_age,
+                     db_max_age=db_max_age, secret_config=secret_config,
                      limits={"max_image_size": max_image_size, "max_layer_size": max_layer_size,
                              "max_layer_bytes": max_layer_bytes, "max_files": max_files})
     sys.exit(code)
@@ -132,7 +135,7 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
           reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
           password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
           temp_dir: Path | None, db: Path | None, db_max_age: int,
-          limits: dict[str, int | None]) -> int:
+          secret_config: Path | None, limits: dict[str, int | None]) -> int:
     from portcullis.scan import ScanOptions, parse_scanners
     from portcullis.scan import scan as run_scan
 
@@ -152,6 +155,7 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
             fail_on=None if fail_on.lower() == "none" else Severity.parse(fail_on),
             db=db,
             db_max_age=timedelta(days=db_max_age),
+            secret_config=secret_config,
             source=SourceOptions(
                 platform=Platform.parse(platform) if platform else None,
                 username=username,
