@@ -67,7 +67,7 @@ STOPWORDS = (
     "example", "sample", "placeholder", "changeme", "change_me", "change-me", "changeit",
     "dummy", "fake", "test", "mock", "xxxx", "****", "....", "your", "redacted", "secret",
     "password", "passwd", "passw0rd", "p@ssw0rd", "token", "insert", "replace", "default",
-    "undefined", "null", "none", "true", "false", "localhost", "foobar", "12345", "abcdef",
+    "undefined", "null", "none", "true", "false", "localhost", "foobar",
     "qwerty", "letmein", "hunter2", "tiger", "admin", "user", "username", "pass", "env",
     "config", "settings", "value", "string", "lorem",
 )
