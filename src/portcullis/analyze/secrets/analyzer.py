@@ -38,11 +38,20 @@ KIND = "secret"
 SCANNERS = frozenset({"secret"})
 
 # Names that are binary by format: not worth a sniff of their first bytes.
-_BINARY_NAME = re.compile(
-    r".*\.(?:so(?:\.[0-9.]+)?|a|o|pyc|pyo|mo|gmo|png|jpe?g|gif|ico|webp|bmp|tiff?|woff2?|ttf"
-    r"|otf|eot|gz|tgz|xz|txz|bz2|zst|lz4|lzma|zip|jar|war|ear|whl|egg|deb|rpm|apk|7z|rar|tar"
-    r"|db|sqlite3?|pdf|mp3|mp4|ogg|wav|class|dex|wasm|node|pack|idx|bin|dat|cache)$",
-    re.IGNORECASE)
+_BINARY_SUFFIXES = tuple(f".{x}" for x in (
+    "so", "a", "o", "pyc", "pyo", "mo", "gmo", "png", "jpg", "jpeg", "gif", "ico", "webp", "bmp",
+    "tif", "tiff", "woff", "woff2", "ttf", "otf", "eot", "gz", "tgz", "xz", "txz", "bz2", "zst",
+    "lz4", "lzma", "zip", "jar", "war", "ear", "whl", "egg", "deb", "rpm", "apk", "7z", "rar",
+    "tar", "db", "sqlite", "sqlite3", "pdf", "mp3", "mp4", "ogg", "wav", "class", "dex", "wasm",
+    "node", "pack", "idx", "bin", "dat", "cache"))
+_SONAME = re.compile(r".*\.so\.[0-9.]+$")
+
+
+def binary_name(path: str) -> bool:
+    lowered = path.lower()
+    if lowered.endswith(_BINARY_SUFFIXES):
+        return True
+    return ".so." in lowered and _SONAME.match(lowered) is not None
 
 
 @cache
@@ -94,7 +103,7 @@ class SecretFiles:
         name="secret-files", version=1, scanners=SCANNERS, stage=STAGE_CHECKS)
 
     def accepts(self, meta: FileMeta) -> bool:
-        return meta.size > 0 and not _BINARY_NAME.match(meta.path)
+        return meta.size > 0 and not binary_name(meta.path)
 
     def start(self, meta: FileMeta, layer: int, ctx: AnalysisContext) -> FileScan | None:
         found = matcher(ctx.settings.secret_config)
@@ -102,7 +111,7 @@ class SecretFiles:
         if found.ruleset.skips(path):
             return None
         search = FileSearch(matcher=found, wanted=found.rules_for(path),
-                            limit=found.ruleset.max_file_size)
+                            limit=found.ruleset.max_file_size, size=meta.size)
         return _Scan(search, path, layer)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from portcullis.analyze.secrets.prefilter import Prefilter
 from portcullis.analyze.secrets.redact import mask
-from portcullis.analyze.secrets.rules import STOPWORDS, Rule, RuleSet
+from portcullis.analyze.secrets.rules import STOPWORDS, Rule, RuleSet, globs
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +55,15 @@ class Matcher:
             i for i, rule in enumerate(ruleset.rules) if rule.paths is None)
         self._restricted = [(i, rule.paths) for i, rule in enumerate(ruleset.rules)
                             if rule.paths is not None]
+        # one test rejects a path that none of them names (nearly every path)
+        self._any_restricted = globs([p for _, g in self._restricted for p in g.patterns])
 
     def rules_for(self, path: str | None) -> frozenset[int]:
         """Indexes of the rules that apply to a file (rules with ``paths`` only to theirs)."""
         if path is None:
             return self._all
+        if self._any_restricted is None or not self._any_restricted.match(path):
+            return self._unrestricted
         extra = [i for i, paths in self._restricted if paths.match(path)]
         return self._unrestricted.union(extra) if extra else self._unrestricted
 

@@ -10,8 +10,8 @@ from ahocorasick_rs import BytesAhoCorasick, Implementation
 
 from portcullis.analyze.secrets.rules import Rule
 
-# How far around a keyword hit a rule's regex looks. Rules keep the keyword within these
-# bounds of their match (rules.toml says so for the ones where it is not at the start).
+# How far around a keyword hit a rule's regex looks, unless the rule says (``window``).
+# Rules keep their match within these bounds of the keyword.
 BEFORE = 320
 AFTER = 640
 
@@ -22,6 +22,7 @@ class Prefilter:
         self._rules_of: list[tuple[int, ...]] = [
             tuple(i for i, rule in enumerate(rules) if k in rule.keywords) for k in keywords
         ]
+        self._window = [rule.window or (BEFORE, AFTER) for rule in rules]
         # The DFA takes more memory to build (fine for a few hundred keywords) and searches
         # about five times faster than the default NFA.
         self._automaton = (BytesAhoCorasick([k.encode() for k in keywords],
@@ -38,10 +39,11 @@ class Prefilter:
         size = len(data)
         for keyword, start, end in self._automaton.find_matches_as_indexes(
                 data.lower(), overlapping=True):
-            lo, hi = max(0, start - BEFORE), min(size, end + AFTER)
             for rule in self._rules_of[keyword]:
                 if wanted is not None and rule not in wanted:
                     continue
+                before, after = self._window[rule]
+                lo, hi = max(0, start - before), min(size, end + after)
                 spans = out.setdefault(rule, [])
                 if spans and lo <= spans[-1][1]:  # hits come in order of their end
                     spans[-1] = (min(spans[-1][0], lo), max(spans[-1][1], hi))

@@ -9,19 +9,21 @@ a ConfigError naming the file and the rule, never a half-loaded rule set.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from portcullis.analyze.feed import compile_globs
 from portcullis.errors import ConfigError
 from portcullis.model.finding import Severity
 
 BUILTIN = "rules.toml"
+MAX_WINDOW = 1024  # the chunked search keeps 4 KiB of overlap: a window fits twice
 DEFAULT_MAX_FILE_SIZE = 10 << 20  # text files over this are searched up to here, with a warning
 _ID = re.compile(r"^[a-z0-9][a-z0-9\-]*$")
 
@@ -73,6 +75,28 @@ STOPWORDS = (
 )
 
 
+class GlobSet:
+    """fnmatch globs over image paths, matched fast: each glob's longest literal piece is
+    looked for first (a substring test), and only then its regex (one ``.*`` regex per glob
+    and path would cost more than the secret search of most files)."""
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.patterns = tuple(patterns)
+        self._items = [(_literal(p), re.compile(fnmatch.translate(p))) for p in patterns]
+
+    def match(self, path: str) -> bool:
+        candidates = [regex for literal, regex in self._items if literal in path]
+        return bool(candidates) and any(regex.match(path) for regex in candidates)
+
+
+def _literal(pattern: str) -> str:
+    return max(re.split(r"[*?\[\]]", pattern), key=len)
+
+
+def globs(patterns: Sequence[str]) -> GlobSet | None:
+    return GlobSet(patterns) if patterns else None
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     id: str
@@ -82,7 +106,8 @@ class Rule:
     regex: re.Pattern[bytes]
     entropy: float | None = None
     stopwords: bool = False
-    paths: re.Pattern[str] | None = None
+    paths: GlobSet | None = None
+    window: tuple[int, int] | None = None  # bytes before and after a keyword hit to search
 
     def secret_span(self, match: re.Match[bytes]) -> tuple[int, int] | None:
         """Where the secret is in ``match``: group "secret", else group 1, else all of it."""
@@ -99,7 +124,7 @@ class Rule:
 class Allow:
     """What is never reported: paths (globs), secrets a regex matches, exact known values."""
 
-    paths: re.Pattern[str] | None = None
+    paths: GlobSet | None = None
     regexes: tuple[re.Pattern[str], ...] = ()
     values: frozenset[str] = frozenset()
 
@@ -111,7 +136,7 @@ class Allow:
 class RuleSet:
     rules: tuple[Rule, ...]
     allow: Allow = field(default_factory=Allow)
-    excluded: re.Pattern[str] | None = None
+    excluded: GlobSet | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
 
     def skips(self, path: str) -> bool:
@@ -145,7 +170,7 @@ def parse_rule(doc: Any, where: str) -> Rule:
     if not _ID.match(rule_id):
         raise _fail(where, "id must be lower-case kebab-case")
     unknown = set(doc) - {"id", "title", "severity", "keywords", "regex", "entropy",
-                          "stopwords", "paths"}
+                          "stopwords", "paths", "window"}
     if unknown:
         raise _fail(where, f"unknown key(s): {', '.join(sorted(unknown))}")
     try:
@@ -166,7 +191,18 @@ def parse_rule(doc: Any, where: str) -> Rule:
     return Rule(id=rule_id, title=_text(doc, "title", where), severity=severity,
                 keywords=keywords, regex=regex,
                 entropy=float(entropy) if entropy is not None else None,
-                stopwords=stopwords, paths=compile_globs(_strings(doc, "paths", where)))
+                stopwords=stopwords, paths=globs(_strings(doc, "paths", where)),
+                window=_window(doc.get("window"), where))
+
+
+def _window(value: Any, where: str) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_WINDOW
+                       for v in value)):
+        raise _fail(where, f"'window' must be [bytes before, bytes after], each 0 to {MAX_WINDOW}")
+    return value[0], value[1]
 
 
 def _rules(doc: dict[str, Any], where: str) -> list[Rule]:
@@ -187,7 +223,7 @@ def _allow(doc: dict[str, Any], where: str) -> Allow:
         regexes = tuple(re.compile(r) for r in _strings(table, "regexes", f"{where}: [allow]"))
     except re.error as e:
         raise _fail(where, f"[allow] regexes: {e}") from e
-    return Allow(paths=compile_globs(_strings(table, "paths", f"{where}: [allow]")),
+    return Allow(paths=globs(_strings(table, "paths", f"{where}: [allow]")),
                  regexes=regexes,
                  values=frozenset(_strings(table, "values", f"{where}: [allow]")))
 
@@ -210,7 +246,7 @@ def load_ruleset(user_file: Path | None = None) -> RuleSet:
     process and file, never once per image file."""
     rules = builtin_rules()
     if user_file is None:
-        return RuleSet(rules=tuple(rules), excluded=compile_globs(DEFAULT_EXCLUDED_PATHS))
+        return RuleSet(rules=tuple(rules), excluded=globs(DEFAULT_EXCLUDED_PATHS))
     where = str(user_file)
     try:
         text = user_file.read_text(encoding="utf-8")
@@ -237,5 +273,5 @@ def load_ruleset(user_file: Path | None = None) -> RuleSet:
         raise _fail(where, "'default_excludes' must be true or false")
     return RuleSet(rules=tuple(r for r in rules if r.id not in disabled) + tuple(extra),
                    allow=_allow(doc, where),
-                   excluded=compile_globs(DEFAULT_EXCLUDED_PATHS) if keep_defaults else None,
+                   excluded=globs(DEFAULT_EXCLUDED_PATHS) if keep_defaults else None,
                    max_file_size=size)

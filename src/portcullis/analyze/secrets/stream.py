@@ -28,6 +28,7 @@ class FileSearch:
     matcher: Matcher
     wanted: frozenset[int]
     limit: int
+    size: int | None = None  # the file's size, when known: its last chunk is searched at once
     found: list[Located] = field(default_factory=list)
     binary: bool = False
     truncated: bool = False  # more than ``limit`` bytes: the rest was not searched
@@ -37,9 +38,10 @@ class FileSearch:
     _lines: int = 0  # newlines before ``_base``
     _taken: int = 0  # matches starting before this file offset were reported already
     _started: bool = False
+    _done: bool = False  # the last byte was searched
 
     def update(self, chunk: bytes) -> None:
-        if self.binary or self.truncated:
+        if self.binary or self._done:
             return
         if not self._started:
             self._started = True
@@ -50,7 +52,14 @@ class FileSearch:
         if len(chunk) > room:
             chunk = chunk[:max(room, 0)]
             self.truncated = True
-        data = self._tail + bytes(chunk)
+        data = self._tail + bytes(chunk) if self._tail else bytes(chunk)
+        end = self._base + len(data)
+        if self.truncated or (self.size is not None and end >= self.size):
+            self._search(data, upto=len(data))  # the last chunk: no tail to keep
+            self._tail = b""
+            self._base = end
+            self._done = True
+            return
         if len(data) <= OVERLAP:
             self._tail = data
             return
@@ -61,7 +70,7 @@ class FileSearch:
         self._tail = data[keep:]
 
     def finish(self) -> None:
-        if not self.binary and self._tail:
+        if not self.binary and not self._done and self._tail:
             self._search(self._tail, upto=len(self._tail))
             self._tail = b""
 
