@@ -8,6 +8,7 @@ DIFFERENCES with the reason."""
 from __future__ import annotations
 
 import base64
+import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,12 @@ import yaml
 from portcullis.analyze.secrets.analyzer import matcher
 from portcullis.analyze.secrets.matcher import Matcher, entropy
 from portcullis.analyze.secrets.redact import mask
-from portcullis.analyze.secrets.rules import builtin_rules, load_ruleset
+from portcullis.analyze.secrets.rules import (
+    DEFAULT_EXCLUDED_PATHS,
+    GlobSet,
+    builtin_rules,
+    load_ruleset,
+)
 from portcullis.analyze.secrets.stream import OVERLAP, FileSearch
 from portcullis.errors import ConfigError
 from tests.fixtures import DATA, fixture_path
@@ -341,9 +347,24 @@ regex = \'\'\'\\b(?P<secret>acme_[0-9a-f]{{32}})\\b\'\'\'
      "at least one keyword"),
     ('[allow]\nregexes = ["("]\n', "[allow] regexes"),
     ("max_file_size = -1\n", "max_file_size"),
+    ('[[rule]]\nid = "x"\ntitle = "t"\nseverity = "LOW"\nkeywords = ["a"]\nregex = "a"\n'
+     "window = [0]\n", "'window' must be"),
 ])
 def test_bad_user_config(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError) as err:
         load_ruleset(_config(tmp_path, text))
     assert message in str(err.value)
     assert str(tmp_path) in str(err.value)
+
+
+@pytest.mark.parametrize("path", [
+    "/usr/share/doc/curl/README", "/usr/share/docs/x", "/app/node_modules/a/test/x.js",
+    "/app/node_modules/a/lib/testing.js", "/app/node_modules/README.md", "/app/x.md",
+    "/usr/local/lib/python3.11/dist-packages/requests/tests/t.py",
+    "/usr/local/lib/python3.11/dist-packages/requests-2.31.0.dist-info/METADATA",
+    "/usr/lib/python3.11/test/x.py", "/srv/go/pkg/mod/x@v1/testdata/key.pem", "/etc/passwd",
+    "/app/node_modules/debug/.coveralls.yml", "/root/.npmrc",
+])
+def test_glob_set_agrees_with_fnmatch(path: str) -> None:
+    expected = any(fnmatch.fnmatchcase(path, p) for p in DEFAULT_EXCLUDED_PATHS)
+    assert GlobSet(DEFAULT_EXCLUDED_PATHS).match(path) == expected

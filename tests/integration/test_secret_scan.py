@@ -185,6 +185,8 @@ def test_no_secret_in_full_anywhere(planted: str, tmp_path: Path) -> None:
     for output in (text, table.stdout + table.stderr, debug.stdout + debug.stderr):
         leaked = [s for s in ALL_SECRETS if s in output]
         assert leaked == []
+    # the table says where a config secret is (a location, escaped: not rich markup)
+    assert "config.env[SECRET_TOKEN]" in table.stdout
     matches = {f["match"] for f in doc["findings"]}
     assert "AKIA****************" in matches
     assert "ghp_****************" in matches

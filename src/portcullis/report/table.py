@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from portcullis.model.report import Report
@@ -64,10 +65,11 @@ def write_table(report: Report, out: TextIO, colour: bool = False) -> None:
             findings.add_column(col)
         for f in others:
             sev = f["severity"]
-            where = f["path"] or ""
+            where = f["path"] or f.get("location") or ""  # location: a secret in the config
             if f.get("line"):
                 where += f":{f['line']}"
-            findings.add_row(f"[{_COLOURS.get(sev, '')}]{sev}[/]", f["kind"], f["id"], where,
+            findings.add_row(f"[{_COLOURS.get(sev, '')}]{sev}[/]", f["kind"], f["id"],
+                             escape(where),
                              "" if f["layer"] is None else str(f["layer"]), f["title"][:60])
         console.print(findings)
     summary = doc["summary"]["by_severity"]
