@@ -166,6 +166,8 @@ def test_detect_secrets_files(name: str, expected: list[tuple[str, int]]) -> Non
 def test_builtin_rule_set() -> None:
     rules = builtin_rules()
     assert len(rules) >= 80
+    # compiled on first use in a scan: every one must compile, and name its secret
+    assert all("secret" in r.regex.groupindex for r in rules)
     assert len({r.id for r in rules}) == len(rules)
     families = {"aws-access-key-id", "aws-credential-pair", "gcp-service-account-key",
                 "azure-storage-account-key", "azure-sas-token", "github-personal-access-token",

@@ -31,10 +31,11 @@ GH_BIG = "ghp_Zk3Wq8LmPx2TnRv5YsBd7HcFj9GtQe4UaMo6"
 NPM_RUN = "npm_Xq7LmP2vRt9KzW4sNb6YcJ8dHf3GuA1eTo5i"
 LABEL_KEY = "sk_live_4eC39HqLyjWDarjtT1zdp7dcQm9uZX"
 DB_PASSWORD = "Xk9q2LmP7zR4"
+SLACK_CMD = "xoxb-2937465012-4820193746-Qm9uZXM3aHVudGVyNWdyZWVu"
 PEM_BODY = ("MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi1u3PwM5yvWnmMOdcEczt1vb9m\n"
             "x8fBzvGq+AvwRk0wLm6m7AqR2bT1c9ZyW0eLkPnUoH3sJ4dVf6gXa8iCzQ7tNyEb\n")
 PEM = f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}-----END RSA PRIVATE KEY-----\n"
-ALL_SECRETS = (AWS_ID, AWS_SECRET, GH_ENV, GH_BIG, NPM_RUN, LABEL_KEY, DB_PASSWORD,
+ALL_SECRETS = (AWS_ID, AWS_SECRET, GH_ENV, GH_BIG, NPM_RUN, LABEL_KEY, DB_PASSWORD, SLACK_CMD,
                PEM_BODY.split("\n", maxsplit=1)[0])
 
 CHUNK = 1 << 20  # the layer pass reads files in chunks of up to 1 MiB (layers/index.py)
@@ -75,7 +76,8 @@ def _image(cut: int) -> kit.ImageSpec:
     return kit.ImageSpec(
         layers=[base, env_file, cleanup],
         config={"Env": ["PATH=/usr/bin:/bin", f"SECRET_TOKEN={GH_ENV}"],
-                "Labels": {"org.example.stripe": LABEL_KEY, "maintainer": "ops"}},
+                "Labels": {"org.example.stripe": LABEL_KEY, "maintainer": "ops"},
+                "Cmd": ["/app/run", f"--slack-token={SLACK_CMD}"]},
         empty_history=[(1, f"ENV SECRET_TOKEN={GH_ENV}")],
     )
 
@@ -169,6 +171,7 @@ def test_planted_secrets_are_found(planted: str, cut: int) -> None:
         ("postgres-uri-password", "/app/.env", 2, 1, False, ""),
         ("github-personal-access-token", "", 0, None, True, "config.env[SECRET_TOKEN]"),
         ("stripe-live-secret-key", "", 0, None, True, "config.labels[org.example.stripe]"),
+        ("slack-bot-token", "", 0, None, True, "config.cmd[1]"),
         ("github-personal-access-token", "", 0, None, True, "history[1].created_by"),
         ("npm-access-token", "", 0, 1, True, "history[2].created_by"),
     ], key=str)
@@ -194,6 +197,7 @@ def test_no_secret_in_full_anywhere(planted: str, tmp_path: Path) -> None:
     assert config["env"] == ["PATH=/usr/bin:/bin", "SECRET_TOKEN=ghp_****************"]
     assert config["labels"] == {"maintainer": "ops",
                                 "org.example.stripe": "sk_l****************"}
+    assert config["cmd"] == ["/app/run", "--slack-token=xoxb****************"]
     assert doc["artifact"]["layers"][1]["created_by"] == (
         "RUN npm config set //registry.npmjs.org/:_authToken=npm_**************** && npm ci")
 

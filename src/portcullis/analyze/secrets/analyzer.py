@@ -4,9 +4,9 @@
 ship; the engine marks them ``visible: false``) through the keyword prefilter and the rules.
 A file whose first bytes hold a NUL is binary and is not searched; files are searched up to
 ``max_file_size`` (10 MiB unless the secret config says otherwise), and a longer text file
-gets a warning saying so. ``secret-config`` searches the image config: ENV, labels and the
-history's ``created_by`` (build arguments leak into RUN lines); a RUN line's finding has the
-layer that step made.
+gets a warning saying so. ``secret-config`` searches the image config: ENV, labels,
+entrypoint and cmd, and the history's ``created_by`` (build arguments leak into RUN lines);
+a RUN line's finding has the layer that step made.
 
 Findings are of kind ``secret``, id = rule id, with ``match``: the masked secret
 (redact.py). Nothing in a finding, warning or log line holds a secret in full.
@@ -146,6 +146,9 @@ class SecretConfig:
             search(entry, f"config.env[{entry.partition('=')[0]}]", None)
         for key, value in sorted(config.labels.items()):
             search(f"{key}={value}", f"config.labels[{key}]", None)
+        for name, words in (("entrypoint", config.entrypoint), ("cmd", config.cmd)):
+            for i, word in enumerate(words):
+                search(word, f"config.{name}[{i}]", None)
         for i, (step, layer) in enumerate(zip(config.history, _layer_of_history(config),
                                               strict=True)):
             search(step.created_by, f"history[{i}].created_by", layer)

@@ -1,5 +1,5 @@
 """The report's copy of the image config, with every secret the rules find masked: ENV values,
-label values, and ``created_by`` in the history and in the layer list."""
+label values, entrypoint and cmd, and ``created_by`` in the history and in the layer list."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ def redact_image(info: ImageInfo, matcher: Matcher) -> ImageInfo:
         config,
         env=tuple(matcher.redact(e) for e in config.env),
         labels={k: _label(matcher, k, v) for k, v in config.labels.items()},
+        entrypoint=tuple(matcher.redact(w) for w in config.entrypoint),
+        cmd=tuple(matcher.redact(w) for w in config.cmd),
         history=tuple(replace(h, created_by=matcher.redact(h.created_by))
                       for h in config.history),
     )

@@ -103,11 +103,15 @@ class Rule:
     title: str
     severity: Severity
     keywords: tuple[str, ...]
-    regex: re.Pattern[bytes]
+    pattern: bytes  # compiled on first use (most scans need few rules): see ``regex``
     entropy: float | None = None
     stopwords: bool = False
     paths: GlobSet | None = None
     window: tuple[int, int] | None = None  # bytes before and after a keyword hit to search
+
+    @property
+    def regex(self) -> re.Pattern[bytes]:
+        return _compiled(self.pattern)
 
     def secret_span(self, match: re.Match[bytes]) -> tuple[int, int] | None:
         """Where the secret is in ``match``: group "secret", else group 1, else all of it."""
@@ -118,6 +122,11 @@ class Rule:
         else:
             span = match.span()
         return None if span[0] < 0 else span
+
+
+@cache
+def _compiled(pattern: bytes) -> re.Pattern[bytes]:
+    return re.compile(pattern)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +171,9 @@ def _text(doc: dict[str, Any], key: str, where: str) -> str:
     return value
 
 
-def parse_rule(doc: Any, where: str) -> Rule:
+def parse_rule(doc: Any, where: str, check: bool = True) -> Rule:
+    """One ``[[rule]]`` table. ``check`` compiles its regex now, so that a bad one is an
+    error before the scan (the built-in rules' are compiled by the tests instead)."""
     if not isinstance(doc, dict):
         raise _fail(where, "a rule must be a table")
     rule_id = _text(doc, "id", where)
@@ -173,9 +184,11 @@ def parse_rule(doc: Any, where: str) -> Rule:
                           "stopwords", "paths", "window"}
     if unknown:
         raise _fail(where, f"unknown key(s): {', '.join(sorted(unknown))}")
+    pattern = _text(doc, "regex", where).encode()
     try:
         severity = Severity.parse(_text(doc, "severity", where))
-        regex = re.compile(_text(doc, "regex", where).encode())
+        if check:
+            _compiled(pattern)
     except (ValueError, re.error) as e:
         raise _fail(where, str(e)) from e
     keywords = tuple(k.lower() for k in _strings(doc, "keywords", where))
@@ -189,7 +202,7 @@ def parse_rule(doc: Any, where: str) -> Rule:
     if not isinstance(stopwords, bool):
         raise _fail(where, "'stopwords' must be true or false")
     return Rule(id=rule_id, title=_text(doc, "title", where), severity=severity,
-                keywords=keywords, regex=regex,
+                keywords=keywords, pattern=pattern,
                 entropy=float(entropy) if entropy is not None else None,
                 stopwords=stopwords, paths=globs(_strings(doc, "paths", where)),
                 window=_window(doc.get("window"), where))
@@ -205,11 +218,11 @@ def _window(value: Any, where: str) -> tuple[int, int] | None:
     return value[0], value[1]
 
 
-def _rules(doc: dict[str, Any], where: str) -> list[Rule]:
+def _rules(doc: dict[str, Any], where: str, check: bool = True) -> list[Rule]:
     tables = doc.get("rule", [])
     if not isinstance(tables, list):
         raise _fail(where, "'rule' must be an array of tables ([[rule]])")
-    return [parse_rule(t, f"{where}: rule {i + 1}") for i, t in enumerate(tables)]
+    return [parse_rule(t, f"{where}: rule {i + 1}", check) for i, t in enumerate(tables)]
 
 
 def _allow(doc: dict[str, Any], where: str) -> Allow:
@@ -237,7 +250,7 @@ def _read_toml(text: str, where: str) -> dict[str, Any]:
 
 def builtin_rules() -> list[Rule]:
     text = resources.files(__package__).joinpath(BUILTIN).read_text(encoding="utf-8")
-    return _rules(_read_toml(text, BUILTIN), BUILTIN)
+    return _rules(_read_toml(text, BUILTIN), BUILTIN, check=False)
 
 
 @cache
