@@ -11,12 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from portcullis import __version__
-from portcullis.analyze.base import SCANNERS, AnalysisResult, CheckSettings, expand_scanners
+from portcullis.analyze.base import (
+    SCANNERS,
+    AnalysisResult,
+    AnalyzerSettings,
+    CheckSettings,
+    expand_scanners,
+)
 from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
 from portcullis.analyze.malware.analyzer import prepare_engines
 from portcullis.analyze.malware.settings import MalwareSettings
+from portcullis.analyze.secrets.analyzer import matcher as secret_matcher
+from portcullis.analyze.secrets.image_config import redact_image
 from portcullis.errors import ConfigError, VulnDBError
 from portcullis.layers.view import SquashedView
 from portcullis.model.compliance import CompliancePolicy, ComplianceSettings
@@ -47,6 +55,7 @@ class ScanOptions:
     checks: CheckSettings = field(default_factory=CheckSettings)  # baseline check settings
     compliance: CompliancePolicy | None = None  # None: the default policy
     malware: MalwareSettings = field(default_factory=MalwareSettings)
+    secret_config: Path | None = None  # extra secret rules and allow rules (TOML)
 
 
 def parse_scanners(text: str) -> frozenset[str]:
@@ -81,6 +90,9 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
         return _scan_sbom(reference, options, now)
     if "malware" in options.scanners:  # bad rules or hash lists: an error before any work
         prepare_engines(options.malware)
+    # Loaded (and checked: a bad file is a ConfigError) before any layer is read; it also
+    # masks secrets in the report's copy of the image config, whichever scanners run.
+    secrets = secret_matcher(options.secret_config)
     with options.source.make_temp_dir(prefix="portcullis-scan-") as tmp:
         # Everything the scan spools (inflated archives, captured files) lives below tmp.
         source = replace(options.source, temp_dir=Path(tmp))
@@ -91,9 +103,10 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
                 EngineOptions(limits=source.limits, verify_diff_ids=options.verify_diff_ids,
                               temp_dir=tmp, progress=source.progress, now=now,
                               checks=options.checks, compliance=_compliance(options),
-                              malware=options.malware),
+                              malware=options.malware,
+                              settings=AnalyzerSettings(secret_config=options.secret_config)),
             )
-            info = image.info
+            info = redact_image(image.info, secrets)
         try:
             vuln, db = _vulnerabilities(engine.result, options, now)
             return _judge(replace(_report(info, engine, options, now, vuln), db=db), options,

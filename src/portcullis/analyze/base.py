@@ -108,6 +108,14 @@ class CheckSettings:
     password_budget: float = 60.0  # seconds of wall time for the weak-password check
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnalyzerSettings:
+    """What the user configured for the analyzers that take configuration (files named on
+    the command line). Loaded and checked before the scan starts: a bad file is an error then."""
+
+    secret_config: Path | None = None  # --secret-config: extra rules and allow rules
+
+
 @dataclass
 class AnalysisContext:
     """What analyzers may know besides the files. No global state: all of it is here."""
@@ -115,6 +123,7 @@ class AnalysisContext:
     image: ImageInfo
     limits: ScanLimits
     now: datetime
+    settings: AnalyzerSettings = field(default_factory=AnalyzerSettings)
     distro: Distro | None = None
     packages: list[Package] = field(default_factory=list)
     checks: CheckSettings = field(default_factory=CheckSettings)

@@ -13,6 +13,7 @@ from portcullis.analyze.base import (
     STAGE_INVENTORY,
     AnalysisContext,
     AnalysisResult,
+    AnalyzerSettings,
     CheckSettings,
     FileAnalyzer,
     TreeAnalyzer,
@@ -62,6 +63,7 @@ class EngineOptions:
     checks: CheckSettings = field(default_factory=CheckSettings)
     compliance: ComplianceSettings | None = None
     malware: MalwareSettings = field(default_factory=MalwareSettings)
+    settings: AnalyzerSettings = field(default_factory=AnalyzerSettings)
 
 
 def check_image_size(image: Image, limits: ScanLimits) -> None:
@@ -136,7 +138,7 @@ def run(
     now = options.now or datetime.now().astimezone()
     ctx = AnalysisContext(image=image.info, limits=options.limits, now=now,
                           checks=options.checks, compliance=options.compliance,
-                          malware=options.malware)
+                          malware=options.malware, settings=options.settings)
     content = ContentStore(options.temp_dir)
     capture = [p for a in tree_analyzers for p in a.spec.paths]
     feed = Feed(file_analyzers, capture, content, ctx)

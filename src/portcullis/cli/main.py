@@ -131,6 +131,8 @@ def _format_choices() -> list[str]:
                    "(repeatable).")
 @click.option("--clamd", metavar="SOCKET|HOST:PORT",
               help="Also stream files to this ClamAV daemon (INSTREAM).")
+@click.option("--secret-config", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML file of extra secret rules and allow rules (see docs/analyzers.md).")
 @click.option("--offline", is_flag=True,
               help="Never download anything (a scan only reads the image and the local "
                    "database; this makes that explicit).")
@@ -145,6 +147,7 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str, output: Path |
          db: Path | None, db_max_age: int, password_dictionary: Path | None,
          password_budget: float, compliance_policy: Path | None,
          malware_rules: tuple[Path, ...], malware_hashes: tuple[Path, ...], clamd: str | None,
+         secret_config: Path | None,
          offline: bool) -> None:
     """Scan IMAGE (see the README for the reference forms)."""
     from portcullis.analyze.base import CheckSettings
@@ -160,6 +163,7 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str, output: Path |
                                           password_budget=password_budget),
                      compliance_policy=compliance_policy,
                      malware=_malware_settings(malware_rules, malware_hashes, clamd),
+                     secret_config=secret_config,
                      limits={"max_image_size": max_image_size, "max_layer_size": max_layer_size,
                              "max_layer_bytes": max_layer_bytes, "max_files": max_files})
     sys.exit(code)
@@ -212,7 +216,7 @@ def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
           password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
           temp_dir: Path | None, db: Path | None, db_max_age: int, checks: CheckSettings,
           compliance_policy: Path | None, malware: MalwareSettings,
-          limits: dict[str, int | None]) -> int:
+          secret_config: Path | None, limits: dict[str, int | None]) -> int:
     from portcullis.scan import ScanOptions, parse_scanners
     from portcullis.scan import scan as run_scan
 
@@ -246,6 +250,7 @@ def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
             checks=checks,
             compliance=policy,
             malware=malware,
+            secret_config=secret_config,
             source=SourceOptions(
                 platform=Platform.parse(platform) if platform else None,
                 username=username,

@@ -171,7 +171,7 @@ def _summary(doc: dict[str, Any]) -> Table:
 def _where(f: dict[str, Any]) -> str:
     if f.get("package_name"):
         return f"{f['package_name']} {f.get('installed_version') or ''}".strip()
-    where = f["path"] or ""
+    where = f["path"] or f.get("location") or ""  # location: a secret in the image config
     if f.get("line"):
         where += f":{f['line']}"
     return where
