@@ -175,7 +175,10 @@ def test_every_format_from_one_scan(image: str, tmp_path: Path) -> None:
         ("json", "json"), ("sarif", "sarif"), ("junit", "xml"), ("cyclonedx", "cdx.json"),
         ("spdx-json", "spdx.json"))}
     args = [a for fmt, path in out.items() for a in ("--report", f"{fmt}={path}")]
-    proc = run_cli("scan", image, "--quiet", "--fail-on", "high", *args)
+    # The image's baseline and compliance findings (root user, an end-of-life OS) would block
+    # too: this test is about the formats, so it pins the vulnerabilities only.
+    proc = run_cli("scan", image, "--quiet", "--fail-on", "high", "--scanners",
+                   "vuln,packages,files,base-image", *args)
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(out["json"].read_text())
     assert_valid(doc)
