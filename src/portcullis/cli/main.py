@@ -20,6 +20,7 @@ from portcullis import __version__
 from portcullis.cli import exit_codes
 from portcullis.cli.base import base as base_group
 from portcullis.cli.db import db as db_group
+from portcullis.cli.pipeline import pipeline as pipeline_group
 from portcullis.cli.progress import RichProgress
 from portcullis.cli.sizes import SizeType
 from portcullis.errors import ConfigError
@@ -47,6 +48,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 cli.add_command(base_group)
 cli.add_command(db_group)
+cli.add_command(pipeline_group)
 
 
 @cli.command()
