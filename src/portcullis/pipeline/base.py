@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -11,6 +12,9 @@ from functools import cache
 from portcullis import pipeline as _package
 
 SCENARIOS = ("local", "registry")
+# Values end up in shell commands, Groovy strings and YAML: only what image references, URLs,
+# paths and credential ids are made of (quoting is still applied; this refuses the rest early).
+SAFE_VALUE = re.compile(r"^[A-Za-z0-9._/:@+=~-]+$")
 DEFAULT_SCANNER_IMAGE = "ghcr.io/portcullis-scanner/portcullis:latest"
 # Files the scan leaves in the workspace: CI systems publish or archive them.
 REPORT_FILES = {"json": "portcullis-report.json", "junit": "portcullis-junit.xml",
@@ -39,6 +43,12 @@ class PipelineRequest:
     def __post_init__(self) -> None:
         if not self.scenario:
             object.__setattr__(self, "scenario", "registry" if self.registry else "local")
+        for name in ("image", "registry", "server", "scanner_image", "policy", "db_source",
+                     "registry_credentials", "token_credentials"):
+            value = getattr(self, name)
+            if value is not None and not SAFE_VALUE.match(value):
+                raise ValueError(f"{name.replace('_', '-')} may only hold letters, digits and "
+                                 f"._/:@+=~- (it goes into a shell command): {value!r}")
         if self.scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {self.scenario!r} (one of {', '.join(SCENARIOS)})")
         if self.scenario == "registry" and not self.registry:
