@@ -1,7 +1,7 @@
 """Vulnerability database benchmark: build time, DB size and peak RSS from the fixture records.
 
-Usage: ``python bench/bench_vulndb.py [--fixtures DIR] [--runs N] [--full-records N]
-[--full-json-mb MB] [--full-zip-mb MB] [--out FILE]``
+Usage: ``python bench/bench_vulndb.py [--fixtures DIR] [--feeds DIR] [--runs N]
+[--full-records N] [--full-json-mb MB] [--full-zip-mb MB] [--full-tracker-mb MB] [--out FILE]``
 
 Zips every ``<Ecosystem>/`` directory of the OSV fixtures (default ../shared/fixtures/osv,
 about 8,000 real records, 35 MB of JSON) as an ``all.zip`` export, then, in a fresh child
@@ -23,6 +23,13 @@ the real sizes) and per record to ``--full-records`` (default 600,000, an assump
 same kind). The three disagree where the real mix of records differs from the fixtures' (Go
 and PyPI records are small; Debian and Ubuntu records list many releases and versions): take
 the largest. MB = 10**6 bytes. Always exits 0: benchmarks report, they don't assert.
+
+Native feeds: the build also reads the Debian tracker JSON and Alpine secdb files of
+``--feeds`` (default ../shared/fixtures/distro-advisories; skipped when absent), as
+``db update --debian-tracker/--alpine-secdb`` does; their records are counted apart. Unlike an
+OSV zip, the tracker JSON is one document held whole while it is read (each package decoded on
+its own), so the full-data peak RSS adds ``--full-tracker-mb`` (default 75 MB, an assumption:
+the size of https://security-tracker.debian.org/tracker/data/json) to the OSV estimate.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ if str(SRC) not in sys.path:
 from portcullis.vulndb.store import VulnStore  # noqa: E402
 
 DEFAULT_FIXTURES = REPO.parent / "shared" / "fixtures" / "osv"
+DEFAULT_FEEDS = REPO.parent / "shared" / "fixtures" / "distro-advisories"
 OUT = REPO / "bench" / "out" / "vulndb.json"
 MB = 10**6
 
@@ -57,6 +65,8 @@ from portcullis.vulndb.store import check_database
 spec = json.loads(sys.argv[1])
 downloads = [Download(e, "file://" + p, Path(p), now_utc(), None, Path(p).stat().st_size)
              for e, p in spec["zips"]]
+downloads += [Download(k, "file://" + p, Path(p), now_utc(), None, Path(p).stat().st_size,
+                       kind=k) for k, p in spec["feeds"]]
 start = time.perf_counter()
 result = build(Path(spec["db"]), downloads)
 check_database(Path(spec["db"]))
@@ -64,7 +74,10 @@ seconds = time.perf_counter() - start
 # This process's own high-water mark (wait4's ru_maxrss would carry the parent's across exec).
 hwm = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
            if line.startswith("VmHWM:"))
+feed_records = sum(s.records for s in result.meta.sources if s.ecosystem in
+                   ("debian-tracker", "alpine-secdb"))
 print(json.dumps({"seconds": seconds, "vulnerabilities": result.meta.vulnerabilities,
+                  "feed_records": feed_records,
                   "affected": result.meta.affected, "skipped": result.meta.skipped,
                   "peak_rss": hwm}))
 """
@@ -85,10 +98,19 @@ def make_zips(fixtures: Path, work: Path) -> tuple[list[tuple[str, str]], int, i
     return zips, json_bytes, records
 
 
-def run_child(zips: list[tuple[str, str]], db: Path) -> tuple[dict[str, float], int]:
+def feed_files(feeds: Path) -> list[tuple[str, str]]:
+    """(kind, path) of the native feed samples: Debian tracker JSON, Alpine secdb YAML."""
+    if not feeds.is_dir():
+        return []
+    return ([("debian-tracker", str(p)) for p in sorted((feeds / "debian").glob("*.json"))]
+            + [("alpine-secdb", str(p)) for p in sorted((feeds / "alpine").glob("*.yaml"))])
+
+
+def run_child(zips: list[tuple[str, str]], feeds: list[tuple[str, str]],
+              db: Path) -> tuple[dict[str, float], int]:
     """The child's report and its peak RSS in bytes."""
     env = {**os.environ, "PYTHONPATH": str(SRC)}
-    spec = json.dumps({"zips": zips, "db": str(db)})
+    spec = json.dumps({"zips": zips, "feeds": feeds, "db": str(db)})
     proc = subprocess.Popen([sys.executable, "-c", CHILD, spec], stdout=subprocess.PIPE,
                             env=env)
     out, _ = proc.communicate()
@@ -131,6 +153,8 @@ def time_lookups(db: Path, n: int = 10_000) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES)
+    parser.add_argument("--feeds", type=Path, default=DEFAULT_FEEDS)
+    parser.add_argument("--full-tracker-mb", type=float, default=75)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--full-records", type=int, default=600_000)
     parser.add_argument("--full-json-mb", type=float, default=4_000)
@@ -145,20 +169,28 @@ def main() -> None:
         zips, json_bytes, records = make_zips(args.fixtures, work)
         zip_bytes = sum(Path(p).stat().st_size for _, p in zips)
         db = work / "vuln.db"
-        runs = [run_child(zips, db) for _ in range(max(1, args.runs))]
+        feeds = feed_files(args.feeds)
+        feed_bytes = sum(Path(p).stat().st_size for _, p in feeds)
+        runs = [run_child(zips, feeds, db) for _ in range(max(1, args.runs))]
         seconds = min(r[0]["seconds"] for r in runs)
         rss = max(r[1] for r in runs)
         report = runs[0][0]
         db_bytes = db.stat().st_size
         lookup_seconds = time_lookups(db)
         per_member = central_directory_cost(zips)
+    # The rates count the feed files as input and their records as records (both tiny here).
+    json_bytes += feed_bytes
+    records += int(report["feed_records"])
     json_mb = json_bytes / MB
     result = {
         "machine": f"{platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}",
-        "fixture_records": records,
-        "fixture_json_mb": round(json_mb, 1),
+        "fixture_records": records - int(report["feed_records"]),
+        "fixture_json_mb": round((json_bytes - feed_bytes) / MB, 1),
         "fixture_zip_mb": round(zip_bytes / MB, 1),
+        "feed_files": len(feeds),
+        "feed_mb": round(feed_bytes / MB, 2),
         "vulnerabilities": report["vulnerabilities"],
+        "of_which_feed_records": report["feed_records"],
         "affected_rows": report["affected"],
         "skipped": report["skipped"],
         "build_seconds_best": round(seconds, 2),
@@ -184,6 +216,9 @@ def main() -> None:
             "assumed_members_of_largest_export": args.full_largest_members,
             "zip_directory_bytes_per_member": round(per_member),
             "peak_rss_mb": round((rss + per_member * args.full_largest_members) / MB),
+            "assumed_tracker_mb": args.full_tracker_mb,
+            "peak_rss_mb_with_tracker": round((rss + per_member * args.full_largest_members)
+                                              / MB + args.full_tracker_mb),
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -11,15 +11,27 @@ from pathlib import Path
 from typing import Any
 
 from portcullis import __version__
-from portcullis.analyze.base import SCANNERS, AnalysisResult, expand_scanners
+from portcullis.analyze.base import (
+    SCANNERS,
+    AnalysisResult,
+    AnalyzerSettings,
+    CheckSettings,
+    expand_scanners,
+)
 from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
+from portcullis.analyze.malware.analyzer import prepare_engines
+from portcullis.analyze.malware.settings import MalwareSettings
+from portcullis.analyze.secrets.analyzer import matcher as secret_matcher
+from portcullis.analyze.secrets.image_config import redact_image
 from portcullis.errors import ConfigError, VulnDBError
 from portcullis.layers.view import SquashedView
-from portcullis.model.finding import Finding, Severity, Warning
+from portcullis.model.compliance import CompliancePolicy, ComplianceSettings
+from portcullis.model.finding import Severity, Warning
 from portcullis.model.image import ImageConfig, ImageInfo
-from portcullis.model.report import FileStats, Report, ScannerResult, Verdict, Violation
+from portcullis.model.report import FileStats, Report, ScannerResult
+from portcullis.policy.verdict import Gate, apply_gate
 from portcullis.sbom_input import SCHEME as SBOM_SCHEME
 from portcullis.sbom_input import read_sbom
 from portcullis.source.base import SourceOptions
@@ -35,10 +47,15 @@ class ScanOptions:
     scanners: frozenset[str] = frozenset(SCANNERS)
     source: SourceOptions = field(default_factory=SourceOptions)
     fail_on: Severity | None = None
+    gate: Gate | None = None  # policy, VEX, baseline; None: only fail_on
     verify_diff_ids: bool = True
     now: datetime | None = None
     db: Path | None = None  # the vulnerability database (default: vulndb.store.default_db_path)
     db_max_age: timedelta = timedelta(days=7)  # an older database is named in a warning
+    checks: CheckSettings = field(default_factory=CheckSettings)  # baseline check settings
+    compliance: CompliancePolicy | None = None  # None: the default policy
+    malware: MalwareSettings = field(default_factory=MalwareSettings)
+    secret_config: Path | None = None  # extra secret rules and allow rules (TOML)
 
 
 def parse_scanners(text: str) -> frozenset[str]:
@@ -71,6 +88,11 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
     now = options.now or datetime.now().astimezone()
     if reference.startswith(SBOM_SCHEME):
         return _scan_sbom(reference, options, now)
+    if "malware" in options.scanners:  # bad rules or hash lists: an error before any work
+        prepare_engines(options.malware)
+    # Loaded (and checked: a bad file is a ConfigError) before any layer is read; it also
+    # masks secrets in the report's copy of the image config, whichever scanners run.
+    secrets = secret_matcher(options.secret_config)
     with options.source.make_temp_dir(prefix="portcullis-scan-") as tmp:
         # Everything the scan spools (inflated archives, captured files) lives below tmp.
         source = replace(options.source, temp_dir=Path(tmp))
@@ -79,12 +101,16 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
                 image,
                 _selected_analyzers(options.scanners),
                 EngineOptions(limits=source.limits, verify_diff_ids=options.verify_diff_ids,
-                              temp_dir=tmp, progress=source.progress, now=now),
+                              temp_dir=tmp, progress=source.progress, now=now,
+                              checks=options.checks, compliance=_compliance(options),
+                              malware=options.malware,
+                              settings=AnalyzerSettings(secret_config=options.secret_config)),
             )
-            info = image.info
+            info = redact_image(image.info, secrets)
         try:
             vuln, db = _vulnerabilities(engine.result, options, now)
-            return replace(_report(info, engine, options, now, vuln), db=db)
+            return _judge(replace(_report(info, engine, options, now, vuln), db=db), options,
+                          now)
         finally:
             engine.view.close()
 
@@ -109,12 +135,25 @@ def _scan_sbom(reference: str, options: ScanOptions, now: datetime) -> Report:
                                            message="not applicable to an SBOM")
     info = ImageInfo(reference=reference, source="sbom", manifest_digest=None,
                      config_digest=None, config=ImageConfig(), layers=())
-    return Report(
+    return _judge(Report(
         tool_version=__version__, created_at=now, image=info, distro=result.distro,
         packages=tuple(result.packages), findings=tuple(result.findings),
         warnings=tuple(result.warnings), scanners=scanners, db=db,
-        verdict=evaluate(result.findings, options.fail_on),
-    )
+    ), options, now)
+
+
+def _compliance(options: ScanOptions) -> ComplianceSettings | None:
+    """The policy, where ``db update --eol-source`` left newer end-of-life dates (beside the
+    database), and the version order of package ecosystems for the policy's version ranges."""
+    if "compliance" not in options.scanners:
+        return None
+    from portcullis.vulndb.eol import eol_path
+    from portcullis.vulndb.order import compare_versions
+    from portcullis.vulndb.store import default_db_path
+
+    return ComplianceSettings(policy=options.compliance or CompliancePolicy(),
+                              eol_file=eol_path(options.db or default_db_path()),
+                              version_order=compare_versions)
 
 
 def _vulnerabilities(result: AnalysisResult, options: ScanOptions, now: datetime,
@@ -203,16 +242,12 @@ def _statuses(engine: EngineResult, requested: frozenset[str],
     return out
 
 
-def evaluate(findings: list[Finding], fail_on: Severity | None) -> Verdict:
-    if fail_on is None:
-        return Verdict(passed=True, policy="fail-on none")
-    violations = tuple(
-        Violation(fingerprint=f.fingerprint,
-                  reason=f"{f.severity.name} {f.kind} {f.id} is at or above {fail_on.name}")
-        for f in sorted(findings, key=Finding.sort_key) if f.severity >= fail_on
-    )
-    return Verdict(passed=not violations, policy=f"fail-on {fail_on.name}",
-                   violations=violations)
+def _judge(report: Report, options: ScanOptions, now: datetime) -> Report:
+    """The gate over the finished report: marks, violations, the verdict (policy/)."""
+    gate = options.gate or Gate()
+    if options.fail_on is not None and gate.fail_on is None:
+        gate = replace(gate, fail_on=options.fail_on)
+    return apply_gate(report, gate, now.date())
 
 
 def _report(info: ImageInfo, engine: EngineResult, options: ScanOptions,
@@ -222,12 +257,13 @@ def _report(info: ImageInfo, engine: EngineResult, options: ScanOptions,
         tool_version=__version__,
         created_at=now,
         image=info,
-        distro=result.distro,
+        distro=(replace(result.distro, eol=result.os_eol)
+                if result.distro is not None and result.os_eol is not None else result.distro),
         packages=tuple(result.packages),
         findings=tuple(result.findings),
         warnings=tuple(result.warnings),
         files=_file_stats(engine.view, result),
         scanners=_statuses(engine, options.scanners, vuln),
         base_image=result.base_image,
-        verdict=evaluate(result.findings, options.fail_on),
+        baselines=tuple(result.baselines),
     )

@@ -66,9 +66,10 @@ def test_table_lists_packages_by_type(tmp_path: Path) -> None:
 
     result = run_cli("scan", _image(tmp_path), "--format", "table", "--scanners", "packages")
     assert result.returncode == 0, result.stderr
-    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines()
-            if line.count("│") == 4 and line.split("│")[1].strip() in ("deb", "npm", "python")}
+    # The Packages table: "type  count  layers" columns separated by spaces.
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()
+            if line.split() and line.split()[0] in ("deb", "npm", "python")}
     assert set(rows) == {"deb", "npm", "python"}
-    assert rows["deb"].split("│")[2].strip() == "2"
-    assert rows["npm"].split("│")[3].strip() == "1"
+    assert rows["deb"][1] == "2"
+    assert rows["npm"][2] == "1"
     assert "Packages (4)" in result.stdout

@@ -287,7 +287,7 @@ def test_compression_is_sniffed_not_trusted(tmp_path: Path, compression: str) ->
     doc = scan_json(f"oci:{root}")
     assert doc["artifact"]["os"] == {"family": "alpine", "name": "Alpine Linux",
                                      "version": "3.18.4", "codename": None,
-                                     "pretty_name": None, "eol": None}
+                                     "pretty_name": None, "eol": True}  # ended 2025-05-09
 
 
 def test_progress_on_a_terminal_only(sample_formats: dict[str, str], tmp_path: Path) -> None:

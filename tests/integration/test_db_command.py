@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from portcullis.vulndb.store import VulnStore
+from tests.fixtures import DATA, fixture_path
 from tests.osv_exports import ExportServer, ecosystem_zip, serve
 
 ECOSYSTEMS = ["PyPI", "npm", "Go"]
@@ -295,3 +296,32 @@ def test_a_mirror_on_disk_is_a_source(tmp_path: Path) -> None:
     line = one_error_line(run("db", "update", "--db", str(db), "--source", str(mirror),
                               "--ecosystems", "Go"))
     assert f"Go: no export at {mirror / 'Go' / 'all.zip'}" in line
+
+
+def test_native_distro_feeds_are_fetched_and_built_beside_osv(server: ExportServer,
+                                                             tmp_path: Path) -> None:
+    tracker = fixture_path(DATA / "distro-advisories/debian/security-tracker-json-subset.json")
+    secdb = fixture_path(DATA / "distro-advisories/alpine/secdb-v3.15-main-subset.yaml")
+    server.files["/tracker/data/json"] = tracker.read_bytes()
+    server.files["/v3.15/main.yaml"] = secdb.read_bytes()
+    db = tmp_path / "vuln.db"
+    result = update(server, db, "--debian-tracker", f"{server.base_url}/tracker/data/json",
+                    "--alpine-secdb", f"{server.base_url}/v3.15/main.yaml")
+    assert result.returncode == 0, result.stderr
+    # 6 OSV records, 5 tracker records (package x issue), 13 secdb records (package x issue)
+    assert result.stdout.startswith(f"updated {db}: 24 vulnerabilities (1 withdrawn)")
+    assert result.stdout.rstrip().endswith("from 5 sources")
+    info = run("db", "info", "--db", str(db)).stdout
+    assert (f"  debian-tracker: 5 records (0 withdrawn, 0 skipped), {tracker.stat().st_size} "
+            f"bytes from {server.base_url}/tracker/data/json") in info
+    assert f"  alpine-secdb: 13 records (0 withdrawn, 0 skipped), {secdb.stat().st_size}" in info
+    with VulnStore(db) as store:
+        assert [r.vuln_id for r in store.affected_for("Debian:12", "sope")] == [
+            "DEBIAN-TRACKER:CVE-2025-53603:sope"]
+    # A feed that is not one fails the update in one line; the database stays as it was.
+    server.files["/tracker/data/json"] = b"<html>maintenance</html>"
+    before = db.read_bytes()
+    line = one_error_line(update(server, db, "--debian-tracker",
+                                 f"{server.base_url}/tracker/data/json"))
+    assert "not the Debian security tracker JSON" in line and "is unchanged" in line
+    assert db.read_bytes() == before

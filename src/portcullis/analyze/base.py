@@ -6,10 +6,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
+from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.layers.view import Filesystem
 from portcullis.limits import ScanLimits
+from portcullis.model.baseline import BaselineResult
+from portcullis.model.compliance import ComplianceSettings
 from portcullis.model.distro import Distro
 from portcullis.model.files import FileEntry, FileMeta
 from portcullis.model.finding import Finding, Warning
@@ -28,6 +32,8 @@ SCANNER_NEEDS: dict[str, frozenset[str]] = {
     "vuln": frozenset({"packages"}),
     "compliance": frozenset({"packages"}),
     "base-image": frozenset({"packages"}),
+    # Baseline findings say whether the base image brought them (from_base_image).
+    "baseline": frozenset({"base-image", "packages"}),
 }
 
 
@@ -72,6 +78,8 @@ class AnalysisResult:
     layer_totals: tuple[LayerTotals, ...] | None = None
     wasted_bytes: int | None = None
     base_image: BaseImageInfo | None = None
+    baselines: list[BaselineResult] = field(default_factory=list)
+    os_eol: bool | None = None  # the OS release is past its end of life (compliance scanner)
 
     def merge(self, other: AnalysisResult) -> None:
         self.packages.extend(other.packages)
@@ -86,6 +94,26 @@ class AnalysisResult:
             self.wasted_bytes = other.wasted_bytes
         if other.base_image is not None:
             self.base_image = other.base_image
+        self.baselines.extend(other.baselines)
+        if other.os_eol is not None:
+            self.os_eol = other.os_eol
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckSettings:
+    """What the user tells the baseline checks (``--password-dictionary``,
+    ``--password-budget``)."""
+
+    password_dictionary: Path | None = None
+    password_budget: float = 60.0  # seconds of wall time for the weak-password check
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnalyzerSettings:
+    """What the user configured for the analyzers that take configuration (files named on
+    the command line). Loaded and checked before the scan starts: a bad file is an error then."""
+
+    secret_config: Path | None = None  # --secret-config: extra rules and allow rules
 
 
 @dataclass
@@ -95,8 +123,12 @@ class AnalysisContext:
     image: ImageInfo
     limits: ScanLimits
     now: datetime
+    settings: AnalyzerSettings = field(default_factory=AnalyzerSettings)
     distro: Distro | None = None
     packages: list[Package] = field(default_factory=list)
+    checks: CheckSettings = field(default_factory=CheckSettings)
+    compliance: ComplianceSettings | None = None  # None: the default policy and data
+    malware: MalwareSettings = field(default_factory=MalwareSettings)
 
 
 def matched_files(fs: Filesystem, patterns: Iterable[str]) -> list[FileEntry]:

@@ -13,6 +13,8 @@ from portcullis.analyze.base import (
     STAGE_INVENTORY,
     AnalysisContext,
     AnalysisResult,
+    AnalyzerSettings,
+    CheckSettings,
     FileAnalyzer,
     TreeAnalyzer,
 )
@@ -20,6 +22,7 @@ from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.declared import merge_declared
 from portcullis.analyze.feed import Failures, Feed
 from portcullis.analyze.licenses import normalize_all
+from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.analyze.ownership import drop_os_owned
 from portcullis.errors import LimitExceededError, PortcullisError
 from portcullis.layers.content import ContentStore
@@ -28,6 +31,7 @@ from portcullis.layers.stream import LayerStream
 from portcullis.layers.view import SquashedView
 from portcullis.limits import ScanLimits
 from portcullis.model.blob import Image
+from portcullis.model.compliance import ComplianceSettings
 from portcullis.model.finding import Warning
 from portcullis.model.package import Package
 from portcullis.progress import NullProgress, Progress
@@ -56,6 +60,10 @@ class EngineOptions:
     temp_dir: str | None = None
     progress: Progress = field(default_factory=NullProgress)
     now: datetime | None = None
+    checks: CheckSettings = field(default_factory=CheckSettings)
+    compliance: ComplianceSettings | None = None
+    malware: MalwareSettings = field(default_factory=MalwareSettings)
+    settings: AnalyzerSettings = field(default_factory=AnalyzerSettings)
 
 
 def check_image_size(image: Image, limits: ScanLimits) -> None:
@@ -128,7 +136,9 @@ def run(
         key=lambda a: (a.spec.stage, a.spec.name),
     )
     now = options.now or datetime.now().astimezone()
-    ctx = AnalysisContext(image=image.info, limits=options.limits, now=now)
+    ctx = AnalysisContext(image=image.info, limits=options.limits, now=now,
+                          checks=options.checks, compliance=options.compliance,
+                          malware=options.malware, settings=options.settings)
     content = ContentStore(options.temp_dir)
     capture = [p for a in tree_analyzers for p in a.spec.paths]
     feed = Feed(file_analyzers, capture, content, ctx)

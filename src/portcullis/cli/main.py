@@ -11,12 +11,13 @@ from contextlib import ExitStack
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 from rich.console import Console
 
 from portcullis import __version__
+from portcullis.analyze.malware.settings import MalwareSettings, parse_clamd_address
 from portcullis.cli import exit_codes
 from portcullis.cli.base import base as base_group
 from portcullis.cli.db import db as db_group
@@ -28,9 +29,13 @@ from portcullis.limits import ScanLimits
 from portcullis.model.finding import Severity
 from portcullis.model.image import Platform
 from portcullis.model.report import Report
+from portcullis.policy.verdict import Gate
 from portcullis.progress import NullProgress, Progress
 from portcullis.report.base import writers
 from portcullis.source.base import SourceOptions
+
+if TYPE_CHECKING:
+    from portcullis.analyze.base import CheckSettings
 
 SEVERITIES = ["none", "low", "medium", "high", "critical", "unknown"]
 
@@ -66,14 +71,25 @@ def _format_choices() -> list[str]:
 @click.option("--scanners", default="all", show_default=True,
               help="Comma list: vuln,secret,malware,baseline,compliance,packages,files,"
                    "base-image; 'all' or 'none' (only read the layers).")
-@click.option("--format", "fmt", type=click.Choice(_format_choices()), default=None,
-              help="Report format (default: table on a terminal, json otherwise).")
+@click.option("--format", "fmt", type=click.Choice(_format_choices()), default="table",
+              show_default=True,
+              help="Report format (table everywhere; colour only on a terminal).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report here instead of stdout.")
 @click.option("--report", "reports", multiple=True, metavar="FMT=PATH",
               help="Also write FMT to PATH (repeatable).")
 @click.option("--fail-on", type=click.Choice(SEVERITIES, case_sensitive=False), default="none",
               show_default=True, help="Exit 1 when a finding at or above this severity exists.")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="PORTCULLIS_POLICY", help="Policy file (YAML; see docs/policy.md).")
+@click.option("--vex", "vex_files", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="OpenVEX or CycloneDX VEX document (repeatable).")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="An earlier JSON report: only findings new since then can block.")
+@click.option("--blocking/--no-blocking", default=None,
+              help="Override the policy's blocking switch: --no-blocking reports "
+                   "violations but exits 0.")
 @click.option("--platform", help="OS/ARCH[/VARIANT] to pick from a multi-platform image.")
 @click.option("--username", envvar="PORTCULLIS_USERNAME", help="Registry user name.")
 @click.option("--password-stdin", is_flag=True, help="Read the registry password from stdin.")
@@ -95,26 +111,70 @@ def _format_choices() -> list[str]:
                    "`portcullis db update` builds it).")
 @click.option("--db-max-age", type=click.IntRange(0, 3650), default=7, show_default=True,
               metavar="DAYS", help="Warn when the vulnerability database is older than this.")
+@click.option("--password-dictionary", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), metavar="FILE",
+              help="More passwords (one per line) for the baseline weak-password check; tried "
+                   "before the built-in list.")
+@click.option("--password-budget", type=click.FloatRange(0, 86400), default=60.0,
+              show_default=True, metavar="SECONDS",
+              help="Wall time the weak-password check may spend (accounts it could not finish "
+                   "are named in warnings).")
+@click.option("--compliance-policy", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="TOML file whose [compliance] table sets the license "
+                                   "categories, banned software and end-of-life rules "
+                                   "(default: the built-in policy; see docs/analyzers.md).")
+@click.option("--malware-rules", "malware_rules", multiple=True, metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="A directory of YARA rules (.yar/.yara) added to the built-in malware "
+                   "rules (repeatable).")
+@click.option("--malware-hashes", "malware_hashes", multiple=True, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="A SHA-256 list of known-bad files: one hash a line, or MalwareBazaar CSV "
+                   "(repeatable).")
+@click.option("--clamd", metavar="SOCKET|HOST:PORT",
+              help="Also stream files to this ClamAV daemon (INSTREAM).")
+@click.option("--secret-config", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML file of extra secret rules and allow rules (see docs/analyzers.md).")
 @click.option("--offline", is_flag=True,
               help="Never download anything (a scan only reads the image and the local "
                    "database; this makes that explicit).")
 @click.pass_context
-def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output: Path | None,
-         reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
+def scan(ctx: click.Context, image: str, scanners: str, fmt: str, output: Path | None,
+         reports: tuple[str, ...], fail_on: str, policy_file: Path | None,
+         vex_files: tuple[Path, ...], baseline_file: Path | None, blocking: bool | None,
+         platform: str | None, username: str | None,
          password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
          max_image_size: int | None, max_layer_size: int | None,
          max_layer_bytes: int | None, max_files: int | None, temp_dir: Path | None,
-         db: Path | None, db_max_age: int, offline: bool) -> None:
+         db: Path | None, db_max_age: int, password_dictionary: Path | None,
+         password_budget: float, compliance_policy: Path | None,
+         malware_rules: tuple[Path, ...], malware_hashes: tuple[Path, ...], clamd: str | None,
+         secret_config: Path | None,
+         offline: bool) -> None:
     """Scan IMAGE (see the README for the reference forms)."""
+    from portcullis.analyze.base import CheckSettings
+
     with exit_codes.exit_on_error("scan", debug=bool(ctx.obj.get("debug"))):
+        gate = _gate(fail_on, policy_file, vex_files, baseline_file, blocking)
         code = _scan(image, scanners=scanners, fmt=fmt, output=output, reports=reports,
-                     fail_on=fail_on, platform=platform, username=username,
+                     gate=gate, platform=platform, username=username,
                      password_stdin=password_stdin, insecure=insecure, timeout=timeout,
                      retries=retries, quiet=quiet, temp_dir=temp_dir, db=db,
                      db_max_age=db_max_age,
+                     checks=CheckSettings(password_dictionary=password_dictionary,
+                                          password_budget=password_budget),
+                     compliance_policy=compliance_policy,
+                     malware=_malware_settings(malware_rules, malware_hashes, clamd),
+                     secret_config=secret_config,
                      limits={"max_image_size": max_image_size, "max_layer_size": max_layer_size,
                              "max_layer_bytes": max_layer_bytes, "max_files": max_files})
     sys.exit(code)
+
+
+def _malware_settings(rules: tuple[Path, ...], hashes: tuple[Path, ...],
+                      clamd: str | None) -> MalwareSettings:
+    return MalwareSettings(rule_dirs=rules, hash_lists=hashes,
+                           clamd=parse_clamd_address(clamd) if clamd else None)
 
 
 def _parse_reports(reports: tuple[str, ...]) -> list[tuple[str, Path]]:
@@ -130,13 +190,48 @@ def _parse_reports(reports: tuple[str, ...]) -> list[tuple[str, Path]]:
     return out
 
 
-def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
-          reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
+def _gate(fail_on: str, policy_file: Path | None, vex_files: tuple[Path, ...],
+          baseline_file: Path | None, blocking: bool | None) -> Gate:
+    """Read the policy, VEX documents and baseline before the scan: a bad one is exit 2
+    before any time is spent on the image."""
+    policy = None
+    if policy_file is not None:
+        from portcullis.policy.load import load_policy
+
+        policy = load_policy(policy_file)
+    vex = []
+    if vex_files:
+        from portcullis.policy.vex import read_vex
+
+        vex = [s for path in vex_files for s in read_vex(path)]
+    baseline = None
+    if baseline_file is not None:
+        from portcullis.policy.baseline import read_baseline
+
+        baseline = read_baseline(baseline_file)
+    return Gate(policy=policy, vex=tuple(vex), baseline=baseline, blocking=blocking,
+                fail_on=None if fail_on.lower() == "none" else Severity.parse(fail_on))
+
+
+def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
+          reports: tuple[str, ...], gate: Gate, platform: str | None, username: str | None,
           password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
-          temp_dir: Path | None, db: Path | None, db_max_age: int,
-          limits: dict[str, int | None]) -> int:
+          temp_dir: Path | None, db: Path | None, db_max_age: int, checks: CheckSettings,
+          compliance_policy: Path | None, malware: MalwareSettings,
+          secret_config: Path | None, limits: dict[str, int | None]) -> int:
     from portcullis.scan import ScanOptions, parse_scanners
     from portcullis.scan import scan as run_scan
+
+    policy = None
+    if compliance_policy is not None:
+        from portcullis.analyze.compliance.policy import load_policy
+
+        policy = load_policy(compliance_policy)
+    elif gate.policy is not None and gate.policy.compliance:
+        # The policy file's `compliance:` mapping is the same table --compliance-policy reads.
+        from portcullis.model.compliance import CompliancePolicy
+
+        policy = CompliancePolicy.from_mapping(gate.policy.compliance, gate.policy.source)
 
     extra = _parse_reports(reports)
     password = os.environ.get("PORTCULLIS_PASSWORD")
@@ -151,9 +246,13 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
             progress = stack.enter_context(RichProgress(stderr))
         options = ScanOptions(
             scanners=parse_scanners(scanners),
-            fail_on=None if fail_on.lower() == "none" else Severity.parse(fail_on),
+            gate=gate,
             db=db,
             db_max_age=timedelta(days=db_max_age),
+            checks=checks,
+            compliance=policy,
+            malware=malware,
+            secret_config=secret_config,
             source=SourceOptions(
                 platform=Platform.parse(platform) if platform else None,
                 username=username,
@@ -170,11 +269,13 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
     for name, status in sorted(report.scanners.items()):
         if status.status == "failed":  # in the report too; said here so a log shows it
             click.echo(f"portcullis: warning: {name} scanner failed: {status.message}", err=True)
-    chosen = fmt or ("table" if sys.stdout.isatty() and output is None else "json")
-    _write(report, chosen, output)
+    for warning in report.warnings:
+        if warning.analyzer == "policy":  # an expired suppression: said where a log shows it
+            click.echo(f"portcullis: warning: {warning.message}", err=True)
+    _write(report, fmt, output)
     for name, path in extra:
         _write(report, name, path)
-    return exit_codes.PASSED if report.verdict.passed else exit_codes.POLICY_FAILED
+    return exit_codes.POLICY_FAILED if report.verdict.exit_blocks else exit_codes.PASSED
 
 
 def _write(report: Report, fmt: str, path: Path | None) -> None:

@@ -10,6 +10,11 @@ from typing import Any
 
 KINDS = ("vulnerability", "malware", "secret", "sensitive-file", "baseline", "compliance", "file")
 
+# The scan item (``--scanners`` name) that produces each kind: reports group findings by it.
+SCANNER_OF_KIND = {"vulnerability": "vuln", "malware": "malware", "secret": "secret",
+                   "sensitive-file": "secret", "baseline": "baseline",
+                   "compliance": "compliance", "file": "files"}
+
 
 class Severity(IntEnum):
     UNKNOWN = 0
@@ -44,6 +49,9 @@ class Finding:
         """Stable across runs: a hash of what the finding is and where, not when."""
         parts: list[object] = [self.kind, self.id, self.path, self.line,
                                self.extra.get("package")]
+        if self.extra.get("location"):
+            # Not in a file (a secret in the image config): where in the config it is.
+            parts.append(self.extra["location"])
         if not self.visible:
             # Versions hidden by later layers can share a path: the layer tells them apart.
             parts.append(self.layer)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from portcullis.model.baseline import BaselineResult
 from portcullis.model.distro import Distro
 from portcullis.model.finding import Finding, Severity, Warning
 from portcullis.model.image import ImageInfo
@@ -79,6 +80,42 @@ class ScannerResult:
 class Violation:
     fingerprint: str
     reason: str
+    rule: str = "fail-on"  # which rule fired: "--fail-on HIGH", "rules.vulnerability[0] (p.yaml:7)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Suppression:
+    """Why a finding does not count: a policy suppression, the allowlist or a VEX statement."""
+
+    by: str  # "suppression" | "allowlist" | "vex"
+    reason: str
+    source: str  # where it was said: "policy.yaml:12", "vex.json"
+    expires: str | None = None  # ISO date
+    justification: str | None = None  # VEX justification, as written
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"by": self.by, "reason": self.reason, "source": self.source,
+                "expires": self.expires, "justification": self.justification}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mark:
+    """What the gate decided about one finding (keyed by fingerprint in ``Report.marks``)."""
+
+    suppressed: Suppression | None = None
+    new: bool | None = None  # None: no --baseline to compare with
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpiredSuppression:
+    source: str
+    expires: str
+    reason: str
+    matches: str  # what it named: "id CVE-2023-1234, package openssl"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "expires": self.expires, "reason": self.reason,
+                "matches": self.matches}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,13 +123,28 @@ class Verdict:
     passed: bool
     policy: str
     violations: tuple[Violation, ...] = ()
+    blocking: bool = True  # False: report only, a failed verdict still exits 0
+    suppressed: int = 0
+    expired_suppressions: tuple[ExpiredSuppression, ...] = ()
+    baseline: dict[str, Any] | None = None  # {"path", "known", "new"} with --baseline
+    image_allowed: str | None = None  # the image allowlist entry that let the image pass
+
+    @property
+    def exit_blocks(self) -> bool:
+        """Whether this verdict stops the pipeline (exit 1)."""
+        return self.blocking and not self.passed
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
+            "blocking": self.blocking,
             "policy": self.policy,
-            "violations": [{"fingerprint": v.fingerprint, "reason": v.reason}
+            "violations": [{"fingerprint": v.fingerprint, "reason": v.reason, "rule": v.rule}
                            for v in self.violations],
+            "suppressed": self.suppressed,
+            "expired_suppressions": [e.to_dict() for e in self.expired_suppressions],
+            "baseline": self.baseline,
+            "image_allowed": self.image_allowed,
         }
 
 
@@ -108,8 +160,10 @@ class Report:
     files: FileStats = field(default_factory=FileStats)
     scanners: dict[str, ScannerResult] = field(default_factory=dict)
     base_image: BaseImageInfo | None = None
+    baselines: tuple[BaselineResult, ...] = ()
     db: dict[str, Any] | None = None
     verdict: Verdict = field(default_factory=lambda: Verdict(passed=True, policy="default"))
+    marks: dict[str, Mark] = field(default_factory=dict)  # fingerprint → the gate's marks
 
     def by_severity(self) -> dict[str, int]:
         counts = {s.name: 0 for s in sorted(Severity, reverse=True)}
@@ -124,9 +178,29 @@ class Report:
         return dict(sorted(counts.items()))
 
     def risk_level(self) -> str | None:
-        if not self.findings:
+        """The highest severity among the findings that count (suppressed ones do not)."""
+        counted = [f.severity for f in self.findings if not self.is_suppressed(f)]
+        return max(counted).name if counted else None
+
+    def is_suppressed(self, finding: Finding) -> bool:
+        mark = self.marks.get(finding.fingerprint)
+        return mark is not None and mark.suppressed is not None
+
+    def from_base_image(self, layer: int | None) -> bool | None:
+        """True when ``layer`` came with the base image; None when that is unknown."""
+        last = self.base_image.last_layer if self.base_image else None
+        if not isinstance(last, int) or layer is None:
             return None
-        return max(f.severity for f in self.findings).name
+        return layer <= last
+
+    def finding_dict(self, finding: Finding) -> dict[str, Any]:
+        """A finding as the JSON report writes it: its fields, where it came from, and the
+        gate's marks (null when the gate did not say)."""
+        doc = self._from_base(finding.to_dict(), finding.layer)
+        mark = self.marks.get(doc["fingerprint"], Mark())  # a hash: computed once
+        doc["suppressed"] = mark.suppressed.to_dict() if mark.suppressed else None
+        doc["new"] = mark.new
+        return doc
 
     def artifact(self) -> dict[str, Any]:
         info = self.image
@@ -146,9 +220,7 @@ class Report:
     def _from_base(self, doc: dict[str, Any], layer: int | None) -> dict[str, Any]:
         """Mark what came with the base image; null when that is unknown (the contract wants
         unknown values null, not missing)."""
-        last = self.base_image.last_layer if self.base_image else None
-        known = isinstance(last, int) and layer is not None
-        doc["from_base_image"] = (layer <= last) if known else None  # type: ignore[operator]
+        doc["from_base_image"] = self.from_base_image(layer)
         return doc
 
     def to_dict(self) -> dict[str, Any]:
@@ -162,9 +234,10 @@ class Report:
             "packages": [self._from_base(p.to_dict(), p.introduced_in)
                          for p in sorted(self.packages, key=Package.sort_key)],
             "files": self.files.to_dict(),
-            "findings": [self._from_base(f.to_dict(), f.layer)
+            "findings": [self.finding_dict(f)
                          for f in sorted(self.findings, key=Finding.sort_key)],
             "scanners": {k: v.to_dict() for k, v in sorted(self.scanners.items())},
+            "baselines": [b.to_dict() for b in self.baselines],
             "summary": {
                 "by_kind": self.by_kind(),
                 "by_severity": self.by_severity(),

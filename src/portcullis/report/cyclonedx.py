@@ -2,8 +2,9 @@
 
 The image is the root component (``metadata.component``, type ``container``); the operating
 system (``report.distro``) is an ``operating-system`` component and each package a ``library``
-component carrying its layer as ``portcullis:layer:*`` properties. The output is a pure function
-of the report: the serial number is a UUIDv5 of the report's content and the timestamp is
+component carrying its layer as ``portcullis:layer:*`` properties. Vulnerability findings are
+the ``vulnerabilities`` section, each affecting its packages' components. The output is a pure
+function of the report: the serial number is a UUIDv5 of the report's content and the timestamp is
 ``report.created_at``.
 
 What it shares with the SPDX writer lives in ``report/sbom.py``. cyclonedx-python-lib is
@@ -15,6 +16,7 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, TextIO
 
+from portcullis.model.finding import Finding
 from portcullis.model.package import Package
 from portcullis.model.report import Report
 from portcullis.report.base import WriterSpec
@@ -32,6 +34,11 @@ if TYPE_CHECKING:
     from cyclonedx.model import Property
     from cyclonedx.model.component import Component
     from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression
+    from cyclonedx.model.vulnerability import (
+        Vulnerability,
+        VulnerabilityAnalysis,
+        VulnerabilityRating,
+    )
 
 PROP_LAYER_INDEX = "portcullis:layer:index"
 PROP_LAYER_DIFF_ID = "portcullis:layer:diff_id"
@@ -161,6 +168,91 @@ def _root_component(report: Report) -> Component:
     )
 
 
+# --------------------------------------------------------------------------- vulnerabilities
+
+# OpenVEX justifications in CycloneDX's words (CycloneDX has no equivalent for the others).
+_JUSTIFICATIONS = {
+    "component_not_present": "code_not_present",
+    "vulnerable_code_not_present": "code_not_present",
+    "vulnerable_code_not_in_execute_path": "code_not_reachable",
+    "inline_mitigations_already_exist": "protected_by_mitigating_control",
+}
+_CVSS_METHODS = {"CVSS:4.0": "CVSS_V4", "CVSS:3.1": "CVSS_V3_1", "CVSS:3.0": "CVSS_V3"}
+
+
+def _vulnerabilities(report: Report, refs: dict[str, str]) -> list[Vulnerability]:
+    """One CycloneDX vulnerability per id, affecting the components of its packages; its
+    rating is the finding's severity (and CVSS score and vector when known). A vulnerability
+    every finding of which a VEX document resolved carries that analysis."""
+    from cyclonedx.model.vulnerability import BomTarget, Vulnerability
+
+    grouped: dict[str, list[Finding]] = {}
+    for finding in sorted(report.findings, key=Finding.sort_key):
+        if finding.kind == "vulnerability":
+            grouped.setdefault(finding.id, []).append(finding)
+    out = []
+    for vuln_id, findings in sorted(grouped.items()):
+        first = findings[0]
+        targets = sorted({refs[p] for f in findings
+                          if isinstance(p := f.extra.get("package"), str) and p in refs})
+        out.append(Vulnerability(
+            bom_ref=f"vuln:{vuln_id}",
+            id=vuln_id,
+            description=first.title,
+            ratings=[_rating(first)],
+            recommendation=_recommendation(findings),
+            analysis=_analysis(report, findings),
+            affects=[BomTarget(ref=ref) for ref in targets],
+        ))
+    return out
+
+
+def _rating(finding: Finding) -> VulnerabilityRating:
+    from decimal import Decimal
+
+    from cyclonedx.model.vulnerability import (
+        VulnerabilityRating,
+        VulnerabilityScoreSource,
+        VulnerabilitySeverity,
+    )
+
+    cvss = finding.extra.get("cvss")
+    score = cvss.get("score") if isinstance(cvss, dict) else None
+    vector = cvss.get("vector") if isinstance(cvss, dict) else None
+    method = None
+    if isinstance(vector, str):
+        name = next((m for prefix, m in _CVSS_METHODS.items() if vector.startswith(prefix)),
+                    "CVSS_V2")
+        method = VulnerabilityScoreSource[name]
+    return VulnerabilityRating(
+        severity=VulnerabilitySeverity[finding.severity.name],
+        score=Decimal(str(score)) if isinstance(score, int | float) else None,
+        vector=vector if isinstance(vector, str) else None,
+        method=method,
+    )
+
+
+def _recommendation(findings: list[Finding]) -> str | None:
+    fixes = sorted({v for f in findings for v in f.extra.get("fixed_versions") or []})
+    return f"upgrade to {', '.join(fixes)}" if fixes else None
+
+
+def _analysis(report: Report, findings: list[Finding]) -> VulnerabilityAnalysis | None:
+    from cyclonedx.model.impact_analysis import ImpactAnalysisJustification, ImpactAnalysisState
+    from cyclonedx.model.vulnerability import VulnerabilityAnalysis
+
+    marks = [report.marks.get(f.fingerprint) for f in findings]
+    said = [m.suppressed for m in marks if m is not None and m.suppressed is not None]
+    if len(said) != len(findings) or any(s.by != "vex" for s in said):
+        return None
+    stated = said[0].justification or ""
+    justification = _JUSTIFICATIONS.get(stated, stated)
+    known = {j.value: j for j in ImpactAnalysisJustification}
+    return VulnerabilityAnalysis(state=ImpactAnalysisState.NOT_AFFECTED,
+                                 justification=known.get(justification),
+                                 detail=said[0].reason)
+
+
 def render_cyclonedx(report: Report) -> str:
     """The CycloneDX 1.6 JSON document for ``report`` (no trailing newline)."""
     from cyclonedx.model.bom import Bom, BomMetaData
@@ -181,6 +273,7 @@ def render_cyclonedx(report: Report) -> str:
         if package.purl:
             purl_counts[package.purl] = purl_counts.get(package.purl, 0) + 1
     used: set[str] = {str(root.bom_ref.value), *(str(c.bom_ref.value) for c in components)}
+    refs: dict[str, str] = {}  # a finding's "package" → its component's bom-ref
     for package in packages:
         if package.purl and purl_counts[package.purl] == 1 and package.purl not in used:
             bom_ref = package.purl
@@ -191,6 +284,7 @@ def render_cyclonedx(report: Report) -> str:
                 bom_ref = f"pkg-{package_key(package)[:20]}-{n}"
                 n += 1
         used.add(bom_ref)
+        refs.setdefault(package.purl or f"{package.type}:{package.name}", bom_ref)
         components.append(_package_component(report, package, bom_ref))
 
     bom = Bom(
@@ -201,6 +295,7 @@ def render_cyclonedx(report: Report) -> str:
             tools=ToolRepository(components=[tool]),
         ),
         components=components,
+        vulnerabilities=_vulnerabilities(report, refs),
     )
     bom.register_dependency(root, components)
     with warnings.catch_warnings():

@@ -6,6 +6,9 @@ One :class:`RegistryClient` per opened image talks to one repository: it picks t
 retries transient failures with exponential backoff, and maps every HTTP outcome onto the
 ``portcullis.errors`` tree. No httpx exception leaves this module.
 
+Pushing (``db push``: a file as an OCI artifact) uploads blobs monolithically (POST, then
+PUT with the digest) and puts a manifest under a tag, with the same auth and retries.
+
 Manifests and configs are read with a size limit and verified against the digest that names
 them; layer blobs are streamed (one chunk in memory at a time, resumed with ``Range`` after a
 dropped connection) through a :class:`VerifyingReader` that checks the digest at EOF.
@@ -26,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Self, TypeVar
 
 import httpx
@@ -163,6 +167,8 @@ class _Call:
     params: dict[str, str] | None = None
     data: dict[str, str] | None = None
     auth: tuple[str, str] | None = None
+    upload: bytes | Path | None = None
+    """A request body: bytes, or a file read afresh by each attempt (a retry resends it)."""
     authorize: bool = True
     """Send our Authorization header and answer challenges (False for token requests)."""
 
@@ -235,6 +241,36 @@ class RegistryClient:
             headers["Range"] = f"bytes={offset}-"
         call = _Call(what=what, path=self._blob_path(digest), headers=headers)
         return self.request(call, _identity, keep_open=True)
+
+    def blob_exists(self, digest: Digest, what: str) -> bool:
+        call = _Call(what=f"{what} {digest}", method="HEAD", path=self._blob_path(digest))
+        try:
+            return self.request(call, lambda response: True)
+        except NotFoundError:
+            return False
+
+    def upload_blob(self, digest: Digest, body: bytes | Path, what: str) -> None:
+        """Upload one blob unless the repository already has it (monolithic: POST, PUT)."""
+        if self.blob_exists(digest, what):
+            return
+        start = _Call(what=f"{what} upload", method="POST",
+                      path=f"/v2/{self.ref.repository}/blobs/uploads/")
+        location = self.request(start, lambda response: response.headers.get("location"))
+        if not location:
+            raise SourceError(f"{self.where}: {what} upload: the registry gave no Location")
+        url = httpx.URL(self._url("")).join(location)
+        url = url.copy_merge_params({"digest": str(digest)})
+        put = _Call(what=f"{what} {digest}", method="PUT", path=str(url), upload=body,
+                    headers={"Content-Type": "application/octet-stream"})
+        self.request(put, lambda response: None)
+
+    def put_manifest(self, reference: str, data: bytes, media_type: str) -> Digest:
+        """Put a manifest under ``reference`` (a tag); its digest, as we computed it."""
+        call = _Call(what=f"manifest {reference}", method="PUT",
+                     path=f"/v2/{self.ref.repository}/manifests/{reference}", upload=data,
+                     headers={"Content-Type": media_type})
+        self.request(call, lambda response: None)
+        return Digest.of_bytes(data)
 
     def request(
         self, call: _Call, consume: Callable[[httpx.Response], _T], *, keep_open: bool = False
@@ -332,8 +368,15 @@ class RegistryClient:
         headers = dict(call.headers)
         if sent is not None:
             headers["Authorization"] = sent
+        content: bytes | Iterator[bytes] | None = None
+        if isinstance(call.upload, Path):
+            headers["Content-Length"] = str(call.upload.stat().st_size)
+            content = _file_chunks(call.upload)
+        elif call.upload is not None:
+            content = call.upload
         request = self._http.build_request(
-            call.method, self._url(call.path), headers=headers, params=call.params, data=call.data
+            call.method, self._url(call.path), headers=headers, params=call.params, data=call.data,
+            content=content,
         )
         response = self._http.send(request, stream=True, auth=call.auth)
         try:
@@ -487,6 +530,11 @@ class RegistryClient:
         if announced is not None:
             return announced
         return Digest.of_bytes(data)
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        yield from iter(lambda: f.read(1 << 20), b"")
 
 
 def _identity(response: httpx.Response) -> httpx.Response:

@@ -7,6 +7,11 @@ a PYSEC and a CVE for one flaw) become one finding per package, every id listed.
 records never match. An installed version the scheme cannot read is a located warning, never
 a guess in either direction.
 
+When several sources describe one flaw for one package (an OSV record and a native distro
+feed's entry for the same CVE), the finding keeps the richer status: ``fixed`` when any gives
+a fixed version, else ``will-not-fix`` when one says the distribution will not fix it (the
+Debian tracker's no-dsa, ignored, end-of-life), else ``affected``.
+
 Not matched yet (no release mapping we can trust): Red Hat, SUSE, Amazon and Azure Linux
 packages; they are counted in one warning so the gap is visible in the report.
 """
@@ -23,6 +28,7 @@ import msgspec
 from portcullis.model.distro import Distro
 from portcullis.model.finding import Finding, Warning
 from portcullis.model.package import Package
+from portcullis.vulndb.debian_tracker import WILL_NOT_FIX
 from portcullis.vulndb.ranges import evaluate
 from portcullis.vulndb.severity import Rating, rate
 from portcullis.vulndb.store import AffectedRow, VulnStore
@@ -110,6 +116,7 @@ class Hit:
     summary: str
     rating: Rating
     upstream: tuple[str, ...] = ()  # CVEs a distro record is about (not aliases: a USN has many)
+    wont_fix: bool = False  # the source says the distribution will not fix it
 
 
 @dataclass
@@ -178,7 +185,9 @@ def _hits(package: Package, target: Target, store: VulnStore,
         severities = [*row.severity, *(record.severity if record else ())]
         label = _label(row.database_specific) or _label(record.database_specific if record
                                                         else None)
-        distro_label = (row.ecosystem_specific or {}).get("ubuntu_priority")
+        specific = row.ecosystem_specific or {}
+        # Ubuntu's priority; Debian's urgency (its OSV records and the tracker feed).
+        distro_label = specific.get("ubuntu_priority") or specific.get("urgency")
         # A distro record about one CVE (UBUNTU-CVE-2023-38545) names it in upstream or
         # related; a notice about several (a USN) keeps its own id.
         about = (record.upstream or record.related) if record else ()
@@ -186,7 +195,7 @@ def _hits(package: Package, target: Target, store: VulnStore,
         hits.append(Hit(row=row, fixed=verdict.fixed, aliases=aliases, summary=summary,
                         rating=rate(severities, label,
                                     distro_label if isinstance(distro_label, str) else None),
-                        upstream=upstream))
+                        upstream=upstream, wont_fix=specific.get("status") in WILL_NOT_FIX))
     return hits
 
 
@@ -207,7 +216,9 @@ def _groups(hits: Iterable[Hit]) -> list[list[Hit]]:
 
     hits = list(hits)
     for hit in hits:
-        for alias in hit.aliases:
+        # A record about exactly one CVE (DEBIAN-CVE-..., a native feed's entry) is that CVE.
+        about = hit.upstream if len(hit.upstream) == 1 else ()
+        for alias in (*hit.aliases, *about):
             parent[find(alias)] = find(hit.row.vuln_id)
     groups: dict[str, list[Hit]] = {}
     for hit in hits:
@@ -219,6 +230,36 @@ def _primary(ids: set[str]) -> str:
     """The id users search for: a CVE when there is one, else the smallest record id."""
     cves = sorted(i for i in ids if i.startswith("CVE-"))
     return cves[0] if cves else sorted(ids)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _NvdSeverity:
+    type: str
+    score: str
+
+
+def _with_nvd(best: Rating, ids: set[str], store: VulnStore) -> Rating:
+    """NVD's CVSS for a flaw whose records carry none: it rates the finding unless the
+    distribution's own rating does (then it only fills in the score and vector)."""
+    if best.cvss is not None:
+        return best
+    for cve in sorted(i for i in ids if i.startswith("CVE-")):
+        found = store.nvd_cvss(cve)
+        if found is None:
+            continue
+        nvd = rate([_NvdSeverity(*found)], None)
+        if nvd.cvss is None:
+            continue  # a vector the cvss library cannot read says nothing
+        if best.source == "distro":
+            return Rating(best.severity, best.source, nvd.cvss)
+        return Rating(nvd.severity, "nvd", nvd.cvss)
+    return best
+
+
+def _status(fixed: Sequence[str], group: Sequence[Hit]) -> str:
+    if fixed:
+        return "fixed"
+    return "will-not-fix" if any(h.wont_fix for h in group) else "affected"
 
 
 def _exploits(ids: set[str], store: VulnStore) -> tuple[bool, tuple[float, float] | None]:
@@ -240,7 +281,7 @@ def _findings(package: Package, target: Target, hits: list[Hit],
             primary = upstream.pop()  # UBUNTU-CVE-2023-38545 is CVE-2023-38545
             ids.add(primary)
         fixed = sorted({f for h in group for f in h.fixed})
-        best = max((h.rating for h in group), key=Rating.rank)
+        best = _with_nvd(max((h.rating for h in group), key=Rating.rank), ids, store)
         title = next((h.summary for h in group if h.summary), primary)
         kev, epss = _exploits(ids, store)
         out.append(Finding(
@@ -251,7 +292,7 @@ def _findings(package: Package, target: Target, hits: list[Hit],
                 "package_name": package.name,
                 "installed_version": package.version,
                 "fixed_versions": fixed,
-                "status": "fixed" if fixed else "affected",
+                "status": _status(fixed, group),
                 "aliases": sorted(ids - {primary}),
                 "records": sorted(h.row.vuln_id for h in group),
                 "ecosystem": target.ecosystem,

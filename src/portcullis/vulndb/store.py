@@ -13,6 +13,8 @@ Tables:
 - ``kev``, ``epss``: exploit data keyed by CVE (CISA KEV, FIRST EPSS), empty unless
   ``db update --kev/--epss`` loaded them. A database built before they existed has no such
   tables and reads as if they were empty.
+- ``nvd``: one CVSS vector per CVE from NVD's CVE JSON 2.0 (``db update --nvd``), used when
+  the matched records carry none; absent in older databases, read as empty like ``kev``.
 - ``meta``: schema number, build time, and each source's URL, timestamps and counts.
 """
 
@@ -71,6 +73,7 @@ CREATE TABLE kev (cve TEXT PRIMARY KEY, date_added TEXT NOT NULL,
                   ransomware TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE epss (cve TEXT PRIMARY KEY, score REAL NOT NULL,
                    percentile REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE nvd (cve TEXT PRIMARY KEY, type TEXT NOT NULL, vector TEXT NOT NULL) WITHOUT ROWID;
 """
 
 # Created once the rows are in: building the index at the end is several times faster.
@@ -144,6 +147,7 @@ class Meta(msgspec.Struct, frozen=True):
     sources: list[SourceMeta]
     kev: ExtraMeta | None = None
     epss: ExtraMeta | None = None
+    nvd: list[ExtraMeta] = []  # one per NVD file loaded
 
 
 _ranges = msgspec.json.Decoder(list[Range])
@@ -213,6 +217,7 @@ class VulnStore:
         self._records: dict[str, Vulnerability | None] = {}
         self._kev: dict[str, bool] = {}
         self._epss: dict[str, tuple[float, float] | None] = {}
+        self._nvd: dict[str, tuple[str, str] | None] = {}
         self._extra_tables: frozenset[str] = frozenset()
         if not path.is_file():
             raise VulnDBError(
@@ -224,7 +229,8 @@ class VulnStore:
         try:
             self._meta = self._read_meta()
             self._extra_tables = frozenset(r[0] for r in self._db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('kev', 'epss')"))
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name IN ('kev', 'epss', 'nvd')"))
         except sqlite3.Error as e:
             self._db.close()
             raise VulnDBError(f"{path} is not a Portcullis vulnerability database ({e})") from e
@@ -339,6 +345,15 @@ class VulnStore:
             row = self._one("epss", "SELECT score, percentile FROM epss WHERE cve = ?", cve)
             self._epss[cve] = (float(row[0]), float(row[1])) if row else None
         return self._epss[cve]
+
+    def nvd_cvss(self, cve: str) -> tuple[str, str] | None:
+        """(OSV severity type, vector) NVD gives ``cve``, or None when not loaded or absent."""
+        if not self._meta.nvd:
+            return None  # none loaded: no query per finding
+        if cve not in self._nvd:
+            row = self._one("nvd", "SELECT type, vector FROM nvd WHERE cve = ?", cve)
+            self._nvd[cve] = (str(row[0]), str(row[1])) if row else None
+        return self._nvd[cve]
 
     def _one(self, table: str, sql: str, key: str) -> tuple[Any, ...] | None:
         if table not in self._extra_tables:

@@ -5,6 +5,8 @@ Until the rename nothing the scans read has changed: a failed download, a corrup
 interrupted build leaves the old database in place (the error says so). Downloads go to a
 work directory beside the database and are kept on failure, so the next run resumes them.
 A source that is a directory (or a ``file://`` URL) in the export layout is read in place.
+Native distribution feeds (the Debian security tracker JSON, Alpine secdb files) are fetched
+the same way, each from a URL or a local file, and built beside the OSV records.
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ import httpx
 
 from portcullis.errors import PortcullisError, VulnDBError
 from portcullis.progress import NullProgress, Progress
+from portcullis.vulndb import alpine_secdb, debian_tracker
 from portcullis.vulndb.build import BuildResult, Download, build, now_utc
 from portcullis.vulndb.enrich import MAX_EPSS_BYTES, MAX_KEV_BYTES, parse_epss, parse_kev
+from portcullis.vulndb.eol import MAX_EOL_BYTES, parse_eol, write_eol
 from portcullis.vulndb.exports import DEFAULT_ECOSYSTEMS, DEFAULT_SOURCE
 from portcullis.vulndb.fetch import Fetched, Retry, fetch
+from portcullis.vulndb.nvd import MAX_NVD_BYTES, parse_nvd
 from portcullis.vulndb.osv import open_zip
 from portcullis.vulndb.store import check_database, locked, swap_in
 
@@ -40,6 +45,14 @@ class UpdateOptions:
     progress: Progress = field(default_factory=NullProgress)
     kev: str | None = None  # CISA KEV JSON: a URL, file:// URL or path
     epss: str | None = None  # FIRST EPSS CSV (or .csv.gz): the same
+    debian_tracker: str | None = None  # the Debian security tracker JSON: the same
+    alpine_secdb: Sequence[str] = ()  # Alpine secdb files (one per branch and repo): the same
+    nvd: Sequence[str] = ()  # NVD CVE JSON 2.0 files (pages, feeds, CVE objects): the same
+    eol: str | None = None  # end-of-life dates (portcullis's eol.json form): the same
+
+
+# The whole tracker JSON is ~70 MB, a secdb file a few MB: far above is not one of them.
+MAX_FEED_BYTES = 1024 * 1024 * 1024
 
 
 def parse_ecosystems(text: str) -> tuple[str, ...]:
@@ -94,24 +107,35 @@ def _update(options: UpdateOptions, work: Path) -> BuildResult:
     if options.epss is not None:
         data, fetched_at = _read_extra(options, options.epss, work, "EPSS", MAX_EPSS_BYTES)
         epss = replace(parse_epss(data, options.epss), url=options.epss, fetched_at=fetched_at)
-    downloads = _download_all(options, work)
+    nvd = []
+    for index, source in enumerate(options.nvd):
+        data, fetched_at = _read_extra(options, source, work, "NVD", MAX_NVD_BYTES,
+                                       slot=f"-{index}")
+        nvd.append(replace(parse_nvd(data, source), url=source, fetched_at=fetched_at))
+    eol_data = None
+    if options.eol is not None:
+        eol_data, _ = _read_extra(options, options.eol, work, "EOL", MAX_EOL_BYTES)
+        parse_eol(eol_data, options.eol)
+    downloads = _download_all(options, work) + _feeds(options, work)
     new = options.db_path.with_name(f".{options.db_path.name}.new-{os.getpid()}")
     try:
-        result = build(new, downloads, options.progress, kev=kev, epss=epss)
+        result = build(new, downloads, options.progress, kev=kev, epss=epss, nvd=nvd)
         check_database(new)
         swap_in(new, options.db_path)
     finally:
         new.unlink(missing_ok=True)
+    if eol_data is not None:  # after the database: a failed build leaves both as they were
+        write_eol(eol_data, options.db_path)
     return result
 
 
 def _read_extra(options: UpdateOptions, source: str, work: Path, what: str,
-                limit: int) -> tuple[bytes, str]:
+                limit: int, slot: str = "") -> tuple[bytes, str]:
     """The bytes of a KEV or EPSS file (downloaded with retries, or read from disk) and when."""
     local = local_source(source)
     if local is None:
         with httpx.Client(timeout=httpx.Timeout(options.timeout), follow_redirects=True) as c:
-            local = fetch(c, source, work / f"{what.lower()}.download", what, options.retry,
+            local = fetch(c, source, work / f"{what.lower()}{slot}.download", what, options.retry,
                           options.progress, limit=limit).path
     try:
         with local.open("rb") as f:
@@ -162,6 +186,30 @@ def _download_all(options: UpdateOptions, work: Path) -> list[Download]:
             downloads.append(Download(ecosystem=ecosystem, url=url, path=fetched.path,
                                       fetched_at=now_utc(), last_modified=fetched.last_modified,
                                       bytes=fetched.bytes))
+    return downloads
+
+
+def _feeds(options: UpdateOptions, work: Path) -> list[Download]:
+    wanted = [(debian_tracker.SOURCE, options.debian_tracker)] if options.debian_tracker else []
+    wanted += [(alpine_secdb.SOURCE, source) for source in options.alpine_secdb]
+    downloads = []
+    for index, (kind, source) in enumerate(wanted):
+        local = local_source(source)
+        last_modified: str | None = None
+        if local is None:
+            with httpx.Client(timeout=httpx.Timeout(options.timeout),
+                              follow_redirects=True) as client:
+                fetched = fetch(client, source, work / f"{kind}-{index}.download", kind,
+                                options.retry, options.progress, limit=MAX_FEED_BYTES)
+            local, last_modified = fetched.path, fetched.last_modified
+        try:
+            size = local.stat().st_size
+        except OSError as e:
+            raise VulnDBError(f"{kind} file {local}: {e.strerror or e}") from e
+        if size > MAX_FEED_BYTES:
+            raise VulnDBError(f"{kind} file {source}: larger than {MAX_FEED_BYTES} bytes")
+        downloads.append(Download(ecosystem=kind, url=source, path=local, fetched_at=now_utc(),
+                                  last_modified=last_modified, bytes=size, kind=kind))
     return downloads
 
 

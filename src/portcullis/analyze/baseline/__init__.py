@@ -1,0 +1,1 @@
+"""Baseline checks: the image's unsafe settings, grouped into named baselines."""

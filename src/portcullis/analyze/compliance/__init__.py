@@ -1,0 +1,1 @@
+"""Software compliance: license policy, banned software, end of life (the "compliance" scanner)."""

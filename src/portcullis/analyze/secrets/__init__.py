@@ -1,0 +1,1 @@
+"""The secret scanner: rules as data, a keyword prefilter, streamed file search."""

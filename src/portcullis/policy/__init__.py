@@ -1,0 +1,1 @@
+"""The gate: policy files, suppressions, VEX, baselines, and the verdict they give."""
