@@ -111,8 +111,8 @@ def stage(tmp_path_factory: pytest.TempPathFactory, debian: DebianImage) -> Iter
         mirror.stop()
 
 
-def _play(stage: Stage, name: str, *options: str,
-          password: str = PASSWORD) -> tuple[dict[str, object], Path]:
+def _play(stage: Stage, name: str, *options: str, password: str = PASSWORD,
+          files: dict[str, str] | None = None) -> tuple[dict[str, object], Path]:
     jenkinsfile = stage.root / f"{name}.Jenkinsfile"
     printed = subprocess.run(
         [sys.executable, "-m", "portcullis", "pipeline", "jenkins", "--image", APP,
@@ -127,6 +127,8 @@ def _play(stage: Stage, name: str, *options: str,
     workspace = stage.root / f"{name}-workspace"
     artifacts = stage.root / f"{name}-artifacts"
     workspace.mkdir()
+    for file_name, text in (files or {}).items():
+        (workspace / file_name).write_text(text)
     done = subprocess.run(
         ["groovy", HERE / "harness.groovy", jenkinsfile, creds, workspace, artifacts],
         capture_output=True, text=True, timeout=1200, check=False,
@@ -181,3 +183,33 @@ def test_a_wrong_password_fails_the_stage_with_exit_2(stage: Stage) -> None:
     assert _exits(result) == [0, 2]
     assert result["result"] == "FAILURE"
     assert not (artifacts / "portcullis-report.json").exists()
+
+
+def _suppress_all_until(day: str) -> str:
+    return ("version: 1\nsuppressions:\n  - id: '*'\n"
+            f"    reason: accepted for the test\n    expires: {day}\n")
+
+
+def test_an_expired_suppression_no_longer_suppresses(stage: Stage) -> None:
+    live, _ = _play(stage, "live-suppression", "--policy", "policy.yaml",
+                    files={"policy.yaml": _suppress_all_until("2999-12-31")})
+    assert _exits(live) == [0, 0, 0]
+    assert live["result"] == "SUCCESS"
+    expired, artifacts = _play(stage, "expired-suppression", "--policy", "policy.yaml",
+                               files={"policy.yaml": _suppress_all_until("2020-01-31")})
+    assert _exits(expired) == [0, 0, 1]
+    assert expired["result"] == "FAILURE"
+    report = json.loads((artifacts / "portcullis-report.json").read_text())
+    assert report["verdict"]["expired_suppressions"]
+
+
+def test_a_baseline_run_with_nothing_new_passes(stage: Stage) -> None:
+    first, artifacts = _play(stage, "before-baseline")
+    assert _exits(first) == [0, 0, 1]
+    previous = (artifacts / "portcullis-report.json").read_text()
+    again, report_dir = _play(stage, "with-baseline", "--baseline",
+                              "previous.json", files={"previous.json": previous})
+    assert _exits(again) == [0, 0, 0]
+    assert again["result"] == "SUCCESS"
+    report = json.loads((report_dir / "portcullis-report.json").read_text())
+    assert report["findings"] and not any(f["new"] for f in report["findings"])

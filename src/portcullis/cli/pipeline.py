@@ -34,6 +34,9 @@ def _options(f: Callable[..., None]) -> Callable[..., None]:
         click.option("--fail-on", type=click.Choice(_FAIL_ON), default="high",
                      show_default=True, help="Lowest severity that blocks."),
         click.option("--policy", metavar="FILE", help="Policy file in the workspace."),
+        click.option("--baseline", metavar="FILE",
+                     help="An earlier JSON report in the workspace: only findings new since "
+                          "it block (e.g. the last release's archived report)."),
         click.option("--server", metavar="URL", help="Upload the report to this console."),
         click.option("--scanner-image", default=DEFAULT_SCANNER_IMAGE, show_default=True,
                      help="The Portcullis image the CI pulls and runs."),

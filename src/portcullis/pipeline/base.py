@@ -33,6 +33,7 @@ class PipelineRequest:
     server: str | None = None
     scanner_image: str = DEFAULT_SCANNER_IMAGE
     policy: str | None = None
+    baseline: str | None = None  # an earlier JSON report: only findings new since it block
     insecure_registry: bool = False
     update_db: bool = True
     db_source: str | None = None  # base URL of the OSV exports (a company mirror)
@@ -43,7 +44,8 @@ class PipelineRequest:
     def __post_init__(self) -> None:
         if not self.scenario:
             object.__setattr__(self, "scenario", "registry" if self.registry else "local")
-        for name in ("image", "registry", "server", "scanner_image", "policy", "db_source",
+        for name in ("image", "registry", "server", "scanner_image", "policy", "baseline",
+                     "db_source",
                      "registry_credentials", "token_credentials"):
             value = getattr(self, name)
             if value is not None and not SAFE_VALUE.match(value):

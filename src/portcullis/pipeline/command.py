@@ -86,6 +86,8 @@ def _scan_args(req: PipelineRequest, target: str | None = None) -> list[str]:
     args += ["--fail-on", req.fail_on if req.blocking else "none"]
     if req.policy:
         args += ["--policy", req.policy]
+    if req.baseline:
+        args += ["--baseline", req.baseline]
     if req.insecure_registry:
         args.append("--insecure")
     if req.server:
