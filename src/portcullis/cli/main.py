@@ -21,6 +21,7 @@ from portcullis.analyze.malware.settings import MalwareSettings, parse_clamd_add
 from portcullis.cli import exit_codes
 from portcullis.cli.base import base as base_group
 from portcullis.cli.db import db as db_group
+from portcullis.cli.pipeline import pipeline as pipeline_group
 from portcullis.cli.progress import RichProgress
 from portcullis.cli.sizes import SizeType
 from portcullis.errors import ConfigError
@@ -52,6 +53,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 cli.add_command(base_group)
 cli.add_command(db_group)
+cli.add_command(pipeline_group)
 
 
 @cli.command()
