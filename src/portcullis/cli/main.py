@@ -21,7 +21,9 @@ from portcullis.cli import exit_codes
 from portcullis.cli.base import base as base_group
 from portcullis.cli.db import db as db_group
 from portcullis.cli.progress import RichProgress
+from portcullis.cli.server import server as server_group
 from portcullis.cli.sizes import SizeType
+from portcullis.cli.upload import upload_after_scan, upload_command
 from portcullis.errors import ConfigError
 from portcullis.limits import ScanLimits
 from portcullis.model.finding import Severity
@@ -47,6 +49,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 cli.add_command(base_group)
 cli.add_command(db_group)
+cli.add_command(server_group)
+cli.add_command(upload_command)
 
 
 @cli.command()
@@ -96,20 +100,26 @@ def _format_choices() -> list[str]:
 @click.option("--offline", is_flag=True,
               help="Never download anything (a scan only reads the image and the local "
                    "database; this makes that explicit).")
+@click.option("--upload", "upload_to", envvar="PORTCULLIS_SERVER", metavar="URL",
+              help="Send the JSON report to the console at URL.")
+@click.option("--token", envvar="PORTCULLIS_TOKEN", help="The console project's API token.")
+@click.option("--upload-required", is_flag=True,
+              help="Exit 2 when the upload fails (by default it only warns).")
 @click.pass_context
 def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output: Path | None,
          reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
          password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
          max_image_size: int | None, max_layer_size: int | None,
          max_layer_bytes: int | None, max_files: int | None, temp_dir: Path | None,
-         db: Path | None, db_max_age: int, offline: bool) -> None:
+         db: Path | None, db_max_age: int, offline: bool, upload_to: str | None,
+         token: str | None, upload_required: bool) -> None:
     """Scan IMAGE (see the README for the reference forms)."""
     with exit_codes.exit_on_error("scan", debug=bool(ctx.obj.get("debug"))):
         code = _scan(image, scanners=scanners, fmt=fmt, output=output, reports=reports,
                      fail_on=fail_on, platform=platform, username=username,
                      password_stdin=password_stdin, insecure=insecure, timeout=timeout,
                      retries=retries, quiet=quiet, temp_dir=temp_dir, db=db,
-                     db_max_age=db_max_age,
+                     db_max_age=db_max_age, upload=(upload_to, token, upload_required),
                      limits={"max_image_size": max_image_size, "max_layer_size": max_layer_size,
                              "max_layer_bytes": max_layer_bytes, "max_files": max_files})
     sys.exit(code)
@@ -132,7 +142,7 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
           reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
           password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
           temp_dir: Path | None, db: Path | None, db_max_age: int,
-          limits: dict[str, int | None]) -> int:
+          upload: tuple[str | None, str | None, bool], limits: dict[str, int | None]) -> int:
     from portcullis.scan import ScanOptions, parse_scanners
     from portcullis.scan import scan as run_scan
 
@@ -172,6 +182,10 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
     _write(report, chosen, output)
     for name, path in extra:
         _write(report, name, path)
+    server, token, required = upload
+    if server and not upload_after_scan(report, server, token, required=required,
+                                        timeout=timeout):
+        return exit_codes.INPUT_ERROR
     return exit_codes.PASSED if report.verdict.passed else exit_codes.POLICY_FAILED
 
 
