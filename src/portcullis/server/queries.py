@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +35,7 @@ class ScanFilter:
     latest: bool = False  # only the newest scan of each image name and tag
     limit: int = 50
     offset: int = 0
-    extra: dict[str, str] = field(default_factory=dict)
+    extra: tuple[tuple[str, str], ...] = ()  # the page's query string, for its page links
 
 
 # Any: Select's type parameters differ between SQLAlchemy 2.0 and 2.1.
