@@ -52,13 +52,13 @@ def _scan_command(spec: PipelineSpec) -> list[str]:
         mount = ""
         target = f"registry:{spec.image}"
         creds = ("-e PORTCULLIS_USERNAME -e PORTCULLIS_PASSWORD ")
-    run = (f"docker run --rm {mount}-e PORTCULLIS_TOKEN {creds}{spec.scanner_image} "
-           f"scan {target} --fail-on {spec.fail_on} --format table "
-           f"--upload {spec.server} --upload-required")
+    run = [f"docker run --rm {mount}-e PORTCULLIS_TOKEN {creds}{spec.scanner_image} \\",
+           f"  scan {target} --fail-on {spec.fail_on} --format table \\",
+           f"  --upload {spec.server} --upload-required"]
     if not spec.blocking:
         # Report only: a policy failure (exit 1) lets the pipeline go on; errors (2, 3) do not.
-        run += " || [ $? -eq 1 ]"
-    return [f"docker pull {spec.scanner_image}", run]
+        run[-1] += " || [ $? -eq 1 ]"
+    return [f"docker pull {spec.scanner_image}", *run]
 
 
 def jenkins(spec: PipelineSpec) -> str:

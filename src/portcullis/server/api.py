@@ -159,6 +159,7 @@ def add_suppression(session: DB, who: Token, body: SuppressionIn) -> dict[str, A
                                body.expires_at)
     except ConfigError as e:
         raise HTTPException(422, str(e)) from None
+    session.commit()  # before the answer: the caller may read it back at once
     return suppressions.as_dict(row)
 
 
@@ -166,4 +167,5 @@ def add_suppression(session: DB, who: Token, body: SuppressionIn) -> dict[str, A
 def delete_suppression(session: DB, who: Token, suppression_id: int) -> Response:
     if not suppressions.remove(session, who.project_id, suppression_id):
         raise HTTPException(404, f"no suppression {suppression_id} in this token's project")
+    session.commit()
     return Response(status_code=204)

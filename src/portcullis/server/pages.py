@@ -117,8 +117,12 @@ def login(request: Request, session: DB, name: Annotated[str, Form()],
         limiter.failed(*keys)
         return login_page(request, 401, "Wrong user name or password.", _local(next))
     limiter.succeeded(*keys)
+    cookie_value = start_session(session, user)
+    # Committed before the answer leaves: the browser follows the redirect at once, before a
+    # dependency's clean-up would run.
+    session.commit()
     response = RedirectResponse(_local(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, start_session(session, user), httponly=True,
+    response.set_cookie(SESSION_COOKIE, cookie_value, httponly=True,
                         samesite="lax", secure=_secure(request),
                         max_age=60 * 60 * 24 * 7)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
@@ -129,6 +133,7 @@ def login(request: Request, session: DB, name: Annotated[str, Form()],
 def logout(request: Request, session: DB, who: Who, csrf: Annotated[str, Form()]) -> Response:
     check_csrf(who, csrf)
     end_session(session, request.cookies.get(SESSION_COOKIE))
+    session.commit()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -272,6 +277,7 @@ def project_create(session: DB, who: Who, name: Annotated[str, Form()],
     except ConfigError as e:
         raise HTTPException(422, str(e)) from None
     assert made is not None
+    session.commit()
     return RedirectResponse(f"/projects/{made.id}", status_code=303)
 
 
@@ -317,6 +323,7 @@ def token_create(request: Request, session: DB, who: Who, project_id: int,
                  csrf: Annotated[str, Form()], name: Annotated[str, Form()] = "") -> Response:
     found = _must_admin(session, who, project_id, csrf)
     issued = accounts.issue_token(session, found, name.strip()[:200] or "web")
+    session.commit()
     return _settings(request, session, who, project_id, new_token=issued.token)
 
 
@@ -325,6 +332,7 @@ def token_revoke(session: DB, who: Who, project_id: int, token_id: int,
                  csrf: Annotated[str, Form()]) -> Response:
     _must_admin(session, who, project_id, csrf)
     accounts.revoke_token(session, project_id, token_id)
+    session.commit()
     return RedirectResponse(f"/projects/{project_id}", status_code=303)
 
 
@@ -343,6 +351,7 @@ def member_set(request: Request, session: DB, who: Who, project_id: int,
         accounts.set_member(session, found, user, role)
     except ConfigError as e:
         return _settings(request, session, who, project_id, error=str(e))
+    session.commit()
     return RedirectResponse(f"/projects/{project_id}", status_code=303)
 
 
@@ -356,6 +365,7 @@ def suppression_add(request: Request, session: DB, who: Who, project_id: int,
         suppressions.add(session, project_id, rule, value, reason, _date(expires, end=True))
     except ConfigError as e:
         return _settings(request, session, who, project_id, error=str(e))
+    session.commit()
     return RedirectResponse(f"/projects/{project_id}", status_code=303)
 
 
@@ -364,4 +374,5 @@ def suppression_delete(session: DB, who: Who, project_id: int, suppression_id: i
                        csrf: Annotated[str, Form()]) -> Response:
     _must_admin(session, who, project_id, csrf)
     suppressions.remove(session, project_id, suppression_id)
+    session.commit()
     return RedirectResponse(f"/projects/{project_id}", status_code=303)
