@@ -54,3 +54,15 @@ def test_report_only_tolerates_a_policy_failure_only(code: int, pipeline_goes_on
     tail = line[line.index("||"):]
     shell = f"(exit {code}) {tail}"
     assert (subprocess.run(["sh", "-c", shell], check=False).returncode == 0) == pipeline_goes_on
+
+
+def test_the_cli_prints_the_same_snippet() -> None:
+    from tests.conftest import run_cli
+
+    done = run_cli("pipeline", "jenkins", "--image", "app:1.0", "--server",
+                   "http://console:8080", "--project", "shop")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == render(spec())
+    bad = run_cli("pipeline", "gitlab", "--image", "app;rm -rf /", "--server", "http://c",
+                  "--project", "shop")
+    assert bad.returncode == 2 and "goes into a shell command" in bad.stderr

@@ -20,6 +20,7 @@ from portcullis import __version__
 from portcullis.cli import exit_codes
 from portcullis.cli.base import base as base_group
 from portcullis.cli.db import db as db_group
+from portcullis.cli.pipeline import pipeline as pipeline_command
 from portcullis.cli.progress import RichProgress
 from portcullis.cli.server import server as server_group
 from portcullis.cli.sizes import SizeType
@@ -51,6 +52,7 @@ cli.add_command(base_group)
 cli.add_command(db_group)
 cli.add_command(server_group)
 cli.add_command(upload_command)
+cli.add_command(pipeline_command)
 
 
 @cli.command()
