@@ -145,7 +145,9 @@ def run_backend(backend: str, base: dict[str, Any], args: argparse.Namespace) ->
                 total = httpx.get(server.url + "/api/v1/scans", params={"limit": 1},
                                   headers={"Authorization": f"Bearer {token}"}).json()["total"]
             finally:
-                stop_server(server)
+                log = stop_server(server)
+                if args.out:  # the server's own account of any failure
+                    args.out.with_name(f"console-server-{backend}.log").write_text(log)
             url = options[1] if options else f"sqlite:///{data / 'console.db'}"
             rows = count_rows(url)
     return {"backend": backend, "reports": args.reports, "duplicates_sent": args.duplicates,

@@ -89,6 +89,7 @@ class LiveServer:
     url: str
     data_dir: Path
     process: subprocess.Popen[str]
+    log: Path
 
 
 def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> LiveServer:
@@ -96,10 +97,15 @@ def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) 
     port = free_port()
     full_env = {**os.environ, **(env or {})}
     full_env.pop("CI", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "portcullis", "server", "--port", str(port), "--data-dir",
-         str(data_dir), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env)
+    # Output to a file, not a pipe: a pipe nobody reads until the end would fill up and stop
+    # the server mid-test.
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir.with_name(data_dir.name + "-server.log")
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "portcullis", "server", "--port", str(port), "--data-dir",
+             str(data_dir), *args],
+            stdout=out, stderr=subprocess.STDOUT, text=True, env=full_env)
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -108,16 +114,19 @@ def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) 
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                out = process.communicate()[0]
-                raise RuntimeError(f"portcullis server did not start: {out}") from None
+                process.wait()
+                raise RuntimeError("portcullis server did not start: "
+                                   f"{log.read_text()}") from None
             time.sleep(0.1)
-    return LiveServer(f"http://127.0.0.1:{port}", data_dir, process)
+    return LiveServer(f"http://127.0.0.1:{port}", data_dir, process, log)
 
 
 def stop_server(server: LiveServer) -> str:
+    """Stops the server; returns everything it printed."""
     server.process.terminate()
     try:
-        return server.process.communicate(timeout=20)[0]
+        server.process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         server.process.kill()
-        return server.process.communicate()[0]
+        server.process.wait()
+    return server.log.read_text()

@@ -57,6 +57,11 @@ def test_anonymous_visitors_get_401_and_the_login_form(console: Console,
         assert answer.status_code == 401, path
         assert 'action="/login"' in answer.text
     assert console.client.get("/login").status_code == 200
+    # An API token is no way into the pages either (the pages know people, not pipelines).
+    token = console.token("shop")
+    answer = console.client.get(f"/scans/{shop['shop']}",
+                                headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401
 
 
 def test_login_then_every_page_shows_the_scan(console: Console, shop: dict[str, int]) -> None:

@@ -5,6 +5,7 @@ the CLI, ``scan`` above all, never loads it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -101,7 +102,9 @@ def _serve(host: str, port: int, database_url: str | None, data_dir: Path | None
                    "admin --password-stdin` (or start with PORTCULLIS_ADMIN_PASSWORD set).")
     click.echo("Upload tokens: `portcullis server token create --project NAME`.")
     sys.stdout.flush()
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # uvicorn shuts down cleanly on SIGTERM or Ctrl-C, then re-raises the signal: a normal stop.
+    with contextlib.suppress(exit_codes.Terminated, KeyboardInterrupt):
+        uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @server.group()

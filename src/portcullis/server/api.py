@@ -61,8 +61,17 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"application/json":
              responses={200: {"description": "the same report was already uploaded"},
                         413: {"description": "body too large"},
                         422: {"description": "not a Portcullis JSON report"}})
-async def upload(request: Request, response: Response, who: Token) -> dict[str, Any]:
+async def upload(request: Request, response: Response) -> dict[str, Any]:
     """Upload a JSON report into the token's project (idempotent)."""
+    db = request.app.state.db
+
+    def check_token() -> TokenIdentity:
+        # Its own short session, closed before the store opens another: a request never holds
+        # two pooled connections at once (50 uploaders would otherwise drain the pool).
+        with db.session() as session:
+            return bearer(request, session)
+
+    who = await run_in_threadpool(check_token)
     body = await read_limited(request, request.app.state.config.max_upload_bytes)
     try:
         doc = await run_in_threadpool(ingest.parse, body)
@@ -70,7 +79,7 @@ async def upload(request: Request, response: Response, who: Token) -> dict[str, 
         raise HTTPException(422, str(e)) from None
 
     def store() -> ingest.Stored:
-        with request.app.state.db.session() as session:
+        with db.writer(), db.session() as session:
             return ingest.store(session, who.project_id, doc, body)
 
     stored = await run_in_threadpool(store)
