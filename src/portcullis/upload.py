@@ -5,12 +5,14 @@ Plain HTTP client code: it never imports the server package."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from portcullis.errors import PortcullisError, one_line
 
 UPLOAD_PATH = "/api/v1/scans"
+RULES_PATH = "/api/v1/suppressions"
 
 
 class UploadError(PortcullisError):
@@ -45,6 +47,25 @@ def upload(body: bytes, server: str, token: str, *, timeout: float = 60.0) -> Up
     except (ValueError, KeyError, TypeError):
         raise UploadError(f"the console at {base} answered with something that is not an "
                           f"upload receipt: {one_line(response.text)}") from None
+
+
+def fetch_rules(server: str, token: str, *, timeout: float = 60.0) -> list[dict[str, Any]]:
+    """The project's live suppressions (``GET /api/v1/suppressions``)."""
+    base = server.rstrip("/")
+    try:
+        response = httpx.get(base + RULES_PATH, timeout=timeout,
+                             headers={"Authorization": f"Bearer {token}"})
+    except httpx.HTTPError as e:
+        raise UploadError(f"cannot reach the console at {base}: {one_line(str(e))}") from None
+    if response.status_code != 200:
+        raise UploadError(f"the console at {base} refused to list the project's rules "
+                          f"(HTTP {response.status_code}): {_detail(response)}")
+    try:
+        items: list[dict[str, Any]] = response.json()["items"]
+    except (ValueError, KeyError, TypeError):
+        raise UploadError(f"the console at {base} answered the rules with something else: "
+                          f"{one_line(response.text)}") from None
+    return items
 
 
 def _detail(response: httpx.Response) -> str:

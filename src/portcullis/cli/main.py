@@ -24,7 +24,7 @@ from portcullis.cli.pipeline import pipeline as pipeline_command
 from portcullis.cli.progress import RichProgress
 from portcullis.cli.server import server as server_group
 from portcullis.cli.sizes import SizeType
-from portcullis.cli.upload import upload_after_scan, upload_command
+from portcullis.cli.upload import central_rules, upload_after_scan, upload_command
 from portcullis.errors import ConfigError
 from portcullis.limits import ScanLimits
 from portcullis.model.finding import Severity
@@ -177,6 +177,9 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
             ),
         )
         report = run_scan(image, options)
+    server, token, required = upload
+    if server and token:  # the console project's suppressions apply to every pipeline
+        report = central_rules(report, server, token, options.fail_on, timeout=timeout)
     for name, status in sorted(report.scanners.items()):
         if status.status == "failed":  # in the report too; said here so a log shows it
             click.echo(f"portcullis: warning: {name} scanner failed: {status.message}", err=True)
@@ -184,7 +187,6 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
     _write(report, chosen, output)
     for name, path in extra:
         _write(report, name, path)
-    server, token, required = upload
     if server and not upload_after_scan(report, server, token, required=required,
                                         timeout=timeout):
         return exit_codes.INPUT_ERROR

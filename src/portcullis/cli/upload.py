@@ -9,8 +9,10 @@ import click
 
 from portcullis.cli import exit_codes
 from portcullis.errors import ConfigError
+from portcullis.model.finding import Severity
 from portcullis.model.report import Report
-from portcullis.upload import UploadError, upload
+from portcullis.rules import apply, parse_rules
+from portcullis.upload import UploadError, fetch_rules, upload
 
 
 @click.command("upload")
@@ -50,3 +52,15 @@ def upload_after_scan(report: Report, server: str, token: str | None, *, require
         return not required
     click.echo(f"portcullis: report uploaded: {done.url}", err=True)
     return True
+
+
+def central_rules(report: Report, server: str, token: str, fail_on: Severity | None, *,
+                  timeout: float) -> Report:
+    """The verdict under the console project's suppressions. A console that cannot be asked
+    leaves the local verdict as it is (and says so)."""
+    try:
+        rules = parse_rules(fetch_rules(server, token, timeout=timeout))
+    except (UploadError, ValueError, KeyError) as e:
+        click.echo(f"portcullis: warning: the project's rules were not applied: {e}", err=True)
+        return report
+    return apply(report, rules, fail_on)
