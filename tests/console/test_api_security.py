@@ -92,3 +92,18 @@ def test_malformed_uploads_are_refused_with_a_clear_422(console: Console,
     del missing["artifact"]
     assert "'artifact' is a required property" in send(json.dumps(missing).encode())
     assert console.client.get("/api/v1/scans", headers=auth(token)).json()["total"] == 0
+
+
+def test_hostile_strings_are_stored_and_shown(console: Console,
+                                              console_report: dict[str, Any]) -> None:
+    """A file name that was not UTF-8 (a lone surrogate escape) and a NUL in uploaded text:
+    PostgreSQL refuses both raw, so they are stored escaped, never a 500."""
+    token = console.token("shop")
+    doc = json.loads(body(console_report))
+    doc["artifact"]["reference"] = "dir:/srv/caf\udce9\u0000"
+    doc["findings"][0]["title"] = "bad \udcff byte and \u0000 nul"
+    data = json.dumps(doc).encode("ascii")  # ensure_ascii: the escapes travel as \\uXXXX
+    answer = console.client.post("/api/v1/scans", content=data, headers=auth(token))
+    assert answer.status_code == 201, answer.text
+    listed = console.client.get("/api/v1/scans", headers=auth(token)).json()["items"][0]
+    assert listed["reference"] == "dir:/srv/caf\\udce9\\x00"

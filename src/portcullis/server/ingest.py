@@ -87,6 +87,13 @@ def _created(doc: dict[str, Any]) -> datetime:
     return stamp
 
 
+def text(value: object, limit: int | None = None) -> str:
+    """A string every database stores: lone surrogates (file names that were not UTF-8) as
+    \\udcXX escapes, NUL (PostgreSQL refuses it) as \\x00."""
+    out = str(value).encode("utf-8", "backslashreplace").decode("utf-8").replace("\0", "\\x00")
+    return out[:limit] if limit else out
+
+
 @dataclass(frozen=True, slots=True)
 class Stored:
     scan_id: int
@@ -97,11 +104,12 @@ def _scan_row(project_id: int, doc: dict[str, Any], body: bytes) -> Scan:
     artifact = doc["artifact"]
     findings = doc["findings"]
     digest = artifact.get("manifest_digest") or artifact.get("config_digest") or ""
-    name, tag = image_name_and_tag(str(artifact.get("reference") or ""))
+    reference = text(artifact.get("reference") or "")
+    name, tag = image_name_and_tag(reference)
     kinds = [f["kind"] for f in findings]
     return Scan(
         project_id=project_id, report_fingerprint=fingerprint(doc), image_digest=digest,
-        reference=str(artifact.get("reference") or ""), image_name=name, tag=tag,
+        reference=reference, image_name=name[:500], tag=tag[:200],
         source=str(artifact.get("source") or ""), passed=bool(doc["verdict"]["passed"]),
         risk_level=str(doc["summary"].get("risk_level") or "NONE"),
         size=int(artifact.get("size") or 0), packages=len(doc["packages"]),
@@ -113,9 +121,10 @@ def _scan_row(project_id: int, doc: dict[str, Any], body: bytes) -> Scan:
 
 def _finding_rows(scan_id: int, doc: dict[str, Any]) -> list[FindingRow]:
     return [
-        FindingRow(scan_id=scan_id, kind=f["kind"], finding_id=str(f["id"])[:300],
+        FindingRow(scan_id=scan_id, kind=f["kind"], finding_id=text(f["id"], 300),
                    fingerprint=f["fingerprint"], severity=f["severity"],
-                   title=str(f.get("title") or ""), package=f.get("package"),
+                   title=text(f.get("title") or ""),
+                   package=None if f.get("package") is None else text(f["package"]),
                    kev=bool(f.get("kev")))
         for f in doc["findings"]
     ]
