@@ -175,3 +175,19 @@ def test_login_is_rate_limited_and_csrf_checked(console: Console, shop: dict[str
     no_csrf = console.client.post("/login", data={"name": "bob", "password": PASSWORD,
                                                   "csrf": "made-up"}, follow_redirects=False)
     assert no_csrf.status_code == 403
+
+
+def test_compare_with_the_previous_scan(console: Console, console_report: dict[str, Any]) -> None:
+    old = variant(console_report, "registry:r/shop:1.0", created_at="2026-11-01T00:00:00Z")
+    new = variant(console_report, "registry:r/shop:1.1", created_at="2026-11-02T00:00:00Z")
+    new["findings"] = [f for f in new["findings"] if f["kind"] != "malware"]
+    first = upload(console, "shop", old)
+    second = upload(console, "shop", new)
+    console.user("root", PASSWORD, admin=True)
+    log_in(console, "root")
+    detail = console.client.get(f"/scans/{second}").text
+    assert f'href="/scans/{second}/compare?against={first}"' in detail
+    page = console.client.get(f"/scans/{second}/compare").text  # default: the previous one
+    assert 'id="fixed">Fixed (1)' in page and "EICAR-Test-File" in page
+    assert 'id="new">New (0)' in page
+    assert console.client.get(f"/scans/{first}/compare").status_code == 404  # none earlier

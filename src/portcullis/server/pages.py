@@ -208,6 +208,7 @@ def scan_detail(request: Request, session: DB, who: Who, scan_id: int,
             for slug, label, _scanner, kinds in TABS]
     layers = {layer.get("index"): layer for layer in doc["artifact"].get("layers") or []}
     return render(request, "scan.html", who, scan=scan, project=project, doc=doc, tabs=tabs,
+                  previous=_previous(session, scan),
                   tab=chosen[0], label=chosen[1],
                   status=(doc.get("scanners") or {}).get(chosen[2]),
                   rows=[f for f in findings if f.get("kind") in chosen[3]], layers=layers)
@@ -219,6 +220,28 @@ def _tab_count(slug: str, kinds: tuple[str, ...], counts: Any, doc: dict[str, An
     if slug == "base-image":
         return 1 if doc.get("base_image") else 0
     return sum(counts[k] for k in kinds)
+
+
+def _previous(session: Session, scan: Scan) -> int | None:
+    """The scan of the same image (any tag) just before this one."""
+    return session.scalar(select(Scan.id).where(
+        Scan.project_id == scan.project_id, Scan.image_name == scan.image_name,
+        Scan.id < scan.id).order_by(Scan.id.desc()).limit(1))
+
+
+@router.get("/scans/{scan_id}/compare", response_class=HTMLResponse)
+def compare_page(request: Request, session: DB, who: Who, scan_id: int,
+                 against: int | None = None) -> HTMLResponse:
+    """Findings new in this scan, fixed since the other (default: the image's previous
+    scan), and unchanged."""
+    scan, project = _visible_scan(session, who, scan_id)
+    other_id = against if against is not None else _previous(session, scan)
+    if other_id is None:
+        raise HTTPException(404, "there is no earlier scan of this image to compare with")
+    other, _ = _visible_scan(session, who, other_id)
+    diff = queries.compare(queries.report_of(other), queries.report_of(scan))
+    return render(request, "compare.html", who, scan=scan, other=other, project=project,
+                  diff=diff)
 
 
 @router.get("/scans/{scan_id}/report.json")
