@@ -23,7 +23,9 @@ from portcullis.cli.base import base as base_group
 from portcullis.cli.db import db as db_group
 from portcullis.cli.pipeline import pipeline as pipeline_group
 from portcullis.cli.progress import RichProgress
+from portcullis.cli.server import server as server_group
 from portcullis.cli.sizes import SizeType
+from portcullis.cli.upload import central_rules, upload_after_scan, upload_command
 from portcullis.errors import ConfigError
 from portcullis.limits import ScanLimits
 from portcullis.model.finding import Severity
@@ -54,6 +56,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 cli.add_command(base_group)
 cli.add_command(db_group)
 cli.add_command(pipeline_group)
+cli.add_command(server_group)
+cli.add_command(upload_command)
 
 
 @cli.command()
@@ -138,6 +142,11 @@ def _format_choices() -> list[str]:
 @click.option("--offline", is_flag=True,
               help="Never download anything (a scan only reads the image and the local "
                    "database; this makes that explicit).")
+@click.option("--upload", "upload_to", envvar="PORTCULLIS_SERVER", metavar="URL",
+              help="Send the JSON report to the console at URL.")
+@click.option("--token", envvar="PORTCULLIS_TOKEN", help="The console project's API token.")
+@click.option("--upload-required", is_flag=True,
+              help="Exit 2 when the upload fails (by default it only warns).")
 @click.pass_context
 def scan(ctx: click.Context, image: str, scanners: str, fmt: str, output: Path | None,
          reports: tuple[str, ...], fail_on: str, policy_file: Path | None,
@@ -149,8 +158,8 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str, output: Path |
          db: Path | None, db_max_age: int, password_dictionary: Path | None,
          password_budget: float, compliance_policy: Path | None,
          malware_rules: tuple[Path, ...], malware_hashes: tuple[Path, ...], clamd: str | None,
-         secret_config: Path | None,
-         offline: bool) -> None:
+         secret_config: Path | None, offline: bool, upload_to: str | None,
+         token: str | None, upload_required: bool) -> None:
     """Scan IMAGE (see the README for the reference forms)."""
     from portcullis.analyze.base import CheckSettings
 
@@ -166,6 +175,7 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str, output: Path |
                      compliance_policy=compliance_policy,
                      malware=_malware_settings(malware_rules, malware_hashes, clamd),
                      secret_config=secret_config,
+                     upload=(upload_to, token, upload_required),
                      limits={"max_image_size": max_image_size, "max_layer_size": max_layer_size,
                              "max_layer_bytes": max_layer_bytes, "max_files": max_files})
     sys.exit(code)
@@ -218,7 +228,8 @@ def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
           password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
           temp_dir: Path | None, db: Path | None, db_max_age: int, checks: CheckSettings,
           compliance_policy: Path | None, malware: MalwareSettings,
-          secret_config: Path | None, limits: dict[str, int | None]) -> int:
+          secret_config: Path | None, upload: tuple[str | None, str | None, bool],
+          limits: dict[str, int | None]) -> int:
     from portcullis.scan import ScanOptions, parse_scanners
     from portcullis.scan import scan as run_scan
 
@@ -234,6 +245,9 @@ def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
         policy = CompliancePolicy.from_mapping(gate.policy.compliance, gate.policy.source)
 
     extra = _parse_reports(reports)
+    server, token, required = upload
+    if server and token:  # the console project's rules apply to every pipeline
+        gate = central_rules(gate, server, token, image, timeout=timeout)
     password = os.environ.get("PORTCULLIS_PASSWORD")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -275,6 +289,9 @@ def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
     _write(report, fmt, output)
     for name, path in extra:
         _write(report, name, path)
+    if server and not upload_after_scan(report, server, token, required=required,
+                                        timeout=timeout):
+        return exit_codes.INPUT_ERROR
     return exit_codes.POLICY_FAILED if report.verdict.exit_blocks else exit_codes.PASSED
 
 

@@ -1,0 +1,66 @@
+"""``portcullis upload`` and the upload after ``scan --upload``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from portcullis.cli import exit_codes
+from portcullis.errors import ConfigError
+from portcullis.model.report import Report
+from portcullis.policy.verdict import Gate
+from portcullis.rules import central_gate, parse_rules
+from portcullis.upload import UploadError, fetch_rules, upload
+
+
+@click.command("upload")
+@click.argument("report", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--server", envvar="PORTCULLIS_SERVER", required=True,
+              help="The console's URL, e.g. http://127.0.0.1:8080.")
+@click.option("--token", envvar="PORTCULLIS_TOKEN", required=True,
+              help="The project's API token.")
+@click.option("--timeout", type=float, default=60.0, show_default=True,
+              help="Network timeout in seconds.")
+@click.pass_context
+def upload_command(ctx: click.Context, report: Path, server: str, token: str,
+                   timeout: float) -> None:
+    """Send a JSON REPORT (portcullis scan --format json) to the console."""
+    with exit_codes.exit_on_error("upload", debug=bool(ctx.obj.get("debug"))):
+        try:
+            body = report.read_bytes()
+        except OSError as e:
+            raise ConfigError(f"cannot read {report}: {e.strerror}") from None
+        done = upload(body, server, token, timeout=timeout)
+    said = "uploaded" if done.created else "already there"
+    click.echo(f"{report}: {said}: {done.url}")
+
+
+def upload_after_scan(report: Report, server: str, token: str | None, *, required: bool,
+                      timeout: float) -> bool:
+    """Send the scan's report; on failure say so on stderr. Returns False when the upload
+    failed and ``required`` is set (the scan then exits 2); a failed upload otherwise never
+    changes the scan's exit code."""
+    # ASCII JSON: file names that are not UTF-8 travel as \udcXX escapes, still valid JSON.
+    body = json.dumps(report.to_dict(), ensure_ascii=True).encode("ascii")
+    try:
+        done = upload(body, server, token or "", timeout=timeout)
+    except UploadError as e:
+        level = "error" if required else "warning"
+        click.echo(f"portcullis: {level}: upload failed: {e}", err=True)
+        return not required
+    click.echo(f"portcullis: report uploaded: {done.url}", err=True)
+    return True
+
+
+def central_rules(gate: Gate, server: str, token: str, reference: str, *,
+                  timeout: float) -> Gate:
+    """The gate with the console project's rules added (fetched before the scan). A console
+    that cannot be asked leaves the local gate as it is (and says so)."""
+    try:
+        rules = parse_rules(fetch_rules(server, token, timeout=timeout))
+    except (UploadError, ValueError, KeyError) as e:
+        click.echo(f"portcullis: warning: the project's rules were not applied: {e}", err=True)
+        return gate
+    return central_gate(gate, rules, f"console {server}", reference)

@@ -1,0 +1,1 @@
+"""Alembic's migration environment and revisions (a package so setuptools ships them)."""
