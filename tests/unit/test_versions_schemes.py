@@ -54,6 +54,17 @@ ASCENDING: dict[str, list[list[str]]] = {
         ["31.1-jre", "32.0.0-android", "32.0.0-jre", "32.0.1-jre"],
         ["2.0-beta9", "2.0", "2.15.0-rc1", "2.15.0"],
         ["1-ga-rc", "1"],
+        # Hypothesis's falsifying triple for the old nested-list comparator (not transitive).
+        ["0ga0alpha", "0", "0a"],
+        # The Version Order Specification's own examples.
+        ["1-alpha", "1", "1-sp"],
+        ["1.0-RC1", "1.0"],
+        ["1-snapshot", "1", "1-sp"],
+        ["1-foo2", "1-foo10"],
+        ["1-foo", "1-1", "1.1"],
+        ["1-ga.1", "1-sp.1"],
+        ["1-sp-1", "1-ga-1"],
+        ["2-1", "2final10", "2.1"],  # the null "final" part goes: 2-10
     ],
     "Go": [
         ["v0.0.0-20191109021931-daa7c04131f5", "v0.0.0-20200101000000-000000000000",
@@ -93,7 +104,10 @@ EQUAL: dict[str, list[list[str]]] = {
     "Red Hat": [["1.0", "1_0", "1..0", "0:1.0"], ["1.0a", "1.0.a"], ["1.01", "1.1"]],
     "Alpine": [["1.2.3", "01.2.3"]],
     "Maven": [["1", "1.0", "1.0.0", "1-ga", "1.0.0-final", "1.0-RELEASE"],
-              ["1.0-alpha-1", "1.0a1"], ["1.0-cr1", "1.0-RC1"]],
+              ["1.0-alpha-1", "1.0a1"], ["1.0-cr1", "1.0-RC1"],
+              # The Version Order Specification's own examples.
+              ["1.foo", "1-foo"], ["1.ga", "1-ga", "1-0", "1.0", "1"], ["1-ga-1", "1-1"],
+              ["1-a1", "1-alpha-1"], ["1-0-2", "1-2"], ["0ga0alpha", "0-alpha", "0.0.alpha"]],
     "Go": [["v1.2", "v1.2.0", "1.2.0"], ["v2.0.0+incompatible", "v2.0.0"],
            ["go1.21", "1.21.0"], ["go1.22rc1", "1.22.0-rc.1"]],
     "PyPI": [["1.0", "1.0.0", "1.0.0.0"], ["1.0RC1", "1.0rc1", "1.0-rc.1"]],

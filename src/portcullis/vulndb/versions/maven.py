@@ -1,23 +1,31 @@
-"""Maven artifact versions (``ComparableVersion``), as used by the Maven ecosystem.
+"""Maven artifact versions, ordered by the POM reference's "Version Order Specification".
 
-Hand-written: the reference is Java (maven-artifact's ``ComparableVersion``, Maven 3.8 rules,
-before the 3.9 tokenizer change); this follows its algorithm and agrees with maven-artifact
-3.8.7 on thousands of generated versions. The version is lower-cased and split at ``.``, at
-``-`` and at digit/letter changes into items; ``-`` and a digit/letter change open a nested
-list, so ``1-1 < 1.1``; a word after a dot reads as after a hyphen (``1.0.0.x1 < 1.0.0-x2``).
-Trailing null items (``0``, ``""``, ``ga``, ``final``, ``release``) are dropped, so ``1 ==
-1.0 == 1.0.0 == 1-ga``, and a missing item compares as null (padding with zeros).
-Qualifiers order ``alpha < beta < milestone < rc = cr < snapshot < "" = ga = final =
-release < sp``, then any other word alphabetically; ``a1``, ``b1``, ``m1`` (a letter followed
-by digits) mean alpha, beta, milestone. A number beats a word and a nested list; a word
-loses to a list.
+Hand-written from the specification, not from maven-artifact's ``ComparableVersion``: that
+class's nested-list comparison is not transitive (3.8.7 has ``0 < 0a``, ``0a < 0ga0alpha``
+and ``0ga0alpha < 0``), and a vulnerable range needs a total order. The rules:
 
-The key is one comparator object rather than a tuple: the nested-list rules have no flat
-encoding that stays readable.
+- The version is lower-cased and split into tokens at ``.``, at ``-`` and at digit/letter
+  changes; each token keeps the separator before it, a digit/letter change counting as
+  ``-``. An empty token reads as ``0``. ``a``, ``b`` and ``m`` directly followed by digits
+  mean alpha, beta and milestone (``1-a1 == 1-alpha-1``).
+- Qualifiers order ``alpha < beta < milestone < rc = cr < snapshot < "" = ga = final =
+  release < sp``, then any other word alphabetically. ``.qualifier == -qualifier <
+  -number < .number`` (so ``1.foo == 1-foo < 1-1 < 1.1``).
+- Trailing null items (``0``, ``""``, ``ga``, ``final``, ``release``) are trimmed from the
+  end of every hyphen part, which is a ``-``/transition token or a qualifier followed by its
+  ``.number`` tokens; an emptied part goes (``1.0.0 == 1 == 1-ga``, ``1-ga-1 == 1-1``).
+- The shorter version is padded with nulls. Against ``.number`` the null is ``0``, against
+  ``-number`` or a qualifier it is ``""``; since a non-trailing ``.0`` is always followed by a
+  non-zero ``.number`` in its part, one fixed pad, the release rank, gives the same verdicts,
+  and lexicographic order with a fixed pad is a total order by construction.
+
+Where ComparableVersion 3.8.7 contradicts the specification (``1-0-2``, a word after a dot),
+the specification wins; tests/unit/test_versions_reference.py lists those rows.
 """
 
 from __future__ import annotations
 
+import re
 from functools import total_ordering
 
 from portcullis.vulndb.versions.base import SortKey, check_text
@@ -27,147 +35,99 @@ ECOSYSTEMS = ("Maven",)
 _QUALIFIERS = ("alpha", "beta", "milestone", "rc", "snapshot", "", "sp")
 _ALIASES = {"ga": "", "final": "", "release": "", "cr": "rc"}
 _SHORT = {"a": "alpha", "b": "beta", "m": "milestone"}
-_RELEASE_RANK = _QUALIFIERS.index("")
+
+# An item's rank: (band, ...). Qualifiers sit in band 0 whatever their separator, then
+# -numbers, then .numbers, each band ordered within itself.
+_QUALIFIER, _HYPHEN_NUMBER, _DOT_NUMBER = 0, 1, 2
+Rank = tuple[int, int, str]
+_RELEASE: Rank = (_QUALIFIER, _QUALIFIERS.index(""), "")
+_NULLS = frozenset({_RELEASE, (_HYPHEN_NUMBER, 0, ""), (_DOT_NUMBER, 0, "")})
+
+# ASCII digits only: "²".isdigit() is true but Maven reads it as a letter.
+_SEPARATED = re.compile(r"[.-]")
+_RUNS = re.compile(r"[0-9]+|[^0-9]+")
 _DIGITS = frozenset("0123456789")
 
-Item = int | str | list["Item"]
 
-
-def _qualifier_rank(word: str) -> tuple[int, str]:
+def _qualifier(word: str, followed_by_digits: bool) -> Rank:
     """Known qualifiers by position, unknown ones after all of them, alphabetically."""
+    if followed_by_digits:
+        word = _SHORT.get(word, word)
+    word = _ALIASES.get(word, word)
     if word in _QUALIFIERS:
-        return (_QUALIFIERS.index(word), "")
-    return (len(_QUALIFIERS), word)
+        return (_QUALIFIER, _QUALIFIERS.index(word), "")
+    return (_QUALIFIER, len(_QUALIFIERS), word)
 
 
-def _word(text: str, followed_by_digit: bool) -> str:
-    if followed_by_digit and len(text) == 1:
-        text = _SHORT.get(text, text)
-    return _ALIASES.get(text, text)
+def _items(text: str) -> list[Rank]:
+    """Ranks of the tokens of ``text`` (already lower-cased), in order."""
+    pieces = _SEPARATED.split(text)
+    separators = [".", *_SEPARATED.findall(text)]
+    items: list[Rank] = []
+    for separator, piece in zip(separators, pieces, strict=True):
+        runs = _RUNS.findall(piece) or ["0"]
+        for i, run in enumerate(runs):
+            if run[0] in _DIGITS:
+                # the first run keeps the piece's separator; a digit/letter change is a hyphen
+                band = _DOT_NUMBER if i == 0 and separator == "." else _HYPHEN_NUMBER
+                items.append((band, int(run), ""))
+            else:
+                items.append(_qualifier(run, followed_by_digits=i + 1 < len(runs)))
+    return items
 
 
-def _is_null(item: Item) -> bool:
-    return item in (0, "", [])
-
-
-def _normalize(items: list[Item]) -> None:
-    """Drop null items from the end, stopping at the first non-null non-list item."""
-    for i in range(len(items) - 1, -1, -1):
-        if _is_null(items[i]):
-            del items[i]
-        elif not isinstance(items[i], list):
-            break
-
-
-def parse(version: str) -> list[Item]:
-    text = version.lower()
-    root: list[Item] = []
-    current = root
-    stack = [root]
-    is_digit = False
-    start = 0
-
-    def close_token(end: int, followed_by_digit: bool = False) -> Item:
-        token = text[start:end]
-        return int(token) if is_digit else _word(token, followed_by_digit)
-
-    for i, c in enumerate(text):
-        if c in ".-":
-            current.append(0 if i == start else close_token(i))
-            start = i + 1
-            if c == "-":
-                new: list[Item] = []
-                current.append(new)
-                current = new
-                stack.append(current)
-        elif c in _DIGITS:  # ASCII only: "²".isdigit() is true
-            if not is_digit and i > start:
-                if current:
-                    # Maven 3.8: a word after a dot reads as after a hyphen (1.0.0.x1 < 1.0.0-x2)
-                    new = []
-                    current.append(new)
-                    current = new
-                    stack.append(current)
-                current.append(_word(text[start:i], followed_by_digit=True))
-                start = i
-                new = []
-                current.append(new)
-                current = new
-                stack.append(current)
-            is_digit = True
-        else:
-            if is_digit and i > start:
-                current.append(int(text[start:i]))
-                start = i
-                new = []
-                current.append(new)
-                current = new
-                stack.append(current)
-            is_digit = False
-    if len(text) > start:
-        if not is_digit and current:
-            # the same rule for a word that ends the version
-            new = []
-            current.append(new)
-            current = new
-            stack.append(current)
-        current.append(close_token(len(text)))
-    for items in reversed(stack):
-        _normalize(items)
-    return root
-
-
-def compare(left: Item | None, right: Item | None) -> int:
-    """ComparableVersion's Item.compareTo, with None for a missing item."""
-    if left is None:
-        return 0 if right is None else -compare(right, None)
-    if isinstance(left, int):
-        if right is None:
-            return 0 if left == 0 else 1
-        if isinstance(right, int):
-            return (left > right) - (left < right)
-        return 1  # a number beats a word and a list
-    if isinstance(left, str):
-        if right is None:
-            mine = _qualifier_rank(left)
-            release = (_RELEASE_RANK, "")
-            return (mine > release) - (mine < release)
-        if isinstance(right, str):
-            a, b = _qualifier_rank(left), _qualifier_rank(right)
-            return (a > b) - (a < b)
-        return -1  # a word loses to a number and to a list
-    if right is None:
-        # Maven 3.8 compares every item against null, not just the first (1-ga-rc < 1).
-        return next((r for r in (compare(item, None) for item in left) if r), 0)
-    if isinstance(right, int):
-        return -1
-    if isinstance(right, str):
-        return 1
-    for i in range(max(len(left), len(right))):
-        result = compare(left[i] if i < len(left) else None,
-                         right[i] if i < len(right) else None)
-        if result:
-            return result
-    return 0
+def _trimmed(items: list[Rank]) -> tuple[Rank, ...]:
+    """Trailing nulls dropped from every hyphen part. A part opens at each item that is not
+    a ``.number``: a ``.qualifier`` reads as ``-qualifier``."""
+    parts: list[list[Rank]] = []
+    for item in items:
+        if not parts or item[0] != _DOT_NUMBER:
+            parts.append([])
+        parts[-1].append(item)
+    kept: list[Rank] = []
+    for part in parts:
+        while part and part[-1] in _NULLS:
+            part.pop()
+        kept.extend(part)
+    return tuple(kept)
 
 
 @total_ordering
 class MavenKey:
-    """Orders parsed versions with ``compare``; equal keys are equal versions."""
+    """Trimmed item ranks, compared left to right with missing items read as the release
+    rank. Trimming leaves no null at the end, so equal keys have equal items."""
 
     __slots__ = ("items",)
-    __hash__ = None  # type: ignore[assignment]
 
-    def __init__(self, items: list[Item]) -> None:
+    def __init__(self, items: tuple[Rank, ...]) -> None:
         self.items = items
+
+    def _compare(self, other: MavenKey) -> int:
+        mine, theirs = self.items, other.items
+        for i in range(max(len(mine), len(theirs))):
+            a = mine[i] if i < len(mine) else _RELEASE
+            b = theirs[i] if i < len(theirs) else _RELEASE
+            if a != b:
+                return -1 if a < b else 1
+        return 0
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, MavenKey):
             return NotImplemented
-        return compare(self.items, other.items) == 0
+        return self._compare(other) == 0
 
     def __lt__(self, other: MavenKey) -> bool:
-        return compare(self.items, other.items) < 0
+        return self._compare(other) < 0
+
+    def __hash__(self) -> int:
+        return hash(self.items)
+
+    def __repr__(self) -> str:
+        return f"MavenKey({self.items!r})"
+
+
+def parse(version: str) -> tuple[Rank, ...]:
+    return _trimmed(_items(version.lower()))
 
 
 class MavenScheme:
