@@ -15,6 +15,7 @@ from portcullis.analyze.base import SCANNERS, AnalysisResult, expand_scanners
 from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
+from portcullis.analyze.layer_cache import LayerCache
 from portcullis.errors import ConfigError, VulnDBError
 from portcullis.layers.view import SquashedView
 from portcullis.model.finding import Finding, Severity, Warning
@@ -39,6 +40,8 @@ class ScanOptions:
     now: datetime | None = None
     db: Path | None = None  # the vulnerability database (default: vulndb.store.default_db_path)
     db_max_age: timedelta = timedelta(days=7)  # an older database is named in a warning
+    cache_dir: Path | None = None  # the layer cache (portcullis.cache); None: no cache
+    cache_max_bytes: int | None = None  # its size bound (default: cache.DEFAULT_MAX_BYTES)
 
 
 def parse_scanners(text: str) -> frozenset[str]:
@@ -79,7 +82,8 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
                 image,
                 _selected_analyzers(options.scanners),
                 EngineOptions(limits=source.limits, verify_diff_ids=options.verify_diff_ids,
-                              temp_dir=tmp, progress=source.progress, now=now),
+                              temp_dir=tmp, progress=source.progress, now=now,
+                              cache=_layer_cache(options)),
             )
             info = image.info
         try:
@@ -87,6 +91,14 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
             return replace(_report(info, engine, options, now, vuln), db=db)
         finally:
             engine.view.close()
+
+
+def _layer_cache(options: ScanOptions) -> LayerCache | None:
+    if options.cache_dir is None:
+        return None
+    from portcullis.cache import DEFAULT_MAX_BYTES, LayerCacheDir
+
+    return LayerCacheDir(options.cache_dir, options.cache_max_bytes or DEFAULT_MAX_BYTES)
 
 
 def _scan_sbom(reference: str, options: ScanOptions, now: datetime) -> Report:

@@ -19,6 +19,14 @@ from portcullis.analyze.base import (
 from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.declared import merge_declared
 from portcullis.analyze.feed import Failures, Feed
+from portcullis.analyze.layer_cache import (
+    CachedLayer,
+    HashingReader,
+    LayerCache,
+    blob_sha256,
+    key_salt,
+    layer_key,
+)
 from portcullis.analyze.licenses import normalize_all
 from portcullis.analyze.ownership import drop_os_owned
 from portcullis.errors import LimitExceededError, PortcullisError
@@ -29,10 +37,15 @@ from portcullis.layers.view import SquashedView
 from portcullis.limits import ScanLimits
 from portcullis.model.blob import Image
 from portcullis.model.finding import Warning
+from portcullis.model.image import LayerRef
 from portcullis.model.package import Package
 from portcullis.progress import NullProgress, Progress
 
 log = logging.getLogger(__name__)
+
+# A layer whose captured files (jars, databases) pass this is not cached: an entry is written
+# and read whole, and memory must stay bounded.
+MAX_CACHED_CAPTURE = 64 << 20
 
 
 @dataclass
@@ -47,6 +60,7 @@ class EngineResult:
     view: SquashedView
     result: AnalysisResult
     statuses: dict[str, ScannerStatus] = field(default_factory=dict)
+    from_cache: list[int] = field(default_factory=list)  # layers whose results were cached
 
 
 @dataclass
@@ -54,6 +68,7 @@ class EngineOptions:
     limits: ScanLimits = field(default_factory=ScanLimits)
     verify_diff_ids: bool = True
     temp_dir: str | None = None
+    cache: LayerCache | None = None  # per-layer results of earlier scans (see layer_cache.py)
     progress: Progress = field(default_factory=NullProgress)
     now: datetime | None = None
 
@@ -76,43 +91,112 @@ class LayerResult:
 
     index: LayerIndex
     result: AnalysisResult
+    from_cache: bool = False
 
 
-def read_layers(image: Image, feed: Feed, options: EngineOptions) -> list[LayerResult]:
+def read_layers(image: Image, feed: Feed, content: ContentStore,
+                options: EngineOptions, salt: str = "") -> list[LayerResult]:
+    """Every layer bottom-up: from the layer cache when it holds an entry for these very bytes,
+    else streamed once through the index and the feed (and then stored in the cache)."""
     limits = options.limits
     check_image_size(image, limits)
     counter = FileCounter(limits.max_files)
     out: list[LayerResult] = []
     total = 0
     verify = options.verify_diff_ids and image.info.source != "dir"
+    # A directory has no blob to verify: it is never cached.
+    cache = options.cache if image.info.source != "dir" else None
+    below: list[str] = []  # verified sha256 of the raw blobs of the layers read so far
     for layer in image.info.layers:
-        what = f"layer {layer.index} ({(layer.digest or layer.diff_id)[:19]})"
-        key = f"layer-{layer.index}"
-        options.progress.start(key, f"layer {layer.index + 1}/{len(image.info.layers)}",
-                               layer.size)
-        raw = image.open_layer(layer)
-        seen = 0
-
-        def advance(_total: int, raw: object = raw, key: str = key) -> None:
-            nonlocal seen
-            done = getattr(raw, "bytes_read", 0)
-            options.progress.advance(key, done - seen)
-            seen = done
-
-        try:
-            stream = LayerStream(raw, diff_id=layer.diff_id if verify else None,
-                                 limit=limits.max_layer_bytes, what=what)
-            index = index_layer(stream, layer.index, sink=feed, limits=limits,
-                                counter=counter, what=what, on_bytes=advance)
-        finally:
-            raw.close()
-            options.progress.finish(key)
+        key = layer_key(salt, below, layer) if cache is not None else None
+        hit = _from_cache(image, layer, cache, key, verify, options)
+        if hit is not None:
+            blob, entry = hit
+            index, result = entry.index, entry.result
+            counter.add_many(entry.files, f"layer {layer.index} (from the layer cache)")
+            for path, data in entry.captured:
+                content.put(layer.index, path, data)
+            feed.add_lower(index)
+        else:
+            blob, index, result, stored = _read_layer(image, layer, feed, content, counter,
+                                                      options, verify)
+            if cache is not None and key is not None and stored is not None:
+                cache.put(key, stored)
+        below.append(blob)
         total += index.tar_bytes
         if total > limits.max_image_bytes:
             raise LimitExceededError("max_image_bytes", limits.max_image_bytes,
                                      image.info.reference)
-        out.append(LayerResult(index=index, result=feed.end_layer(index)))
+        out.append(LayerResult(index=index, result=result, from_cache=hit is not None))
     return out
+
+
+def _from_cache(image: Image, layer: LayerRef, cache: LayerCache | None, key: str | None,
+                verify: bool, options: EngineOptions) -> tuple[str, CachedLayer] | None:
+    """The cached entry of ``layer`` when the blob read now hashes to the one it was made
+    from (and, with diff_id checks on, it was made with the same diff_id verified)."""
+    if cache is None or key is None:
+        return None
+    entry = cache.get(key)
+    if entry is None:
+        return None
+    if verify and entry.diff_id != layer.diff_id:
+        return None  # read it for real: that verifies the diff_id, or fails on it
+    progress_key = f"layer-{layer.index}"
+    options.progress.start(progress_key, f"layer {layer.index + 1}/{len(image.info.layers)}",
+                           layer.size)
+    raw = image.open_layer(layer)
+    try:
+        blob = blob_sha256(raw)
+    finally:
+        raw.close()
+        options.progress.finish(progress_key)
+    if blob != entry.blob_sha256:
+        log.info("layer %d: cache entry made from other bytes; reading the layer", layer.index)
+        return None
+    return blob, entry
+
+
+def _read_layer(image: Image, layer: LayerRef, feed: Feed, content: ContentStore,
+                counter: FileCounter, options: EngineOptions, verify: bool,
+                ) -> tuple[str, LayerIndex, AnalysisResult, CachedLayer | None]:
+    """Stream one layer through the index and the feed. Also returns what a cache may keep
+    of it (None when an analyzer failed on one of its files: a failure is not remembered)."""
+    limits = options.limits
+    what = f"layer {layer.index} ({(layer.digest or layer.diff_id)[:19]})"
+    key = f"layer-{layer.index}"
+    options.progress.start(key, f"layer {layer.index + 1}/{len(image.info.layers)}",
+                           layer.size)
+    raw = HashingReader(image.open_layer(layer))
+    seen = 0
+    files_before = counter.count
+    failed_before = feed.failed_files
+
+    def advance(_total: int) -> None:
+        nonlocal seen
+        done = raw.bytes_read
+        options.progress.advance(key, done - seen)
+        seen = done
+
+    try:
+        stream = LayerStream(raw, diff_id=layer.diff_id if verify else None,
+                             limit=limits.max_layer_bytes, what=what)
+        index = index_layer(stream, layer.index, sink=feed, limits=limits,
+                            counter=counter, what=what, on_bytes=advance)
+    finally:
+        raw.close()
+        options.progress.finish(key)
+    result = feed.end_layer(index)
+    blob = raw.hexdigest()
+    if options.cache is None or feed.failed_files != failed_before:
+        return blob, index, result, None
+    captured = content.of_layer(layer.index, MAX_CACHED_CAPTURE)
+    stored = None
+    if captured is not None:
+        stored = CachedLayer(blob_sha256=blob, diff_id=layer.diff_id if verify else None,
+                             index=index, result=result, files=counter.count - files_before,
+                             captured=captured)
+    return blob, index, result, stored
 
 
 def run(
@@ -138,7 +222,7 @@ def run(
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
-        layers = read_layers(image, feed, options)
+        layers = read_layers(image, feed, content, options, key_salt(analyzers, options.limits))
         view = SquashedView.build((layer.index for layer in layers), content,
                                   options.limits.max_symlink_depth)
     finally:
@@ -162,7 +246,8 @@ def run(
     if not deduped:
         _dedupe(view, collected, ctx)
     collected.warnings[:] = cap_warnings(collected.warnings)
-    engine = EngineResult(view=view, result=collected)
+    engine = EngineResult(view=view, result=collected,
+                          from_cache=[lr.index.layer for lr in layers if lr.from_cache])
     engine.statuses = _statuses(analyzers, failures)
     return engine
 

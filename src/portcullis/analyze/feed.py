@@ -106,6 +106,7 @@ class Feed:
         self.result = AnalysisResult()
         self._done: dict[str, dict[str, AnalysisResult]] = {}  # path → analyzer → result
         self._lower: list[LayerIndex] = []
+        self.failed_files = 0  # how often an analyzer failed on a file (or its accepts())
 
     # per layer ---------------------------------------------------------------------------------
 
@@ -116,12 +117,18 @@ class Feed:
         self._lower.append(index)
         return result
 
+    def add_lower(self, index: LayerIndex) -> None:
+        """A layer that was not read (its results came from the layer cache): hard links in
+        the layers above may still name its files."""
+        self._lower.append(index)
+
     def collect(self, analyzer: FileAnalyzer, path: str, result: AnalysisResult) -> None:
         self.result.merge(result)
         self._done.setdefault(path, {})[analyzer.spec.name] = result
 
     def failed(self, analyzer: FileAnalyzer, meta: FileMeta, layer: int, e: Exception) -> None:
         name = analyzer.spec.name
+        self.failed_files += 1
         log.debug("analyzer %s failed on %s", name, meta.path, exc_info=True)
         reason = f"{type(e).__name__}: {e}"
         self.failures.fail(name, f"{meta.path} (layer {layer}): {reason}")

@@ -19,6 +19,8 @@ from rich.console import Console
 from portcullis import __version__
 from portcullis.cli import exit_codes
 from portcullis.cli.base import base as base_group
+from portcullis.cli.cache import CACHE_DIR_HELP, default_cache_dir
+from portcullis.cli.cache import cache as cache_group
 from portcullis.cli.db import db as db_group
 from portcullis.cli.progress import RichProgress
 from portcullis.cli.sizes import SizeType
@@ -47,6 +49,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 cli.add_command(base_group)
 cli.add_command(db_group)
+cli.add_command(cache_group)
 
 
 @cli.command()
@@ -93,6 +96,12 @@ def _format_choices() -> list[str]:
                    "`portcullis db update` builds it).")
 @click.option("--db-max-age", type=click.IntRange(0, 3650), default=7, show_default=True,
               metavar="DAYS", help="Warn when the vulnerability database is older than this.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              envvar="PORTCULLIS_CACHE_DIR", help=CACHE_DIR_HELP)
+@click.option("--no-cache", is_flag=True,
+              help="Neither read nor write the layer cache: every layer is read and analysed.")
+@click.option("--cache-max-size", type=SizeType(), default="2G", show_default=True,
+              help="Largest the layer cache may grow; least recently used entries go first.")
 @click.option("--offline", is_flag=True,
               help="Never download anything (a scan only reads the image and the local "
                    "database; this makes that explicit).")
@@ -102,7 +111,8 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output:
          password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
          max_image_size: int | None, max_layer_size: int | None,
          max_layer_bytes: int | None, max_files: int | None, temp_dir: Path | None,
-         db: Path | None, db_max_age: int, offline: bool) -> None:
+         db: Path | None, db_max_age: int, cache_dir: Path | None, no_cache: bool,
+         cache_max_size: int, offline: bool) -> None:
     """Scan IMAGE (see the README for the reference forms)."""
     with exit_codes.exit_on_error("scan", debug=bool(ctx.obj.get("debug"))):
         code = _scan(image, scanners=scanners, fmt=fmt, output=output, reports=reports,
@@ -110,6 +120,8 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output:
                      password_stdin=password_stdin, insecure=insecure, timeout=timeout,
                      retries=retries, quiet=quiet, temp_dir=temp_dir, db=db,
                      db_max_age=db_max_age,
+                     cache=None if no_cache else (cache_dir or default_cache_dir(),
+                                                  cache_max_size),
                      limits={"max_image_size": max_image_size, "max_layer_size": max_layer_size,
                              "max_layer_bytes": max_layer_bytes, "max_files": max_files})
     sys.exit(code)
@@ -132,7 +144,7 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
           reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
           password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
           temp_dir: Path | None, db: Path | None, db_max_age: int,
-          limits: dict[str, int | None]) -> int:
+          cache: tuple[Path, int] | None, limits: dict[str, int | None]) -> int:
     from portcullis.scan import ScanOptions, parse_scanners
     from portcullis.scan import scan as run_scan
 
@@ -152,6 +164,8 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
             fail_on=None if fail_on.lower() == "none" else Severity.parse(fail_on),
             db=db,
             db_max_age=timedelta(days=db_max_age),
+            cache_dir=cache[0] if cache else None,
+            cache_max_bytes=cache[1] if cache else None,
             source=SourceOptions(
                 platform=Platform.parse(platform) if platform else None,
                 username=username,

@@ -1,0 +1,105 @@
+"""What the engine stores per layer in a layer cache, and how it names and trusts an entry.
+
+The engine only sees the ``LayerCache`` protocol; the store on disk is ``portcullis.cache``.
+
+Trust: an entry is served only for the very bytes that produced it. Its key is built from
+claims (the layer's blob digest, else its diff_id) and from the *verified* blob hashes of
+every layer below it, but the entry itself records the sha256 of the raw blob as the engine
+hashed it when the entry was written. Before an entry is used, the layer's blob is read once
+more (hashed, not inflated or parsed) and must hash to that value. A forged config that names
+a cached layer's diff_id over other bytes therefore reads as a miss, and the real bytes are
+analysed (and fail the diff_id check when it is on).
+
+Why the key holds the layers below: a hard link may name a file of a lower layer, and the
+capture budget is shared by all layers, so one layer's results can depend on the ones below.
+Images sharing their bottom layers (a common base) still share entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+from portcullis import __version__
+from portcullis.analyze.base import AnalysisResult
+from portcullis.layers.index import LayerIndex
+from portcullis.limits import ScanLimits
+from portcullis.model.blob import Reader
+from portcullis.model.image import LayerRef
+
+# Bump when the engine's per-layer record or its meaning changes.
+FORMAT = 1
+_CHUNK = 1 << 20
+
+
+@dataclass
+class CachedLayer:
+    """One layer's share of a scan: its index, the file analyzers' results, the files the
+    tree analyzers asked to capture, and the identity of the bytes that produced them."""
+
+    blob_sha256: str  # sha256 of the raw blob as read, hex
+    diff_id: str | None  # the diff_id verified while reading, None when it was not checked
+    index: LayerIndex
+    result: AnalysisResult
+    files: int  # tar entries counted against max_files
+    captured: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+class LayerCache(Protocol):
+    def get(self, key: str) -> CachedLayer | None:
+        """The entry stored under ``key``, or None (missing, torn or unreadable)."""
+        ...
+
+    def put(self, key: str, layer: CachedLayer) -> None: ...
+
+
+def key_salt(analyzers: Sequence[object], limits: ScanLimits) -> str:
+    """Everything besides the bytes that changes a layer's results: the tool and record
+    versions, each enabled analyzer's name and version (tree analyzers too: their globs decide
+    what is captured), and the limits."""
+    names = sorted(
+        (a.spec.name, a.spec.version) for a in analyzers  # type: ignore[attr-defined]
+    )
+    doc = {"format": FORMAT, "tool": __version__, "analyzers": names, "limits": asdict(limits)}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def layer_key(salt: str, below: Sequence[str], layer: LayerRef) -> str:
+    """The key of ``layer`` given the verified blob hashes of the layers below it."""
+    claim = layer.digest or layer.diff_id
+    parts = [salt, *below, claim]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+class HashingReader:
+    """Pass a raw blob through, hashing it with sha256 (the key of what was read)."""
+
+    def __init__(self, raw: Reader) -> None:
+        self._raw = raw
+        self._hasher = hashlib.sha256()
+        # progress reads it (layers report bytes of the raw blob)
+        self.bytes_read = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._raw.read(size)
+        if data:
+            self.bytes_read += len(data)
+            self._hasher.update(data)
+        return data
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def hexdigest(self) -> str:
+        return self._hasher.hexdigest()
+
+
+def blob_sha256(raw: Reader) -> str:
+    """Read ``raw`` to its end (so the source checks what it checks at EOF) and hash it."""
+    reader = HashingReader(raw)
+    while reader.read(_CHUNK):
+        pass
+    return reader.hexdigest()

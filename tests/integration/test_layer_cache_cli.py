@@ -1,0 +1,85 @@
+"""The layer cache through the command line: concurrent scans sharing one cache folder, warm
+rescans, ``--no-cache`` and ``portcullis cache info|clean``, on the real Debian test image."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import run_cli
+from tests.images.debian import DebianImage
+
+SCANNERS = "packages,files,base-image"
+
+
+def _stable(doc: Any) -> Any:
+    """The report without what differs between two runs of the same scan (times)."""
+    if isinstance(doc, dict):
+        return {k: _stable(v) for k, v in doc.items() if k not in ("created_at", "seconds")}
+    if isinstance(doc, list):
+        return [_stable(v) for v in doc]
+    return doc
+
+
+def _scan(image: str, cache: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "portcullis", "scan", "-q", "--scanners", SCANNERS,
+         "--format", "json", "--output", str(out), "--cache-dir", str(cache), *extra, image],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _report(path: Path) -> Any:
+    return _stable(json.loads(path.read_text()))
+
+
+def test_two_concurrent_scans_sharing_a_cache_give_identical_reports(
+        debian: DebianImage, tmp_path: Path) -> None:
+    image = f"oci-archive:{debian.oci_archive}"
+    cache = tmp_path / "shared-cache"
+    outs = [tmp_path / "a.json", tmp_path / "b.json"]
+    children = [_scan(image, cache, out) for out in outs]
+    for child in children:
+        _, err = child.communicate(timeout=600)
+        assert child.returncode == 0, err
+    first, second = (_report(out) for out in outs)
+    assert first == second
+    assert len(first["packages"]) > 100
+
+    entries = list((cache / "layers").iterdir())
+    assert len(entries) == len(debian.diff_ids)
+    assert not list(cache.glob("tmp-*"))
+
+    warm = tmp_path / "warm.json"
+    child = _scan(image, cache, warm)
+    _, err = child.communicate(timeout=600)
+    assert child.returncode == 0, err
+    assert _report(warm) == first
+    assert sorted((cache / "layers").iterdir()) == sorted(entries)
+
+    uncached = tmp_path / "uncached.json"
+    child = _scan(image, tmp_path / "unused", uncached, "--no-cache")
+    _, err = child.communicate(timeout=600)
+    assert child.returncode == 0, err
+    assert _report(uncached) == first
+    assert not (tmp_path / "unused").exists()
+
+
+def test_cache_info_and_clean(tmp_path: Path, _own_layer_cache: Path) -> None:
+    from tests.images import kit
+
+    root = kit.write_oci_layout(tmp_path / "img", kit.sample_image(), ref="t")
+    scanned = run_cli("scan", "-q", "--scanners", "files", "--format", "json", f"oci:{root}:t")
+    assert scanned.returncode == 0, scanned.stderr
+    layers = len(kit.sample_image().layers)
+    info = run_cli("cache", "info")
+    assert info.returncode == 0, info.stderr
+    assert f"path:    {_own_layer_cache}" in info.stdout
+    assert f"entries: {layers}" in info.stdout
+    cleaned = run_cli("cache", "clean")
+    assert cleaned.returncode == 0 and f"removed {layers} layer entries" in cleaned.stdout
+    assert "entries: 0" in run_cli("cache", "info").stdout
+    elsewhere = run_cli("cache", "info", "--cache-dir", str(tmp_path / "other"))
+    assert f"path:    {tmp_path / 'other'}" in elsewhere.stdout
