@@ -3,7 +3,8 @@
 What an entry holds and when the engine may trust it is ``analyze/layer_cache.py``; this module
 only keeps the bytes. The layout under the cache folder::
 
-    layers/<key>.entry   one CachedLayer: magic, sha256 of the payload, msgpack payload
+    layers/<key>.entry       one CachedLayer: magic, sha256 of the payload, msgpack payload
+    inventories/<key>.entry  one CachedInventory (a whole image's inventory stages), the same way
     lock                 flock'ed by writers and by eviction and ``clean``
     tmp-*                an entry being written (renamed into place when complete)
 
@@ -27,10 +28,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
-from portcullis.analyze.layer_cache import CachedLayer
+from portcullis.analyze.layer_cache import CachedInventory, CachedLayer
 from portcullis.errors import ConfigError
 from portcullis.limits import GiB
 
@@ -43,16 +45,21 @@ _STALE_TMP = 3600.0  # a tmp file this old belongs to a writer that died
 _ENTRY = ".entry"
 
 _encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(CachedLayer)
+_KINDS = ("layers", "inventories")
+_decoders: dict[str, msgspec.msgpack.Decoder[Any]] = {
+    "layers": msgspec.msgpack.Decoder(CachedLayer),
+    "inventories": msgspec.msgpack.Decoder(CachedInventory),
+}
 
 
-def encode_entry(layer: CachedLayer) -> bytes:
-    payload = _encoder.encode(layer)
+def encode_entry(entry: CachedLayer | CachedInventory) -> bytes:
+    payload = _encoder.encode(entry)
     return MAGIC + hashlib.sha256(payload).digest() + payload
 
 
-def decode_entry(data: bytes) -> CachedLayer | None:
-    """The entry, or None when it is torn or not one this version wrote."""
+def decode_entry(data: bytes, kind: str = "layers") -> Any:
+    """The entry (a CachedLayer, or a CachedInventory for ``inventories``), or None when it
+    is torn or not one this version wrote."""
     head = len(MAGIC) + _SUM
     if len(data) < head or not data.startswith(MAGIC):
         return None
@@ -60,7 +67,7 @@ def decode_entry(data: bytes) -> CachedLayer | None:
     if hashlib.sha256(payload).digest() != data[len(MAGIC):head]:
         return None
     try:
-        return _decoder.decode(payload)
+        return _decoders[kind].decode(payload)
     except (msgspec.DecodeError, msgspec.ValidationError, TypeError, ValueError):
         return None
 
@@ -68,7 +75,8 @@ def decode_entry(data: bytes) -> CachedLayer | None:
 @dataclass(frozen=True, slots=True)
 class CacheInfo:
     path: Path
-    entries: int
+    layers: int
+    inventories: int
     bytes: int
     max_bytes: int
 
@@ -79,14 +87,14 @@ class LayerCacheDir:
     def __init__(self, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.root = root
         self.max_bytes = max_bytes
-        self._layers = root / "layers"
         try:
-            self._layers.mkdir(parents=True, exist_ok=True)
+            for kind in _KINDS:
+                (root / kind).mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise ConfigError(f"cache folder {root} cannot be created: {e.strerror}") from e
 
-    def _path(self, key: str) -> Path:
-        return self._layers / f"{key}{_ENTRY}"
+    def _path(self, kind: str, key: str) -> Path:
+        return self.root / kind / f"{key}{_ENTRY}"
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -98,12 +106,26 @@ class LayerCacheDir:
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
     def get(self, key: str) -> CachedLayer | None:
-        path = self._path(key)
+        found: CachedLayer | None = self._get("layers", key)
+        return found
+
+    def put(self, key: str, layer: CachedLayer) -> None:
+        self._put("layers", key, layer)
+
+    def get_inventory(self, key: str) -> CachedInventory | None:
+        found: CachedInventory | None = self._get("inventories", key)
+        return found
+
+    def put_inventory(self, key: str, inventory: CachedInventory) -> None:
+        self._put("inventories", key, inventory)
+
+    def _get(self, kind: str, key: str) -> Any:
+        path = self._path(kind, key)
         try:
             data = path.read_bytes()
         except OSError:  # missing, or evicted by another scan just now
             return None
-        entry = decode_entry(data)
+        entry = decode_entry(data, kind)
         if entry is None:
             log.warning("layer cache entry %s is damaged; it is removed and rebuilt", path)
             with self._locked(), suppress(OSError):
@@ -115,15 +137,15 @@ class LayerCacheDir:
             os.utime(path)  # least recently used goes first
         return entry
 
-    def put(self, key: str, layer: CachedLayer) -> None:
-        """Store ``layer`` under ``key``. A cache that cannot be written is a warning in the
+    def _put(self, kind: str, key: str, entry: CachedLayer | CachedInventory) -> None:
+        """Store ``entry`` under ``key``. A cache that cannot be written is a warning in the
         log, never a failed scan."""
-        data = encode_entry(layer)
+        data = encode_entry(entry)
         if len(data) > self.max_bytes:
             return
         try:
             with self._locked():
-                self._write(self._path(key), data)
+                self._write(self._path(kind, key), data)
                 self._evict()
         except OSError as e:
             log.warning("layer cache at %s not written: %s", self.root, e)
@@ -143,12 +165,14 @@ class LayerCacheDir:
 
     def _entries(self) -> list[tuple[float, int, Path]]:
         out = []
-        for path in self._layers.iterdir():
-            if not path.name.endswith(_ENTRY):
-                continue
+        for kind in _KINDS:
             with suppress(OSError):
-                st = path.stat()
-                out.append((st.st_mtime, st.st_size, path))
+                for path in (self.root / kind).iterdir():
+                    if not path.name.endswith(_ENTRY):
+                        continue
+                    with suppress(OSError):
+                        st = path.stat()
+                        out.append((st.st_mtime, st.st_size, path))
         return out
 
     def _evict(self) -> None:
@@ -169,7 +193,8 @@ class LayerCacheDir:
 
     def info(self) -> CacheInfo:
         entries = self._entries()
-        return CacheInfo(path=self.root, entries=len(entries),
+        layers = sum(1 for _, _, path in entries if path.parent.name == "layers")
+        return CacheInfo(path=self.root, layers=layers, inventories=len(entries) - layers,
                          bytes=sum(size for _, size, _ in entries), max_bytes=self.max_bytes)
 
     def clean(self) -> int:

@@ -11,12 +11,21 @@ from typing import ClassVar
 
 import pytest
 
-from portcullis.analyze.base import AnalysisContext, AnalysisResult, AnalyzerSpec, FileScan
+from portcullis.analyze.base import (
+    STAGE_CHECKS,
+    STAGE_INVENTORY,
+    AnalysisContext,
+    AnalysisResult,
+    AnalyzerSpec,
+    FileScan,
+)
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
 from portcullis.cache import LayerCacheDir, decode_entry
 from portcullis.errors import DigestMismatchError
+from portcullis.layers.view import Filesystem
 from portcullis.model.files import FileMeta
 from portcullis.model.finding import Finding, Severity
+from portcullis.model.package import Package
 from portcullis.source.base import SourceOptions
 from portcullis.source.resolve import open_image
 from tests.images import kit
@@ -188,10 +197,58 @@ def test_the_cache_stays_under_its_size_and_evicts_the_oldest(tmp_path: Path) ->
     _run(ref, small, Reader(), tmp_path)
     info = small.info()
     assert info.bytes <= sum(sizes) // 2
-    assert 0 < info.entries < 6
+    assert 0 < info.layers + info.inventories < 7
     # The layers written last (the top ones) are the ones kept: a rescan hits only them.
     again = _run(ref, LayerCacheDir(tmp_path / "small", max_bytes=sum(sizes) // 2),
                  Reader(), tmp_path)
     assert again.from_cache == []  # the bottom layer went first, and keys hold those below
-    assert small.clean() == info.entries
-    assert small.info().entries == 0
+    assert small.clean() == info.layers + info.inventories
+    assert small.info().layers == 0
+
+
+class Inventory:
+    """An inventory-stage tree analyzer that counts its runs and lists /data."""
+
+    spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
+        name="test-inventory", version=1, scanners=frozenset({"packages"}),
+        stage=STAGE_INVENTORY)
+    runs = 0
+
+    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
+        Inventory.runs += 1
+        return AnalysisResult(packages=[
+            Package(name=e.path.rsplit("/", 1)[1], version="1", type="test")
+            for e in fs.walk() if e.path.startswith("/data/")])
+
+
+class Check:
+    """A checks-stage tree analyzer: it may read the image's metadata, so it always runs."""
+
+    spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
+        name="test-check", version=1, scanners=frozenset({"files"}), stage=STAGE_CHECKS)
+    runs = 0
+
+    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
+        Check.runs += 1
+        return AnalysisResult(findings=[Finding(
+            kind="misconfig", id="count", severity=Severity.LOW, title="packages", path="/",
+            extra={"sha256": str(len(ctx.packages))})])
+
+
+def test_an_unchanged_image_is_not_inventoried_again_but_its_checks_run(
+        tmp_path: Path) -> None:
+    ref = _oci(tmp_path, "img", _layers())
+    cache = tmp_path / "cache"
+    Inventory.runs = Check.runs = 0
+
+    def once() -> EngineResult:
+        with open_image(ref, SourceOptions()) as image:
+            return run(image, [Reader(), Inventory(), Check()],
+                       EngineOptions(temp_dir=str(tmp_path), cache=LayerCacheDir(cache)))
+
+    cold, warm = once(), once()
+    assert (Inventory.runs, Check.runs) == (1, 2)
+    assert not cold.inventory_from_cache and warm.inventory_from_cache
+    assert sorted(p.name for p in warm.result.packages) == ["app", "top"]
+    assert [f.extra for f in warm.result.findings if f.id == "count"] == [{"sha256": "2"}]
+    assert _findings(warm) == _findings(cold)

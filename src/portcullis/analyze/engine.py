@@ -20,10 +20,12 @@ from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.declared import merge_declared
 from portcullis.analyze.feed import Failures, Feed
 from portcullis.analyze.layer_cache import (
+    CachedInventory,
     CachedLayer,
     HashingReader,
     LayerCache,
     blob_sha256,
+    inventory_key,
     key_salt,
     layer_key,
 )
@@ -61,6 +63,7 @@ class EngineResult:
     result: AnalysisResult
     statuses: dict[str, ScannerStatus] = field(default_factory=dict)
     from_cache: list[int] = field(default_factory=list)  # layers whose results were cached
+    inventory_from_cache: bool = False  # the environment and inventory stages too
 
 
 @dataclass
@@ -91,6 +94,7 @@ class LayerResult:
 
     index: LayerIndex
     result: AnalysisResult
+    blob: str  # sha256 of the raw blob, verified in this scan
     from_cache: bool = False
 
 
@@ -127,7 +131,8 @@ def read_layers(image: Image, feed: Feed, content: ContentStore,
         if total > limits.max_image_bytes:
             raise LimitExceededError("max_image_bytes", limits.max_image_bytes,
                                      image.info.reference)
-        out.append(LayerResult(index=index, result=result, from_cache=hit is not None))
+        out.append(LayerResult(index=index, result=result, blob=blob,
+                               from_cache=hit is not None))
     return out
 
 
@@ -214,6 +219,7 @@ def run(
     now = options.now or datetime.now().astimezone()
     ctx = AnalysisContext(image=image.info, limits=options.limits, now=now)
     content = ContentStore(options.temp_dir)
+    salt = key_salt(analyzers, options.limits) if options.cache is not None else ""
     capture = [p for a in tree_analyzers for p in a.spec.paths]
     feed = Feed(file_analyzers, capture, content, ctx)
     # The layer pass allocates millions of small objects and frees almost none: the cyclic
@@ -222,7 +228,7 @@ def run(
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
-        layers = read_layers(image, feed, content, options, key_salt(analyzers, options.limits))
+        layers = read_layers(image, feed, content, options, salt)
         view = SquashedView.build((layer.index for layer in layers), content,
                                   options.limits.max_symlink_depth)
     finally:
@@ -233,23 +239,45 @@ def run(
         collected.warnings.extend(layer.index.warnings)
         collected.merge(mark_visibility(view, layer.result))
     failures = feed.failures
-    deduped = False
+    early = [a for a in tree_analyzers if a.spec.stage <= STAGE_INVENTORY]
+    key = None
+    if options.cache is not None and image.info.source != "dir":
+        key = inventory_key(salt, [lr.blob for lr in layers])
+    cached = options.cache.get_inventory(key) if options.cache is not None and key else None
+    if cached is not None:
+        collected, ctx.distro = cached.result, cached.distro
+        ctx.packages[:] = collected.packages
+    else:
+        _inventory(early, view, ctx, collected, failures)
+        if options.cache is not None and key and not failures.reasons:
+            options.cache.put_inventory(key, CachedInventory(result=collected,
+                                                             distro=ctx.distro))
     for analyzer in tree_analyzers:
-        if analyzer.spec.stage > STAGE_INVENTORY and not deduped:
-            _dedupe(view, collected, ctx)
-            deduped = True
-        result = _run_tree(analyzer, view, ctx, failures)
-        if result.distro is not None and ctx.distro is None:
-            ctx.distro = result.distro
-        ctx.packages.extend(result.packages)
-        collected.merge(result)
-    if not deduped:
-        _dedupe(view, collected, ctx)
+        if analyzer.spec.stage > STAGE_INVENTORY:
+            _merge_tree(_run_tree(analyzer, view, ctx, failures), ctx, collected)
     collected.warnings[:] = cap_warnings(collected.warnings)
     engine = EngineResult(view=view, result=collected,
-                          from_cache=[lr.index.layer for lr in layers if lr.from_cache])
+                          from_cache=[lr.index.layer for lr in layers if lr.from_cache],
+                          inventory_from_cache=cached is not None)
     engine.statuses = _statuses(analyzers, failures)
     return engine
+
+
+def _inventory(early: list[TreeAnalyzer], view: SquashedView, ctx: AnalysisContext,
+               collected: AnalysisResult, failures: Failures) -> None:
+    """The environment and inventory stages, then the dedupe steps: what a checks-stage
+    analyzer reads as ``ctx.distro`` and ``ctx.packages``."""
+    for analyzer in early:
+        _merge_tree(_run_tree(analyzer, view, ctx, failures), ctx, collected)
+    _dedupe(view, collected, ctx)
+
+
+def _merge_tree(result: AnalysisResult, ctx: AnalysisContext,
+                collected: AnalysisResult) -> None:
+    if result.distro is not None and ctx.distro is None:
+        ctx.distro = result.distro
+    ctx.packages.extend(result.packages)
+    collected.merge(result)
 
 
 def _run_tree(analyzer: TreeAnalyzer, view: SquashedView, ctx: AnalysisContext,

@@ -28,6 +28,7 @@ from portcullis.analyze.base import AnalysisResult
 from portcullis.layers.index import LayerIndex
 from portcullis.limits import ScanLimits
 from portcullis.model.blob import Reader
+from portcullis.model.distro import Distro
 from portcullis.model.image import LayerRef
 
 # Bump when the engine's per-layer record or its meaning changes.
@@ -48,12 +49,28 @@ class CachedLayer:
     captured: list[tuple[str, bytes]] = field(default_factory=list)
 
 
+@dataclass
+class CachedInventory:
+    """What the environment and inventory stages made of a whole image (after the dedupe
+    steps): the combined result of every layer and of those tree analyzers, and the distro.
+    Those analyzers read only the files, so the key is the layers' verified blob hashes; the
+    checks stage (base image, files) reads the image's metadata and the user's catalog, and
+    always runs."""
+
+    result: AnalysisResult
+    distro: Distro | None
+
+
 class LayerCache(Protocol):
     def get(self, key: str) -> CachedLayer | None:
         """The entry stored under ``key``, or None (missing, torn or unreadable)."""
         ...
 
     def put(self, key: str, layer: CachedLayer) -> None: ...
+
+    def get_inventory(self, key: str) -> CachedInventory | None: ...
+
+    def put_inventory(self, key: str, inventory: CachedInventory) -> None: ...
 
 
 def key_salt(analyzers: Sequence[object], limits: ScanLimits) -> str:
@@ -72,6 +89,11 @@ def layer_key(salt: str, below: Sequence[str], layer: LayerRef) -> str:
     claim = layer.digest or layer.diff_id
     parts = [salt, *below, claim]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def inventory_key(salt: str, blobs: Sequence[str]) -> str:
+    """The key of a whole image's inventory: every layer's verified blob hash, in order."""
+    return hashlib.sha256("\n".join([salt, "inventory", *blobs]).encode()).hexdigest()
 
 
 class HashingReader:

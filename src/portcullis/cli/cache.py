@@ -37,13 +37,14 @@ def cache() -> None:
 @_cache_dir_option
 @click.pass_context
 def info(ctx: click.Context, cache_dir: Path | None) -> None:
-    """Where the cache is, how many layer entries it holds and their size."""
+    """Where the cache is, how many layer and image entries it holds, and their size."""
     from portcullis.cache import LayerCacheDir
 
     with exit_codes.exit_on_error("cache info", debug=bool((ctx.obj or {}).get("debug"))):
         found = LayerCacheDir(cache_dir or default_cache_dir()).info()
         click.echo(f"path:    {found.path}")
-        click.echo(f"entries: {found.entries}")
+        click.echo(f"layers:  {found.layers}")
+        click.echo(f"images:  {found.inventories}")
         click.echo(f"size:    {found.bytes} bytes")
     ctx.exit(exit_codes.PASSED)
 
@@ -52,10 +53,10 @@ def info(ctx: click.Context, cache_dir: Path | None) -> None:
 @_cache_dir_option
 @click.pass_context
 def clean(ctx: click.Context, cache_dir: Path | None) -> None:
-    """Remove every layer entry (the next scan reads every layer)."""
+    """Remove every entry (the next scan reads every layer)."""
     from portcullis.cache import LayerCacheDir
 
     with exit_codes.exit_on_error("cache clean", debug=bool((ctx.obj or {}).get("debug"))):
         removed = LayerCacheDir(cache_dir or default_cache_dir()).clean()
-        click.echo(f"removed {removed} layer entries")
+        click.echo(f"removed {removed} entries")
     ctx.exit(exit_codes.PASSED)
