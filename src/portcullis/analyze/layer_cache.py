@@ -20,8 +20,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Protocol
+from dataclasses import asdict, dataclass, field, fields
+from enum import Enum
+from typing import Any, Protocol
 
 from portcullis import __version__
 from portcullis.analyze.base import AnalysisResult
@@ -29,7 +30,11 @@ from portcullis.layers.index import LayerIndex
 from portcullis.limits import ScanLimits
 from portcullis.model.blob import Reader
 from portcullis.model.distro import Distro
+from portcullis.model.files import FileKind, FileMeta, Location
+from portcullis.model.finding import Finding, Severity, Warning
 from portcullis.model.image import LayerRef
+from portcullis.model.package import Package
+from portcullis.model.report import BaseImageInfo, LayerTotals
 
 # Bump when the engine's per-layer record or its meaning changes.
 FORMAT = 1
@@ -75,13 +80,32 @@ class LayerCache(Protocol):
 
 def key_salt(analyzers: Sequence[object], limits: ScanLimits) -> str:
     """Everything besides the bytes that changes a layer's results: the tool and record
-    versions, each enabled analyzer's name and version (tree analyzers too: their globs decide
-    what is captured), and the limits."""
+    versions, the shape of the stored types, each enabled analyzer's name and version (tree
+    analyzers too: their globs decide what is captured), and the limits."""
     names = sorted(
         (a.spec.name, a.spec.version) for a in analyzers  # type: ignore[attr-defined]
     )
-    doc = {"format": FORMAT, "tool": __version__, "analyzers": names, "limits": asdict(limits)}
+    doc = {"format": FORMAT, "tool": __version__, "shape": _shape(), "analyzers": names,
+           "limits": asdict(limits)}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _shape() -> list[object]:
+    """The fields of every type an entry holds: a field added, renamed or retyped during
+    development changes the keys, so an older entry is never decoded into a newer shape."""
+    shape: list[object] = []
+    for cls in _STORED:
+        if isinstance(cls, type) and issubclass(cls, Enum):
+            shape.append([cls.__name__, [m.name for m in cls]])
+        else:
+            shape.append([cls.__name__, [(f.name, str(f.type)) for f in fields(cls)]])
+    return shape
+
+
+_STORED: tuple[Any, ...] = (
+    CachedLayer, CachedInventory, LayerIndex, AnalysisResult, FileMeta, FileKind, Warning,
+    Finding, Severity, Package, Location, Distro, LayerTotals, BaseImageInfo,
+)
 
 
 def layer_key(salt: str, below: Sequence[str], layer: LayerRef) -> str:
