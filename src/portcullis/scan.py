@@ -42,6 +42,7 @@ class ScanOptions:
     db_max_age: timedelta = timedelta(days=7)  # an older database is named in a warning
     cache_dir: Path | None = None  # the layer cache (portcullis.cache); None: no cache
     cache_max_bytes: int | None = None  # its size bound (default: cache.DEFAULT_MAX_BYTES)
+    workers: int = 1  # processes analysing layers at once (the CLI: the CPUs available)
 
 
 def parse_scanners(text: str) -> frozenset[str]:
@@ -83,7 +84,7 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
                 _selected_analyzers(options.scanners),
                 EngineOptions(limits=source.limits, verify_diff_ids=options.verify_diff_ids,
                               temp_dir=tmp, progress=source.progress, now=now,
-                              cache=_layer_cache(options)),
+                              cache=_layer_cache(options), workers=options.workers),
             )
             info = image.info
         try:

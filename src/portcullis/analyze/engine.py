@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import gc
 import logging
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 
 from portcullis.analyze.base import (
     STAGE_INVENTORY,
@@ -31,13 +34,20 @@ from portcullis.analyze.layer_cache import (
 )
 from portcullis.analyze.licenses import normalize_all
 from portcullis.analyze.ownership import drop_os_owned
+from portcullis.analyze.parallel import (
+    LayerDone,
+    LayerJob,
+    LayerPool,
+    analyzer_path,
+    decode_done,
+)
 from portcullis.errors import LimitExceededError, PortcullisError
 from portcullis.layers.content import ContentStore
 from portcullis.layers.index import FileCounter, LayerIndex, index_layer
 from portcullis.layers.stream import LayerStream
 from portcullis.layers.view import SquashedView
 from portcullis.limits import ScanLimits
-from portcullis.model.blob import Image
+from portcullis.model.blob import Image, Reader
 from portcullis.model.finding import Warning
 from portcullis.model.image import LayerRef
 from portcullis.model.package import Package
@@ -72,6 +82,7 @@ class EngineOptions:
     verify_diff_ids: bool = True
     temp_dir: str | None = None
     cache: LayerCache | None = None  # per-layer results of earlier scans (see layer_cache.py)
+    workers: int = 1  # processes analysing layers at once (see parallel.py); 1: this process
     progress: Progress = field(default_factory=NullProgress)
     now: datetime | None = None
 
@@ -99,41 +110,189 @@ class LayerResult:
 
 
 def read_layers(image: Image, feed: Feed, content: ContentStore,
-                options: EngineOptions, salt: str = "") -> list[LayerResult]:
+                options: EngineOptions, salt: str = "",
+                analyzers: Sequence[object] = ()) -> list[LayerResult]:
     """Every layer bottom-up: from the layer cache when it holds an entry for these very bytes,
-    else streamed once through the index and the feed (and then stored in the cache)."""
+    else streamed once through the index and the feed (and then stored in the cache); with
+    ``options.workers`` > 1, the layers to read are analysed in worker processes."""
     limits = options.limits
     check_image_size(image, limits)
     counter = FileCounter(limits.max_files)
-    out: list[LayerResult] = []
-    total = 0
     verify = options.verify_diff_ids and image.info.source != "dir"
-    # A directory has no blob to verify: it is never cached.
+    # A directory has no blob to verify: it is never cached (nor split: it is one layer).
     cache = options.cache if image.info.source != "dir" else None
-    below: list[str] = []  # verified sha256 of the raw blobs of the layers read so far
+    workers = None
+    if options.workers > 1 and len(image.info.layers) > 1 and image.info.source != "dir":
+        workers = _Workers(options.workers, [analyzer_path(a) for a in analyzers])
+    try:
+        steps = _plan(image, feed, content, counter, options, verify, cache, salt, workers)
+        if workers is not None:
+            # Every blob is read (and handed to a worker) before the first merge waits.
+            steps = iter(list(steps))
+        out: list[LayerResult] = []
+        total = 0
+        for key, step in steps:
+            done = step()
+            if cache is not None and key is not None and done.stored is not None:
+                cache.put(key, done.stored)
+            total += done.layer.index.tar_bytes
+            if total > limits.max_image_bytes:
+                raise LimitExceededError("max_image_bytes", limits.max_image_bytes,
+                                         image.info.reference)
+            out.append(done.layer)
+        return out
+    finally:
+        if workers is not None:
+            workers.close()
+
+
+@dataclass
+class _Step:
+    layer: LayerResult
+    stored: CachedLayer | None = None  # what the cache may keep of a layer just read
+
+
+def _plan(image: Image, feed: Feed, content: ContentStore, counter: FileCounter,
+          options: EngineOptions, verify: bool, cache: LayerCache | None, salt: str,
+          workers: _Workers | None) -> Iterator[tuple[str | None, Callable[[], _Step]]]:
+    """Per layer, bottom-up, its cache key and a step that gives its result; the steps must be
+    called in layer order (they add the layer to the feed's lower layers, its captures to the
+    content store). Without a pool, each step is called before the next layer is planned."""
+    below: list[str] = []  # verified sha256 of the raw blobs of the layers below
     for layer in image.info.layers:
         key = layer_key(salt, below, layer) if cache is not None else None
         hit = _from_cache(image, layer, cache, key, verify, options)
         if hit is not None:
-            blob, entry = hit
-            index, result = entry.index, entry.result
-            counter.add_many(entry.files, f"layer {layer.index} (from the layer cache)")
-            for path, data in entry.captured:
-                content.put(layer.index, path, data)
-            feed.add_lower(index)
-        else:
+            blob = hit[0]
+            yield None, _apply_hit(layer, hit[1], blob, feed, content, counter)
+        elif workers is None:
             blob, index, result, stored = _read_layer(image, layer, feed, content, counter,
                                                       options, verify)
-            if cache is not None and key is not None and stored is not None:
-                cache.put(key, stored)
+            yield key, _ready(_Step(LayerResult(index=index, result=result, blob=blob), stored))
+        else:
+            blob, merge = _to_worker(image, layer, feed, content, counter, options, verify,
+                                     workers)
+            yield key, merge
         below.append(blob)
-        total += index.tar_bytes
-        if total > limits.max_image_bytes:
-            raise LimitExceededError("max_image_bytes", limits.max_image_bytes,
-                                     image.info.reference)
-        out.append(LayerResult(index=index, result=result, blob=blob,
-                               from_cache=hit is not None))
-    return out
+
+
+def _ready(step: _Step) -> Callable[[], _Step]:
+    return lambda: step
+
+
+def _apply_hit(layer: LayerRef, entry: CachedLayer, blob: str, feed: Feed,
+               content: ContentStore, counter: FileCounter) -> Callable[[], _Step]:
+    def apply() -> _Step:
+        counter.add_many(entry.files, f"layer {layer.index} (from the layer cache)")
+        for path, data in entry.captured:
+            content.put(layer.index, path, data)
+        feed.add_lower(entry.index)
+        return _Step(LayerResult(index=entry.index, result=entry.result, blob=blob,
+                                 from_cache=True))
+    return apply
+
+
+class _Worker:
+    """A layer spooled for a worker: submitted once a second layer must be read (one layer
+    alone is read here, from its spool: a worker would only add a fork and a copy)."""
+
+    def __init__(self, job: LayerJob) -> None:
+        self.job = job
+        self.future: Future[bytes] | None = None
+
+
+class _Workers:
+    def __init__(self, count: int, analyzers: list[str]) -> None:
+        self.count = count
+        self.analyzers = analyzers
+        self.waiting: list[_Worker] = []
+        self.pool: LayerPool | None = None
+
+    def add(self, item: _Worker) -> None:
+        self.waiting.append(item)
+        if len(self.waiting) < 2:
+            return
+        if self.pool is None:
+            self.pool = LayerPool(self.count)
+        for waiting in self.waiting:
+            waiting.future = self.pool.submit(waiting.job)
+        self.waiting.clear()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
+def _to_worker(image: Image, layer: LayerRef, feed: Feed, content: ContentStore,
+               counter: FileCounter, options: EngineOptions, verify: bool, workers: _Workers,
+               ) -> tuple[str, Callable[[], _Step]]:
+    what = f"layer {layer.index} ({(layer.digest or layer.diff_id)[:19]})"
+    blob, spool = _spool(image, layer, options)
+    item = _Worker(LayerJob(analyzers=workers.analyzers, limits=options.limits,
+                            image=image.info, now=options.now or datetime.now().astimezone(),
+                            layer=layer.index, diff_id=layer.diff_id if verify else None,
+                            blob_path=str(spool), temp_dir=options.temp_dir, what=what))
+    workers.add(item)
+
+    def merge() -> _Step:
+        try:
+            if item.future is None:
+                with spool.open("rb") as fh:
+                    _, index, result, stored = _read_layer(image, layer, feed, content,
+                                                           counter, options, verify, raw=fh)
+                return _Step(LayerResult(index=index, result=result, blob=blob), stored)
+            done = decode_done(item.future.result())
+        finally:
+            spool.unlink(missing_ok=True)
+        return _merge(layer, done, blob, feed, content, counter, options, verify)
+
+    return blob, merge
+
+
+def _spool(image: Image, layer: LayerRef, options: EngineOptions) -> tuple[str, Path]:
+    """The layer's blob copied to a file in the temp dir, and its sha256."""
+    progress_key = f"layer-{layer.index}"
+    options.progress.start(progress_key, f"layer {layer.index + 1}/{len(image.info.layers)}",
+                           layer.size)
+    spool = tempfile.NamedTemporaryFile(  # noqa: SIM115 (removed once merged)
+        prefix="layer-", dir=options.temp_dir, delete=False)
+    try:
+        raw = HashingReader(image.open_layer(layer))
+        try:
+            while chunk := raw.read(1 << 20):
+                spool.write(chunk)
+                options.progress.advance(progress_key, len(chunk))
+        finally:
+            raw.close()
+            spool.close()
+            options.progress.finish(progress_key)
+    except BaseException:
+        Path(spool.name).unlink(missing_ok=True)
+        raise
+    return raw.hexdigest(), Path(spool.name)
+
+
+def _merge(layer: LayerRef, done: LayerDone, blob: str, feed: Feed, content: ContentStore,
+           counter: FileCounter, options: EngineOptions, verify: bool) -> _Step:
+    """A worker's answer, added in layer order as if the layer had been read here."""
+    counter.add_many(done.files, f"layer {layer.index}")
+    for path, data in done.captured:
+        content.put(layer.index, path, data)
+    for name, reason in done.failures.items():
+        feed.failures.fail(name, reason)
+    for name, seconds in done.seconds.items():
+        feed.failures.seconds[name] = feed.failures.seconds.get(name, 0.0) + seconds
+    failed_before = feed.failed_files
+    done.result.merge(feed.replay_links(done.index, done.links))
+    result = LayerResult(index=done.index, result=done.result, blob=blob)
+    stored = None
+    if options.cache is not None and not done.failed_files \
+            and feed.failed_files == failed_before \
+            and sum(len(d) for _, d in done.captured) <= MAX_CACHED_CAPTURE:
+        stored = CachedLayer(blob_sha256=blob, diff_id=layer.diff_id if verify else None,
+                             index=done.index, result=done.result, files=done.files,
+                             captured=done.captured)
+    return _Step(result, stored)
 
 
 def _from_cache(image: Image, layer: LayerRef, cache: LayerCache | None, key: str | None,
@@ -164,35 +323,37 @@ def _from_cache(image: Image, layer: LayerRef, cache: LayerCache | None, key: st
 
 def _read_layer(image: Image, layer: LayerRef, feed: Feed, content: ContentStore,
                 counter: FileCounter, options: EngineOptions, verify: bool,
+                raw: Reader | None = None,
                 ) -> tuple[str, LayerIndex, AnalysisResult, CachedLayer | None]:
-    """Stream one layer through the index and the feed. Also returns what a cache may keep
-    of it (None when an analyzer failed on one of its files: a failure is not remembered)."""
+    """Stream one layer (its blob from the source, or ``raw``) through the index and the feed.
+    Also returns what a cache may keep of it (None when an analyzer failed on one of its
+    files: a failure is not remembered)."""
     limits = options.limits
     what = f"layer {layer.index} ({(layer.digest or layer.diff_id)[:19]})"
     key = f"layer-{layer.index}"
     options.progress.start(key, f"layer {layer.index + 1}/{len(image.info.layers)}",
                            layer.size)
-    raw = HashingReader(image.open_layer(layer))
+    hashing = HashingReader(raw if raw is not None else image.open_layer(layer))
     seen = 0
     files_before = counter.count
     failed_before = feed.failed_files
 
     def advance(_total: int) -> None:
         nonlocal seen
-        done = raw.bytes_read
+        done = hashing.bytes_read
         options.progress.advance(key, done - seen)
         seen = done
 
     try:
-        stream = LayerStream(raw, diff_id=layer.diff_id if verify else None,
+        stream = LayerStream(hashing, diff_id=layer.diff_id if verify else None,
                              limit=limits.max_layer_bytes, what=what)
         index = index_layer(stream, layer.index, sink=feed, limits=limits,
                             counter=counter, what=what, on_bytes=advance)
     finally:
-        raw.close()
+        hashing.close()
         options.progress.finish(key)
     result = feed.end_layer(index)
-    blob = raw.hexdigest()
+    blob = hashing.hexdigest()
     if options.cache is None or feed.failed_files != failed_before:
         return blob, index, result, None
     captured = content.of_layer(layer.index, MAX_CACHED_CAPTURE)
@@ -228,7 +389,7 @@ def run(
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
-        layers = read_layers(image, feed, content, options, salt)
+        layers = read_layers(image, feed, content, options, salt, analyzers)
         view = SquashedView.build((layer.index for layer in layers), content,
                                   options.limits.max_symlink_depth)
     finally:

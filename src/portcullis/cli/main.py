@@ -102,6 +102,9 @@ def _format_choices() -> list[str]:
               help="Neither read nor write the layer cache: every layer is read and analysed.")
 @click.option("--cache-max-size", type=SizeType(), default="2G", show_default=True,
               help="Largest the layer cache may grow; least recently used entries go first.")
+@click.option("--parallel", type=click.IntRange(1, 256), default=None, metavar="N",
+              help="Layers analysed at once, each in its own process (default: the CPUs "
+                   "available to this process, cgroup quota included).")
 @click.option("--offline", is_flag=True,
               help="Never download anything (a scan only reads the image and the local "
                    "database; this makes that explicit).")
@@ -112,7 +115,7 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output:
          max_image_size: int | None, max_layer_size: int | None,
          max_layer_bytes: int | None, max_files: int | None, temp_dir: Path | None,
          db: Path | None, db_max_age: int, cache_dir: Path | None, no_cache: bool,
-         cache_max_size: int, offline: bool) -> None:
+         cache_max_size: int, parallel: int | None, offline: bool) -> None:
     """Scan IMAGE (see the README for the reference forms)."""
     with exit_codes.exit_on_error("scan", debug=bool(ctx.obj.get("debug"))):
         code = _scan(image, scanners=scanners, fmt=fmt, output=output, reports=reports,
@@ -122,6 +125,7 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str | None, output:
                      db_max_age=db_max_age,
                      cache=None if no_cache else (cache_dir or default_cache_dir(),
                                                   cache_max_size),
+                     parallel=parallel,
                      limits={"max_image_size": max_image_size, "max_layer_size": max_layer_size,
                              "max_layer_bytes": max_layer_bytes, "max_files": max_files})
     sys.exit(code)
@@ -144,7 +148,9 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
           reports: tuple[str, ...], fail_on: str, platform: str | None, username: str | None,
           password_stdin: bool, insecure: bool, timeout: float, retries: int, quiet: bool,
           temp_dir: Path | None, db: Path | None, db_max_age: int,
-          cache: tuple[Path, int] | None, limits: dict[str, int | None]) -> int:
+          cache: tuple[Path, int] | None, parallel: int | None,
+          limits: dict[str, int | None]) -> int:
+    from portcullis.analyze.parallel import available_cpus
     from portcullis.scan import ScanOptions, parse_scanners
     from portcullis.scan import scan as run_scan
 
@@ -166,6 +172,7 @@ def _scan(image: str, *, scanners: str, fmt: str | None, output: Path | None,
             db_max_age=timedelta(days=db_max_age),
             cache_dir=cache[0] if cache else None,
             cache_max_bytes=cache[1] if cache else None,
+            workers=parallel or available_cpus(),
             source=SourceOptions(
                 platform=Platform.parse(platform) if platform else None,
                 username=username,
