@@ -79,10 +79,12 @@ def test_vuln_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(autouse=True)
-def _own_layer_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _own_layer_cache(tmp_path_factory: pytest.TempPathFactory,
+                     monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test that runs ``portcullis scan`` (in a child or in process) gets its own, empty
-    layer cache: no test is served layers another test cached, nor the user's cache."""
-    path = tmp_path / "layer-cache"
+    layer cache: no test is served layers another test cached, nor the user's cache. It is
+    not under ``tmp_path``, which some tests list."""
+    path = tmp_path_factory.mktemp("layer-cache")
     monkeypatch.setenv("PORTCULLIS_CACHE_DIR", str(path))
     return path
 

@@ -140,7 +140,12 @@ class LayerCacheDir:
     def _put(self, kind: str, key: str, entry: CachedLayer | CachedInventory) -> None:
         """Store ``entry`` under ``key``. A cache that cannot be written is a warning in the
         log, never a failed scan."""
-        data = encode_entry(entry)
+        try:
+            data = encode_entry(entry)
+        except (UnicodeEncodeError, msgspec.EncodeError) as e:
+            # A file name that is not UTF-8 has no msgpack form: that layer is not cached.
+            log.info("layer cache entry not written: %s", e)
+            return
         if len(data) > self.max_bytes:
             return
         try:
