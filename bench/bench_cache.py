@@ -106,15 +106,17 @@ class _GzipSink:
         self._emit(self.zip.flush())
 
 
+_BLOCK = b"".join(b"line %d: portcullis bench text\n" % i for i in range(40_000))[: 1 << 20]
+
+
 class _Pattern:
-    """A file of ``size`` bytes of varied text, produced as it is read (never held whole)."""
+    """A file of ``size`` bytes of varied text, produced as it is read (never held whole);
+    ``seed`` picks where in the shared text block it starts."""
 
     def __init__(self, size: int, seed: int) -> None:
         self.left = size
-        block = b"".join(b"line %d of block %d: portcullis bench text\n" % (i, seed)
-                         for i in range(30_000))
-        self.block = block[: 1 << 20]
-        self.pos = 0
+        self.block = _BLOCK
+        self.pos = (seed * 4099) % len(_BLOCK)
 
     def read(self, n: int = -1) -> bytes:
         n = self.left if n < 0 else min(n, self.left)
@@ -175,7 +177,7 @@ def _build(members: Callable[[], Iterator[tuple[tarfile.TarInfo, Any]]],
 
 def generated_image(cache_root: Path, name: str) -> tuple[Path, str]:
     members = {"small1g": _small_members, "single2g": _single_members}[name]
-    key = source_key(_GzipSink, _Pattern, _write_layer, _info, members, _build,
+    key = source_key("line %d: portcullis bench text", _GzipSink, _Pattern, _write_layer, _info, members, _build,
                      (SMALL_FILES, SMALL_SIZE, SINGLE_SIZE, CREATED))
     build = _build(members, f"COPY {name} / # bench")
     return cached_image(cache_root, f"bench-{name}", key, build) / "oci", "latest"

@@ -28,7 +28,6 @@ import msgspec
 from portcullis import errors
 from portcullis.analyze.base import AnalysisContext, AnalysisResult, FileAnalyzer, TreeAnalyzer
 from portcullis.analyze.feed import Feed
-from portcullis.analyze.layer_cache import HashingReader
 from portcullis.layers.content import ContentStore
 from portcullis.layers.index import FileCounter, LayerIndex, index_layer
 from portcullis.layers.stream import LayerStream
@@ -124,8 +123,9 @@ def _analyze(job: LayerJob) -> LayerDone:
     feed = Feed(file_analyzers, capture, content, ctx, defer_lower_links=True)
     counter = FileCounter(job.limits.max_files)
     try:
+        # The parent hashed the blob while spooling it: here it is only inflated.
         with Path(job.blob_path).open("rb") as fh:
-            stream = LayerStream(HashingReader(fh), diff_id=job.diff_id,
+            stream = LayerStream(fh, diff_id=job.diff_id,
                                  limit=job.limits.max_layer_bytes, what=job.what)
             index = index_layer(stream, job.layer, sink=feed, limits=job.limits,
                                 counter=counter, what=job.what)
