@@ -235,19 +235,35 @@ class Check:
             extra={"sha256": str(len(ctx.packages))})])
 
 
+class FilesCheck:
+    """A checks-stage analyzer that reads only the files: its result is cached with the
+    image's inventory."""
+
+    spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
+        name="test-files-check", version=1, scanners=frozenset({"files"}), stage=STAGE_CHECKS)
+    reads_only_files: ClassVar[bool] = True
+    runs = 0
+
+    def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
+        FilesCheck.runs += 1
+        return AnalysisResult(findings=[Finding(
+            kind="misconfig", id="entries", severity=Severity.LOW, title="entries", path="/",
+            extra={"sha256": str(sum(1 for _ in fs.walk()))})])
+
+
 def test_an_unchanged_image_is_not_inventoried_again_but_its_checks_run(
         tmp_path: Path) -> None:
     ref = _oci(tmp_path, "img", _layers())
     cache = tmp_path / "cache"
-    Inventory.runs = Check.runs = 0
+    Inventory.runs = Check.runs = FilesCheck.runs = 0
 
     def once() -> EngineResult:
         with open_image(ref, SourceOptions()) as image:
-            return run(image, [Reader(), Inventory(), Check()],
+            return run(image, [Reader(), Inventory(), Check(), FilesCheck()],
                        EngineOptions(temp_dir=str(tmp_path), cache=LayerCacheDir(cache)))
 
     cold, warm = once(), once()
-    assert (Inventory.runs, Check.runs) == (1, 2)
+    assert (Inventory.runs, Check.runs, FilesCheck.runs) == (1, 2, 1)
     assert not cold.inventory_from_cache and warm.inventory_from_cache
     assert sorted(p.name for p in warm.result.packages) == ["app", "top"]
     assert [f.extra for f in warm.result.findings if f.id == "count"] == [{"sha256": "2"}]

@@ -410,18 +410,34 @@ def run(
         ctx.packages[:] = collected.packages
     else:
         _inventory(early, view, ctx, collected, failures)
-        if options.cache is not None and key and not failures.reasons:
-            options.cache.put_inventory(key, CachedInventory(result=collected,
-                                                             distro=ctx.distro))
+    inventory = _snapshot(collected)
+    checks: dict[str, AnalysisResult] = {}
     for analyzer in tree_analyzers:
-        if analyzer.spec.stage > STAGE_INVENTORY:
-            _merge_tree(_run_tree(analyzer, view, ctx, failures), ctx, collected)
+        if analyzer.spec.stage <= STAGE_INVENTORY:
+            continue
+        name = analyzer.spec.name
+        if cached is not None and name in cached.checks:
+            result = cached.checks[name]
+        else:
+            result = _run_tree(analyzer, view, ctx, failures)
+            if getattr(analyzer, "reads_only_files", False):
+                checks[name] = result
+        _merge_tree(result, ctx, collected)
+    if options.cache is not None and key and cached is None and not failures.reasons:
+        options.cache.put_inventory(key, CachedInventory(result=inventory, distro=ctx.distro,
+                                                         checks=checks))
     collected.warnings[:] = cap_warnings(collected.warnings)
     engine = EngineResult(view=view, result=collected,
                           from_cache=[lr.index.layer for lr in layers if lr.from_cache],
                           inventory_from_cache=cached is not None)
     engine.statuses = _statuses(analyzers, failures)
     return engine
+
+
+def _snapshot(result: AnalysisResult) -> AnalysisResult:
+    """A copy whose lists later merges do not extend (the items are immutable)."""
+    return replace(result, packages=list(result.packages), findings=list(result.findings),
+                   warnings=list(result.warnings), owned_paths=dict(result.owned_paths))
 
 
 def _inventory(early: list[TreeAnalyzer], view: SquashedView, ctx: AnalysisContext,

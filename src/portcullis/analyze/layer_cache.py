@@ -58,12 +58,15 @@ class CachedLayer:
 class CachedInventory:
     """What the environment and inventory stages made of a whole image (after the dedupe
     steps): the combined result of every layer and of those tree analyzers, and the distro.
-    Those analyzers read only the files, so the key is the layers' verified blob hashes; the
-    checks stage (base image, files) reads the image's metadata and the user's catalog, and
-    always runs."""
+    Those analyzers read only the files, so the key is the layers' verified blob hashes (their
+    count included). A checks-stage analyzer may read more (the base image analyzer reads the
+    image's labels and the user's catalog) and runs on every scan, unless it declares
+    ``reads_only_files = True`` (the files and the number of layers, nothing else): then its
+    result is kept in ``checks``, by name."""
 
     result: AnalysisResult
     distro: Distro | None
+    checks: dict[str, AnalysisResult] = field(default_factory=dict)
 
 
 class LayerCache(Protocol):
