@@ -128,7 +128,7 @@ class LayerCacheDir:
         entry = decode_entry(data, kind)
         if entry is None:
             log.warning("layer cache entry %s is damaged; it is removed and rebuilt", path)
-            with self._locked(), suppress(OSError):
+            with suppress(OSError), self._locked():
                 # Only if it is still the damaged file (another scan may have rebuilt it).
                 if path.read_bytes() == data:
                     path.unlink()

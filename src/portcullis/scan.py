@@ -79,13 +79,16 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
         # Everything the scan spools (inflated archives, captured files) lives below tmp.
         source = replace(options.source, temp_dir=Path(tmp))
         with open_image(reference, source) as image:
+            cache, unusable = _layer_cache(options)
             engine = run(
                 image,
                 _selected_analyzers(options.scanners),
                 EngineOptions(limits=source.limits, verify_diff_ids=options.verify_diff_ids,
                               temp_dir=tmp, progress=source.progress, now=now,
-                              cache=_layer_cache(options), workers=options.workers),
+                              cache=cache, workers=options.workers),
             )
+            if unusable is not None:
+                engine.result.warnings.append(unusable)
             info = image.info
         try:
             vuln, db = _vulnerabilities(engine.result, options, now)
@@ -94,12 +97,18 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
             engine.view.close()
 
 
-def _layer_cache(options: ScanOptions) -> LayerCache | None:
+def _layer_cache(options: ScanOptions) -> tuple[LayerCache | None, Warning | None]:
+    """The layer cache, or why there is none: a cache folder that cannot be made (a read-only
+    home in a CI container) costs speed, not the scan."""
     if options.cache_dir is None:
-        return None
+        return None, None
     from portcullis.cache import DEFAULT_MAX_BYTES, LayerCacheDir
 
-    return LayerCacheDir(options.cache_dir, options.cache_max_bytes or DEFAULT_MAX_BYTES)
+    try:
+        return LayerCacheDir(options.cache_dir,
+                             options.cache_max_bytes or DEFAULT_MAX_BYTES), None
+    except ConfigError as e:
+        return None, Warning(message=f"{e}; scanned without the layer cache")
 
 
 def _scan_sbom(reference: str, options: ScanOptions, now: datetime) -> Report:

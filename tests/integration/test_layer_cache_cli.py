@@ -83,3 +83,17 @@ def test_cache_info_and_clean(tmp_path: Path, _own_layer_cache: Path) -> None:
     assert "layers:  0\nimages:  0\n" in run_cli("cache", "info").stdout
     elsewhere = run_cli("cache", "info", "--cache-dir", str(tmp_path / "other"))
     assert f"path:    {tmp_path / 'other'}" in elsewhere.stdout
+
+
+def test_a_cache_folder_that_cannot_be_made_costs_speed_not_the_scan(tmp_path: Path) -> None:
+    from tests.images import kit
+
+    root = kit.write_oci_layout(tmp_path / "img", kit.sample_image(), ref="t")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    scanned = run_cli("scan", "-q", "--scanners", "files", "--format", "json",
+                      "--cache-dir", str(blocker / "cache"), f"oci:{root}:t")
+    assert scanned.returncode == 0, scanned.stderr
+    warnings = [w["message"] for w in json.loads(scanned.stdout)["warnings"]]
+    assert any(m.startswith(f"cache folder {blocker / 'cache'} cannot be created")
+               and m.endswith("scanned without the layer cache") for m in warnings), warnings
