@@ -534,6 +534,13 @@ def code_version(src: Path) -> str:
     return commit + ("+dirty" if git("status", "--porcelain", "--", ".") else "")
 
 
+def cache_options(src: Path) -> list[str]:
+    """``--no-cache`` for sources that have a layer cache: every run here is a cold read
+    (bench/bench_cache.py measures warm and changed-layer rescans)."""
+    main = src / "portcullis" / "cli" / "main.py"
+    return ["--no-cache"] if main.is_file() and "--no-cache" in main.read_text() else []
+
+
 def run_scan_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, int, str]:
     """(wall s, CPU s, peak RSS MB, exit code, stderr tail) of one scan in a fresh child,
     CPU and RSS from the child's own rusage."""
@@ -565,7 +572,7 @@ def bench_image(row: Row, layout: Path, ref: str, runs: int, memo: dict[str, dic
         row.modes["floor"].add(*floor_once(blobs))
         for name, options in MODES.items():
             argv = [sys.executable, "-m", "portcullis", "scan", row.source, *options,
-                    *COMMON_OPTIONS]
+                    *COMMON_OPTIONS, *cache_options(Path(env["PYTHONPATH"].split(os.pathsep)[0]))]
             wall, cpu, rss, code, tail = run_scan_once(argv, env)
             if code != 0:
                 row.notes.append(f"scan {name} failed (exit {code}):\n{tail}")

@@ -78,6 +78,17 @@ def test_vuln_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ["PORTCULLIS_DB"] = old
 
 
+@pytest.fixture(autouse=True)
+def _own_layer_cache(tmp_path_factory: pytest.TempPathFactory,
+                     monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test that runs ``portcullis scan`` (in a child or in process) gets its own, empty
+    layer cache: no test is served layers another test cached, nor the user's cache. It is
+    not under ``tmp_path``, which some tests list."""
+    path = tmp_path_factory.mktemp("layer-cache")
+    monkeypatch.setenv("PORTCULLIS_CACHE_DIR", str(path))
+    return path
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _network_guard() -> Iterator[None]:
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]

@@ -21,6 +21,7 @@ from portcullis.analyze.base import (
 from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
+from portcullis.analyze.layer_cache import LayerCache
 from portcullis.analyze.malware.analyzer import prepare_engines
 from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.analyze.secrets.analyzer import matcher as secret_matcher
@@ -56,6 +57,9 @@ class ScanOptions:
     compliance: CompliancePolicy | None = None  # None: the default policy
     malware: MalwareSettings = field(default_factory=MalwareSettings)
     secret_config: Path | None = None  # extra secret rules and allow rules (TOML)
+    cache_dir: Path | None = None  # the layer cache (portcullis.cache); None: no cache
+    cache_max_bytes: int | None = None  # its size bound (default: cache.DEFAULT_MAX_BYTES)
+    workers: int = 1  # processes analysing layers at once (the CLI: the CPUs available)
 
 
 def parse_scanners(text: str) -> frozenset[str]:
@@ -97,6 +101,7 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
         # Everything the scan spools (inflated archives, captured files) lives below tmp.
         source = replace(options.source, temp_dir=Path(tmp))
         with open_image(reference, source) as image:
+            cache, unusable = _layer_cache(options)
             engine = run(
                 image,
                 _selected_analyzers(options.scanners),
@@ -104,8 +109,11 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
                               temp_dir=tmp, progress=source.progress, now=now,
                               checks=options.checks, compliance=_compliance(options),
                               malware=options.malware,
-                              settings=AnalyzerSettings(secret_config=options.secret_config)),
+                              settings=AnalyzerSettings(secret_config=options.secret_config),
+                              cache=cache, workers=options.workers),
             )
+            if unusable is not None:
+                engine.result.warnings.append(unusable)
             info = redact_image(image.info, secrets)
         try:
             vuln, db = _vulnerabilities(engine.result, options, now)
@@ -113,6 +121,20 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
                           now)
         finally:
             engine.view.close()
+
+
+def _layer_cache(options: ScanOptions) -> tuple[LayerCache | None, Warning | None]:
+    """The layer cache, or why there is none: a cache folder that cannot be made (a read-only
+    home in a CI container) costs speed, not the scan."""
+    if options.cache_dir is None:
+        return None, None
+    from portcullis.cache import DEFAULT_MAX_BYTES, LayerCacheDir
+
+    try:
+        return LayerCacheDir(options.cache_dir,
+                             options.cache_max_bytes or DEFAULT_MAX_BYTES), None
+    except ConfigError as e:
+        return None, Warning(message=f"{e}; scanned without the layer cache")
 
 
 def _scan_sbom(reference: str, options: ScanOptions, now: datetime) -> Report:

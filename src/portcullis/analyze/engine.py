@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import gc
 import logging
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 
 from portcullis.analyze.base import (
     STAGE_INVENTORY,
@@ -21,22 +24,45 @@ from portcullis.analyze.base import (
 from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.declared import merge_declared
 from portcullis.analyze.feed import Failures, Feed
+from portcullis.analyze.layer_cache import (
+    CachedInventory,
+    CachedLayer,
+    HashingReader,
+    LayerCache,
+    blob_sha256,
+    inventory_key,
+    key_salt,
+    layer_key,
+    settings_digest,
+)
 from portcullis.analyze.licenses import normalize_all
 from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.analyze.ownership import drop_os_owned
+from portcullis.analyze.parallel import (
+    LayerDone,
+    LayerJob,
+    LayerPool,
+    analyzer_path,
+    decode_done,
+)
 from portcullis.errors import LimitExceededError, PortcullisError
 from portcullis.layers.content import ContentStore
 from portcullis.layers.index import FileCounter, LayerIndex, index_layer
 from portcullis.layers.stream import LayerStream
 from portcullis.layers.view import SquashedView
 from portcullis.limits import ScanLimits
-from portcullis.model.blob import Image
+from portcullis.model.blob import Image, Reader
 from portcullis.model.compliance import ComplianceSettings
 from portcullis.model.finding import Warning
+from portcullis.model.image import LayerRef
 from portcullis.model.package import Package
 from portcullis.progress import NullProgress, Progress
 
 log = logging.getLogger(__name__)
+
+# A layer whose captured files (jars, databases) pass this is not cached: an entry is written
+# and read whole, and memory must stay bounded.
+MAX_CACHED_CAPTURE = 64 << 20
 
 
 @dataclass
@@ -51,6 +77,8 @@ class EngineResult:
     view: SquashedView
     result: AnalysisResult
     statuses: dict[str, ScannerStatus] = field(default_factory=dict)
+    from_cache: list[int] = field(default_factory=list)  # layers whose results were cached
+    inventory_from_cache: bool = False  # the environment and inventory stages too
 
 
 @dataclass
@@ -58,6 +86,8 @@ class EngineOptions:
     limits: ScanLimits = field(default_factory=ScanLimits)
     verify_diff_ids: bool = True
     temp_dir: str | None = None
+    cache: LayerCache | None = None  # per-layer results of earlier scans (see layer_cache.py)
+    workers: int = 1  # processes analysing layers at once (see parallel.py); 1: this process
     progress: Progress = field(default_factory=NullProgress)
     now: datetime | None = None
     checks: CheckSettings = field(default_factory=CheckSettings)
@@ -84,43 +114,265 @@ class LayerResult:
 
     index: LayerIndex
     result: AnalysisResult
+    blob: str  # sha256 of the raw blob, verified in this scan
+    from_cache: bool = False
 
 
-def read_layers(image: Image, feed: Feed, options: EngineOptions) -> list[LayerResult]:
+def read_layers(image: Image, feed: Feed, content: ContentStore,
+                options: EngineOptions, salt: str = "",
+                analyzers: Sequence[object] = ()) -> list[LayerResult]:
+    """Every layer bottom-up: from the layer cache when it holds an entry for these very bytes,
+    else streamed once through the index and the feed (and then stored in the cache); with
+    ``options.workers`` > 1, the layers to read are analysed in worker processes."""
     limits = options.limits
     check_image_size(image, limits)
     counter = FileCounter(limits.max_files)
-    out: list[LayerResult] = []
-    total = 0
     verify = options.verify_diff_ids and image.info.source != "dir"
+    # A directory has no blob to verify: it is never cached (nor split: it is one layer).
+    cache = options.cache if image.info.source != "dir" else None
+    workers = None
+    if options.workers > 1 and len(image.info.layers) > 1 and image.info.source != "dir":
+        workers = _Workers(options.workers, [analyzer_path(a) for a in analyzers])
+    try:
+        steps = _plan(image, feed, content, counter, options, verify, cache, salt, workers)
+        if workers is not None:
+            # Every blob is read (and handed to a worker) before the first merge waits.
+            steps = iter(list(steps))
+        out: list[LayerResult] = []
+        total = 0
+        for key, step in steps:
+            done = step()
+            if cache is not None and key is not None and done.stored is not None:
+                cache.put(key, done.stored)
+            total += done.layer.index.tar_bytes
+            if total > limits.max_image_bytes:
+                raise LimitExceededError("max_image_bytes", limits.max_image_bytes,
+                                         image.info.reference)
+            out.append(done.layer)
+        return out
+    finally:
+        if workers is not None:
+            workers.close()
+
+
+@dataclass
+class _Step:
+    layer: LayerResult
+    stored: CachedLayer | None = None  # what the cache may keep of a layer just read
+
+
+def _plan(image: Image, feed: Feed, content: ContentStore, counter: FileCounter,
+          options: EngineOptions, verify: bool, cache: LayerCache | None, salt: str,
+          workers: _Workers | None) -> Iterator[tuple[str | None, Callable[[], _Step]]]:
+    """Per layer, bottom-up, its cache key and a step that gives its result; the steps must be
+    called in layer order (they add the layer to the feed's lower layers, its captures to the
+    content store). Without a pool, each step is called before the next layer is planned."""
+    below: list[str] = []  # verified sha256 of the raw blobs of the layers below
     for layer in image.info.layers:
-        what = f"layer {layer.index} ({(layer.digest or layer.diff_id)[:19]})"
-        key = f"layer-{layer.index}"
-        options.progress.start(key, f"layer {layer.index + 1}/{len(image.info.layers)}",
-                               layer.size)
-        raw = image.open_layer(layer)
-        seen = 0
+        key = layer_key(salt, below, layer) if cache is not None else None
+        hit = _from_cache(image, layer, cache, key, verify, options)
+        if hit is not None:
+            blob = hit[0]
+            yield None, _apply_hit(layer, hit[1], blob, feed, content, counter)
+        elif workers is None:
+            blob, index, result, stored = _read_layer(image, layer, feed, content, counter,
+                                                      options, verify)
+            yield key, _ready(_Step(LayerResult(index=index, result=result, blob=blob), stored))
+        else:
+            blob, merge = _to_worker(image, layer, feed, content, counter, options, verify,
+                                     workers)
+            yield key, merge
+        below.append(blob)
 
-        def advance(_total: int, raw: object = raw, key: str = key) -> None:
-            nonlocal seen
-            done = getattr(raw, "bytes_read", 0)
-            options.progress.advance(key, done - seen)
-            seen = done
 
+def _ready(step: _Step) -> Callable[[], _Step]:
+    return lambda: step
+
+
+def _apply_hit(layer: LayerRef, entry: CachedLayer, blob: str, feed: Feed,
+               content: ContentStore, counter: FileCounter) -> Callable[[], _Step]:
+    def apply() -> _Step:
+        counter.add_many(entry.files, f"layer {layer.index} (from the layer cache)")
+        for path, data in entry.captured:
+            content.put(layer.index, path, data)
+        feed.add_lower(entry.index)
+        return _Step(LayerResult(index=entry.index, result=entry.result, blob=blob,
+                                 from_cache=True))
+    return apply
+
+
+class _Worker:
+    """A layer spooled for a worker: submitted once a second layer must be read (one layer
+    alone is read here, from its spool: a worker would only add a fork and a copy)."""
+
+    def __init__(self, job: LayerJob) -> None:
+        self.job = job
+        self.future: Future[bytes] | None = None
+
+
+class _Workers:
+    def __init__(self, count: int, analyzers: list[str]) -> None:
+        self.count = count
+        self.analyzers = analyzers
+        self.waiting: list[_Worker] = []
+        self.pool: LayerPool | None = None
+
+    def add(self, item: _Worker) -> None:
+        self.waiting.append(item)
+        if len(self.waiting) < 2:
+            return
+        if self.pool is None:
+            self.pool = LayerPool(self.count)
+        for waiting in self.waiting:
+            waiting.future = self.pool.submit(waiting.job)
+        self.waiting.clear()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
+def _to_worker(image: Image, layer: LayerRef, feed: Feed, content: ContentStore,
+               counter: FileCounter, options: EngineOptions, verify: bool, workers: _Workers,
+               ) -> tuple[str, Callable[[], _Step]]:
+    what = f"layer {layer.index} ({(layer.digest or layer.diff_id)[:19]})"
+    blob, spool = _spool(image, layer, options)
+    item = _Worker(LayerJob(analyzers=workers.analyzers, limits=options.limits,
+                            image=image.info, now=options.now or datetime.now().astimezone(),
+                            layer=layer.index, diff_id=layer.diff_id if verify else None,
+                            blob_path=str(spool), temp_dir=options.temp_dir, what=what,
+                            malware=options.malware, settings=options.settings))
+    workers.add(item)
+
+    def merge() -> _Step:
         try:
-            stream = LayerStream(raw, diff_id=layer.diff_id if verify else None,
-                                 limit=limits.max_layer_bytes, what=what)
-            index = index_layer(stream, layer.index, sink=feed, limits=limits,
-                                counter=counter, what=what, on_bytes=advance)
+            if item.future is None:
+                with spool.open("rb") as fh:
+                    _, index, result, stored = _read_layer(image, layer, feed, content,
+                                                           counter, options, verify, raw=fh)
+                return _Step(LayerResult(index=index, result=result, blob=blob), stored)
+            done = decode_done(item.future.result())
+        finally:
+            spool.unlink(missing_ok=True)
+        return _merge(layer, done, blob, feed, content, counter, options, verify)
+
+    return blob, merge
+
+
+def _spool(image: Image, layer: LayerRef, options: EngineOptions) -> tuple[str, Path]:
+    """The layer's blob copied to a file in the temp dir, and its sha256."""
+    progress_key = f"layer-{layer.index}"
+    options.progress.start(progress_key, f"layer {layer.index + 1}/{len(image.info.layers)}",
+                           layer.size)
+    spool = tempfile.NamedTemporaryFile(  # noqa: SIM115 (removed once merged)
+        prefix="layer-", dir=options.temp_dir, delete=False)
+    try:
+        raw = HashingReader(image.open_layer(layer))
+        try:
+            while chunk := raw.read(1 << 20):
+                spool.write(chunk)
+                options.progress.advance(progress_key, len(chunk))
         finally:
             raw.close()
-            options.progress.finish(key)
-        total += index.tar_bytes
-        if total > limits.max_image_bytes:
-            raise LimitExceededError("max_image_bytes", limits.max_image_bytes,
-                                     image.info.reference)
-        out.append(LayerResult(index=index, result=feed.end_layer(index)))
-    return out
+            spool.close()
+            options.progress.finish(progress_key)
+    except BaseException:
+        Path(spool.name).unlink(missing_ok=True)
+        raise
+    return raw.hexdigest(), Path(spool.name)
+
+
+def _merge(layer: LayerRef, done: LayerDone, blob: str, feed: Feed, content: ContentStore,
+           counter: FileCounter, options: EngineOptions, verify: bool) -> _Step:
+    """A worker's answer, added in layer order as if the layer had been read here."""
+    counter.add_many(done.files, f"layer {layer.index}")
+    for path, data in done.captured:
+        content.put(layer.index, path, data)
+    for name, reason in done.failures.items():
+        feed.failures.fail(name, reason)
+    for name, seconds in done.seconds.items():
+        feed.failures.seconds[name] = feed.failures.seconds.get(name, 0.0) + seconds
+    failed_before = feed.failed_files
+    done.result.merge(feed.replay_links(done.index, done.links))
+    result = LayerResult(index=done.index, result=done.result, blob=blob)
+    stored = None
+    if options.cache is not None and not done.failed_files \
+            and feed.failed_files == failed_before \
+            and sum(len(d) for _, d in done.captured) <= MAX_CACHED_CAPTURE:
+        stored = CachedLayer(blob_sha256=blob, diff_id=layer.diff_id if verify else None,
+                             index=done.index, result=done.result, files=done.files,
+                             captured=done.captured)
+    return _Step(result, stored)
+
+
+def _from_cache(image: Image, layer: LayerRef, cache: LayerCache | None, key: str | None,
+                verify: bool, options: EngineOptions) -> tuple[str, CachedLayer] | None:
+    """The cached entry of ``layer`` when the blob read now hashes to the one it was made
+    from (and, with diff_id checks on, it was made with the same diff_id verified)."""
+    if cache is None or key is None:
+        return None
+    entry = cache.get(key)
+    if entry is None:
+        return None
+    if verify and entry.diff_id != layer.diff_id:
+        return None  # read it for real: that verifies the diff_id, or fails on it
+    progress_key = f"layer-{layer.index}"
+    options.progress.start(progress_key, f"layer {layer.index + 1}/{len(image.info.layers)}",
+                           layer.size)
+    raw = image.open_layer(layer)
+    try:
+        blob = blob_sha256(raw)
+    finally:
+        raw.close()
+        options.progress.finish(progress_key)
+    if blob != entry.blob_sha256:
+        log.info("layer %d: cache entry made from other bytes; reading the layer", layer.index)
+        return None
+    return blob, entry
+
+
+def _read_layer(image: Image, layer: LayerRef, feed: Feed, content: ContentStore,
+                counter: FileCounter, options: EngineOptions, verify: bool,
+                raw: Reader | None = None,
+                ) -> tuple[str, LayerIndex, AnalysisResult, CachedLayer | None]:
+    """Stream one layer (its blob from the source, or ``raw``) through the index and the feed.
+    Also returns what a cache may keep of it (None when an analyzer failed on one of its
+    files: a failure is not remembered)."""
+    limits = options.limits
+    what = f"layer {layer.index} ({(layer.digest or layer.diff_id)[:19]})"
+    key = f"layer-{layer.index}"
+    options.progress.start(key, f"layer {layer.index + 1}/{len(image.info.layers)}",
+                           layer.size)
+    hashing = HashingReader(raw if raw is not None else image.open_layer(layer))
+    seen = 0
+    files_before = counter.count
+    failed_before = feed.failed_files
+
+    def advance(_total: int) -> None:
+        nonlocal seen
+        done = hashing.bytes_read
+        options.progress.advance(key, done - seen)
+        seen = done
+
+    try:
+        stream = LayerStream(hashing, diff_id=layer.diff_id if verify else None,
+                             limit=limits.max_layer_bytes, what=what)
+        index = index_layer(stream, layer.index, sink=feed, limits=limits,
+                            counter=counter, what=what, on_bytes=advance)
+    finally:
+        hashing.close()
+        options.progress.finish(key)
+    result = feed.end_layer(index)
+    blob = hashing.hexdigest()
+    if options.cache is None or feed.failed_files != failed_before:
+        return blob, index, result, None
+    captured = content.of_layer(layer.index, MAX_CACHED_CAPTURE)
+    stored = None
+    if captured is not None:
+        stored = CachedLayer(blob_sha256=blob, diff_id=layer.diff_id if verify else None,
+                             index=index, result=result, files=counter.count - files_before,
+                             captured=captured)
+    return blob, index, result, stored
 
 
 def run(
@@ -140,6 +392,9 @@ def run(
                           checks=options.checks, compliance=options.compliance,
                           malware=options.malware, settings=options.settings)
     content = ContentStore(options.temp_dir)
+    salt = (key_salt(analyzers, options.limits, settings_digest(options.malware,
+                                                                options.settings))
+            if options.cache is not None else "")
     capture = [p for a in tree_analyzers for p in a.spec.paths]
     feed = Feed(file_analyzers, capture, content, ctx)
     # The layer pass allocates millions of small objects and frees almost none: the cyclic
@@ -148,7 +403,7 @@ def run(
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
-        layers = read_layers(image, feed, options)
+        layers = read_layers(image, feed, content, options, salt, analyzers)
         view = SquashedView.build((layer.index for layer in layers), content,
                                   options.limits.max_symlink_depth)
     finally:
@@ -159,22 +414,61 @@ def run(
         collected.warnings.extend(layer.index.warnings)
         collected.merge(mark_visibility(view, layer.result))
     failures = feed.failures
-    deduped = False
+    early = [a for a in tree_analyzers if a.spec.stage <= STAGE_INVENTORY]
+    key = None
+    if options.cache is not None and image.info.source != "dir":
+        key = inventory_key(salt, [lr.blob for lr in layers])
+    cached = options.cache.get_inventory(key) if options.cache is not None and key else None
+    if cached is not None:
+        collected, ctx.distro = cached.result, cached.distro
+        ctx.packages[:] = collected.packages
+    else:
+        _inventory(early, view, ctx, collected, failures)
+    inventory = _snapshot(collected)
+    checks: dict[str, AnalysisResult] = {}
     for analyzer in tree_analyzers:
-        if analyzer.spec.stage > STAGE_INVENTORY and not deduped:
-            _dedupe(view, collected, ctx)
-            deduped = True
-        result = _run_tree(analyzer, view, ctx, failures)
-        if result.distro is not None and ctx.distro is None:
-            ctx.distro = result.distro
-        ctx.packages.extend(result.packages)
-        collected.merge(result)
-    if not deduped:
-        _dedupe(view, collected, ctx)
+        if analyzer.spec.stage <= STAGE_INVENTORY:
+            continue
+        name = analyzer.spec.name
+        if cached is not None and name in cached.checks:
+            result = cached.checks[name]
+        else:
+            result = _run_tree(analyzer, view, ctx, failures)
+            if getattr(analyzer, "reads_only_files", False):
+                checks[name] = result
+        _merge_tree(result, ctx, collected)
+    if options.cache is not None and key and cached is None and not failures.reasons:
+        options.cache.put_inventory(key, CachedInventory(result=inventory, distro=ctx.distro,
+                                                         checks=checks))
     collected.warnings[:] = cap_warnings(collected.warnings)
-    engine = EngineResult(view=view, result=collected)
+    engine = EngineResult(view=view, result=collected,
+                          from_cache=[lr.index.layer for lr in layers if lr.from_cache],
+                          inventory_from_cache=cached is not None)
     engine.statuses = _statuses(analyzers, failures)
     return engine
+
+
+def _snapshot(result: AnalysisResult) -> AnalysisResult:
+    """A copy whose lists later merges do not extend (the items are immutable)."""
+    return replace(result, packages=list(result.packages), findings=list(result.findings),
+                   warnings=list(result.warnings), owned_paths=dict(result.owned_paths))
+
+
+def _inventory(early: list[TreeAnalyzer], view: SquashedView, ctx: AnalysisContext,
+               collected: AnalysisResult, failures: Failures) -> None:
+    """The environment and inventory stages, then the dedupe steps: what a checks-stage
+    analyzer reads as ``ctx.distro`` and ``ctx.packages``."""
+    for analyzer in early:
+        _merge_tree(_run_tree(analyzer, view, ctx, failures), ctx, collected)
+    _dedupe(view, collected, ctx)
+
+
+def _merge_tree(result: AnalysisResult, ctx: AnalysisContext,
+                collected: AnalysisResult) -> None:
+    if result.distro is not None and ctx.distro is None:
+        ctx.distro = result.distro
+    ctx.packages.extend(result.packages)
+    collected.merge(result)
 
 
 def _run_tree(analyzer: TreeAnalyzer, view: SquashedView, ctx: AnalysisContext,

@@ -97,7 +97,8 @@ class Feed:
     """The engine's ContentSink (see layers/index.py) for one scan."""
 
     def __init__(self, file_analyzers: Sequence[FileAnalyzer], capture: Sequence[str],
-                 content: ContentStore, ctx: AnalysisContext) -> None:
+                 content: ContentStore, ctx: AnalysisContext,
+                 defer_lower_links: bool = False) -> None:
         self._capture = compile_globs(capture)
         self._analyzers = [(a, compile_globs(a.spec.paths)) for a in file_analyzers]
         self._content = content
@@ -106,6 +107,11 @@ class Feed:
         self.result = AnalysisResult()
         self._done: dict[str, dict[str, AnalysisResult]] = {}  # path → analyzer → result
         self._lower: list[LayerIndex] = []
+        self.failed_files = 0  # how often an analyzer failed on a file (or its accepts())
+        # In a worker process (analyze/parallel.py) the lower layers are not known: a hard
+        # link whose target is not in this layer is kept here for the parent to replay.
+        self._defer = defer_lower_links
+        self.deferred_links: list[FileMeta] = []
 
     # per layer ---------------------------------------------------------------------------------
 
@@ -116,12 +122,25 @@ class Feed:
         self._lower.append(index)
         return result
 
+    def replay_links(self, index: LayerIndex, links: Sequence[FileMeta]) -> AnalysisResult:
+        """A layer read in a worker: its hard links into lower layers resolved here, where the
+        lower layers are known; then the layer counts as read (see end_layer)."""
+        for meta in links:
+            self.link(index.layer, meta, index)
+        return self.end_layer(index)
+
+    def add_lower(self, index: LayerIndex) -> None:
+        """A layer that was not read (its results came from the layer cache): hard links in
+        the layers above may still name its files."""
+        self._lower.append(index)
+
     def collect(self, analyzer: FileAnalyzer, path: str, result: AnalysisResult) -> None:
         self.result.merge(result)
         self._done.setdefault(path, {})[analyzer.spec.name] = result
 
     def failed(self, analyzer: FileAnalyzer, meta: FileMeta, layer: int, e: Exception) -> None:
         name = analyzer.spec.name
+        self.failed_files += 1
         log.debug("analyzer %s failed on %s", name, meta.path, exc_info=True)
         reason = f"{type(e).__name__}: {e}"
         self.failures.fail(name, f"{meta.path} (layer {layer}): {reason}")
@@ -202,6 +221,9 @@ class Feed:
         layer) is reported again at the link's path. Only when neither is possible does the
         report say the link was not analyzed."""
         found = self._target(meta.linkname or "", index)
+        if found is None and self._defer:
+            self.deferred_links.append(meta)
+            return
         if found is None:  # damage, not a reason to look away: say the link was not read
             self.warn(f"hard link to {meta.linkname}, which is not a regular file in this or "
                       "a lower layer; not analyzed", meta.path, layer)

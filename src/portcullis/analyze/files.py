@@ -165,6 +165,9 @@ class FileInfo:
         paths=("/etc/passwd", "/etc/group"),
         stage=STAGE_CHECKS,
     )
+    # Its result depends on the files and the number of layers only: an image's layer cache
+    # entry may keep it (see analyze/layer_cache.py).
+    reads_only_files: ClassVar[bool] = True
 
     def analyze(self, fs: Filesystem, ctx: AnalysisContext) -> AnalysisResult:
         result = AnalysisResult()

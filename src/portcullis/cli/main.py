@@ -20,6 +20,8 @@ from portcullis import __version__
 from portcullis.analyze.malware.settings import MalwareSettings, parse_clamd_address
 from portcullis.cli import exit_codes
 from portcullis.cli.base import base as base_group
+from portcullis.cli.cache import CACHE_DIR_HELP, default_cache_dir
+from portcullis.cli.cache import cache as cache_group
 from portcullis.cli.db import db as db_group
 from portcullis.cli.pipeline import pipeline as pipeline_group
 from portcullis.cli.progress import RichProgress
@@ -58,6 +60,7 @@ cli.add_command(db_group)
 cli.add_command(pipeline_group)
 cli.add_command(server_group)
 cli.add_command(upload_command)
+cli.add_command(cache_group)
 
 
 @cli.command()
@@ -139,6 +142,15 @@ def _format_choices() -> list[str]:
               help="Also stream files to this ClamAV daemon (INSTREAM).")
 @click.option("--secret-config", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML file of extra secret rules and allow rules (see docs/analyzers.md).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              envvar="PORTCULLIS_CACHE_DIR", help=CACHE_DIR_HELP)
+@click.option("--no-cache", is_flag=True,
+              help="Neither read nor write the layer cache: every layer is read and analysed.")
+@click.option("--cache-max-size", type=SizeType(), default="2G", show_default=True,
+              help="Largest the layer cache may grow; least recently used entries go first.")
+@click.option("--parallel", type=click.IntRange(1, 256), default=None, metavar="N",
+              help="Layers analysed at once, each in its own process (default: the CPUs "
+                   "available to this process, cgroup quota included).")
 @click.option("--offline", is_flag=True,
               help="Never download anything (a scan only reads the image and the local "
                    "database; this makes that explicit).")
@@ -158,7 +170,8 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str, output: Path |
          db: Path | None, db_max_age: int, password_dictionary: Path | None,
          password_budget: float, compliance_policy: Path | None,
          malware_rules: tuple[Path, ...], malware_hashes: tuple[Path, ...], clamd: str | None,
-         secret_config: Path | None, offline: bool, upload_to: str | None,
+         secret_config: Path | None, cache_dir: Path | None, no_cache: bool,
+         cache_max_size: int, parallel: int | None, offline: bool, upload_to: str | None,
          token: str | None, upload_required: bool) -> None:
     """Scan IMAGE (see the README for the reference forms)."""
     from portcullis.analyze.base import CheckSettings
@@ -176,6 +189,9 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str, output: Path |
                      malware=_malware_settings(malware_rules, malware_hashes, clamd),
                      secret_config=secret_config,
                      upload=(upload_to, token, upload_required),
+                     cache=None if no_cache else (cache_dir or default_cache_dir(),
+                                                  cache_max_size),
+                     parallel=parallel,
                      limits={"max_image_size": max_image_size, "max_layer_size": max_layer_size,
                              "max_layer_bytes": max_layer_bytes, "max_files": max_files})
     sys.exit(code)
@@ -229,7 +245,9 @@ def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
           temp_dir: Path | None, db: Path | None, db_max_age: int, checks: CheckSettings,
           compliance_policy: Path | None, malware: MalwareSettings,
           secret_config: Path | None, upload: tuple[str | None, str | None, bool],
+          cache: tuple[Path, int] | None, parallel: int | None,
           limits: dict[str, int | None]) -> int:
+    from portcullis.analyze.parallel import available_cpus
     from portcullis.scan import ScanOptions, parse_scanners
     from portcullis.scan import scan as run_scan
 
@@ -267,6 +285,9 @@ def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
             compliance=policy,
             malware=malware,
             secret_config=secret_config,
+            cache_dir=cache[0] if cache else None,
+            cache_max_bytes=cache[1] if cache else None,
+            workers=parallel or available_cpus(),
             source=SourceOptions(
                 platform=Platform.parse(platform) if platform else None,
                 username=username,

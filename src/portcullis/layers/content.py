@@ -95,6 +95,18 @@ class ContentStore:
         spool.seek(0)
         return spool.read()
 
+    def of_layer(self, layer: int, most: int) -> list[tuple[str, bytes]] | None:
+        """Every file captured from ``layer``, by path (what a layer cache keeps); None when
+        together they are over ``most`` bytes (they are read into memory)."""
+        if sum(size for (at, _), size in self._sizes.items() if at == layer) > most:
+            return None
+        out = []
+        for (at, path), spool in sorted(self._items.items()):
+            if at == layer:
+                spool.seek(0)
+                out.append((path, spool.read()))
+        return out
+
     def chunks(self, layer: int, path: str, size: int = _CHUNK) -> Iterator[bytes]:
         """The captured bytes again, in chunks (for a hard link to a captured file)."""
         spool = self._items.get((layer, path))

@@ -79,6 +79,12 @@ class FileCounter:
         if self.count > self.limit:
             raise LimitExceededError("max_files", self.limit, where)
 
+    def add_many(self, count: int, where: str) -> None:
+        """``count`` entries at once (a layer whose index came from the layer cache)."""
+        self.count += count
+        if self.count > self.limit:
+            raise LimitExceededError("max_files", self.limit, where)
+
 
 def safe_name(raw: str) -> str | None:
     """The absolute in-image path of a tar member, or None if it climbs above the root."""

@@ -1,0 +1,181 @@
+"""What the engine stores per layer in a layer cache, and how it names and trusts an entry.
+
+The engine only sees the ``LayerCache`` protocol; the store on disk is ``portcullis.cache``.
+
+Trust: an entry is served only for the very bytes that produced it. Its key is built from
+claims (the layer's blob digest, else its diff_id) and from the *verified* blob hashes of
+every layer below it, but the entry itself records the sha256 of the raw blob as the engine
+hashed it when the entry was written. Before an entry is used, the layer's blob is read once
+more (hashed, not inflated or parsed) and must hash to that value. A forged config that names
+a cached layer's diff_id over other bytes therefore reads as a miss, and the real bytes are
+analysed (and fail the diff_id check when it is on).
+
+Why the key holds the layers below: a hard link may name a file of a lower layer, and the
+capture budget is shared by all layers, so one layer's results can depend on the ones below.
+Images sharing their bottom layers (a common base) still share entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from enum import Enum
+from pathlib import Path
+from typing import Any, Protocol
+
+from portcullis import __version__
+from portcullis.analyze.base import AnalysisResult, AnalyzerSettings
+from portcullis.analyze.malware.settings import MalwareSettings
+from portcullis.layers.index import LayerIndex
+from portcullis.limits import ScanLimits
+from portcullis.model.blob import Reader
+from portcullis.model.distro import Distro
+from portcullis.model.files import FileKind, FileMeta, Location
+from portcullis.model.finding import Finding, Severity, Warning
+from portcullis.model.image import LayerRef
+from portcullis.model.package import Package
+from portcullis.model.report import BaseImageInfo, LayerTotals
+
+# Bump when the engine's per-layer record or its meaning changes.
+FORMAT = 1
+_CHUNK = 1 << 20
+
+
+@dataclass
+class CachedLayer:
+    """One layer's share of a scan: its index, the file analyzers' results, the files the
+    tree analyzers asked to capture, and the identity of the bytes that produced them."""
+
+    blob_sha256: str  # sha256 of the raw blob as read, hex
+    diff_id: str | None  # the diff_id verified while reading, None when it was not checked
+    index: LayerIndex
+    result: AnalysisResult
+    files: int  # tar entries counted against max_files
+    captured: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+@dataclass
+class CachedInventory:
+    """What the environment and inventory stages made of a whole image (after the dedupe
+    steps): the combined result of every layer and of those tree analyzers, and the distro.
+    Those analyzers read only the files, so the key is the layers' verified blob hashes (their
+    count included). A checks-stage analyzer may read more (the base image analyzer reads the
+    image's labels and the user's catalog) and runs on every scan, unless it declares
+    ``reads_only_files = True`` (the files and the number of layers, nothing else): then its
+    result is kept in ``checks``, by name."""
+
+    result: AnalysisResult
+    distro: Distro | None
+    checks: dict[str, AnalysisResult] = field(default_factory=dict)
+
+
+class LayerCache(Protocol):
+    def get(self, key: str) -> CachedLayer | None:
+        """The entry stored under ``key``, or None (missing, torn or unreadable)."""
+        ...
+
+    def put(self, key: str, layer: CachedLayer) -> None: ...
+
+    def get_inventory(self, key: str) -> CachedInventory | None: ...
+
+    def put_inventory(self, key: str, inventory: CachedInventory) -> None: ...
+
+
+def key_salt(analyzers: Sequence[object], limits: ScanLimits, settings: str = "") -> str:
+    """Everything besides the bytes that changes a layer's results: the tool and record
+    versions, the shape of the stored types, each enabled analyzer's name and version (tree
+    analyzers too: their globs decide what is captured), the limits, and ``settings`` (a
+    digest of the user's rule files and of the shipped rule data, :func:`settings_digest`)."""
+    names = sorted(
+        (a.spec.name, a.spec.version) for a in analyzers  # type: ignore[attr-defined]
+    )
+    doc = {"format": FORMAT, "tool": __version__, "shape": _shape(), "analyzers": names,
+           "limits": asdict(limits), "settings": settings}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def settings_digest(malware: MalwareSettings, settings: AnalyzerSettings) -> str:
+    """The content of every rule file a layer's results depend on: the shipped secret rules
+    and YARA rules (edited without an analyzer version bump, they must still miss the cache),
+    the user's rule directories, hash lists and secret config, and the clamd address (whose
+    answers depend on its signatures: see docs/cli.md on --clamd and the cache)."""
+    h = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    shipped = sorted((package / "malware" / "rules").glob("*.yar"))
+    shipped += sorted((package / "secrets").glob("*.toml"))
+    user: list[Path] = [*malware.hash_lists]
+    for folder in malware.rule_dirs:
+        user += sorted(p for p in Path(folder).rglob("*") if p.suffix in (".yar", ".yara"))
+    if settings.secret_config is not None:
+        user.append(settings.secret_config)
+    for path in [*shipped, *user]:
+        h.update(str(path).encode() + b"\0")
+        try:
+            h.update(path.read_bytes())
+        except OSError as e:  # checked before the scan; a file gone since is a miss
+            h.update(f"unreadable: {e}".encode())
+    h.update(repr(malware.clamd).encode() + repr(malware.max_scan_size).encode())
+    return h.hexdigest()
+
+
+def _shape() -> list[object]:
+    """The fields of every type an entry holds: a field added, renamed or retyped during
+    development changes the keys, so an older entry is never decoded into a newer shape."""
+    shape: list[object] = []
+    for cls in _STORED:
+        if isinstance(cls, type) and issubclass(cls, Enum):
+            shape.append([cls.__name__, [m.name for m in cls]])
+        else:
+            shape.append([cls.__name__, [(f.name, str(f.type)) for f in fields(cls)]])
+    return shape
+
+
+_STORED: tuple[Any, ...] = (
+    CachedLayer, CachedInventory, LayerIndex, AnalysisResult, FileMeta, FileKind, Warning,
+    Finding, Severity, Package, Location, Distro, LayerTotals, BaseImageInfo,
+)
+
+
+def layer_key(salt: str, below: Sequence[str], layer: LayerRef) -> str:
+    """The key of ``layer`` given the verified blob hashes of the layers below it."""
+    claim = layer.digest or layer.diff_id
+    parts = [salt, *below, claim]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def inventory_key(salt: str, blobs: Sequence[str]) -> str:
+    """The key of a whole image's inventory: every layer's verified blob hash, in order."""
+    return hashlib.sha256("\n".join([salt, "inventory", *blobs]).encode()).hexdigest()
+
+
+class HashingReader:
+    """Pass a raw blob through, hashing it with sha256 (the key of what was read)."""
+
+    def __init__(self, raw: Reader) -> None:
+        self._raw = raw
+        self._hasher = hashlib.sha256()
+        # progress reads it (layers report bytes of the raw blob)
+        self.bytes_read = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._raw.read(size)
+        if data:
+            self.bytes_read += len(data)
+            self._hasher.update(data)
+        return data
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def hexdigest(self) -> str:
+        return self._hasher.hexdigest()
+
+
+def blob_sha256(raw: Reader) -> str:
+    """Read ``raw`` to its end (so the source checks what it checks at EOF) and hash it."""
+    reader = HashingReader(raw)
+    while reader.read(_CHUNK):
+        pass
+    return reader.hexdigest()
