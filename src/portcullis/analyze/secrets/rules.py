@@ -45,6 +45,8 @@ DEFAULT_EXCLUDED_PATHS = (
     # a wheel's metadata: its README (usage examples with sample tokens) and file lists
     "*.dist-info/*",
     "*.egg-info/*",
+    # the AWS API documentation's request/response examples, shipped by botocore (boto3)
+    "*/botocore/data/*/examples-*.json",
     "*/node_modules/*/test/*",
     "*/node_modules/*/tests/*",
     "*/node_modules/*/__tests__/*",
