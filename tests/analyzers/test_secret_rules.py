@@ -239,9 +239,26 @@ def test_planted_examples(text: str, rule: str) -> None:
     "postgres://user:password@localhost/db", "-----BEGIN RSA PRIVATE KEY-----\n...\n",
     "token = get_token(request)", "AKIAIOSFODNN7EXAMPLE", "import token\nx = token.NAME\n",
     'secret_key = "aaaaaaaaaaaaaaaaaaaaaaaa"',
+    # names in source code, as popular packages write them (pygments, markdown_it, webpack,
+    # @types/node, CPython's email package), and an RFC's published example token
+    "                token = Keyword.Type\n", "        token.info = alert_kind\n",
+    'MODULE_REFERENCE_TOKEN = "__WEBPACK_MODULE_REFERENCE__";', "  password: BinaryLike,\n",
+    "    obs.token_type = 'invalid-obs-local-part'\n",
+    '{"access_token":"2YotnFZFEjr1zCsicMWpAA", "token_type":"bearer"}',
 ])
 def test_placeholders_are_not_secrets(text: str) -> None:
     assert _ids(matcher(None), text) == set()
+
+
+@pytest.mark.parametrize(("text", "rule"), [
+    # a value with a digit is not a name, even in source code
+    ("DB_PASSWORD=Tr0ub4dor3horse\n", "generic-env-secret"),
+    ("  token = Keyword2.Typ3x9\n", "generic-env-secret"),
+    ('AUTH_TOKEN = "Zk3Wq8LmPx2TnRv5YsBd"', "generic-secret-assignment"),
+    ('password = "super$ecret"', "generic-password-assignment"),
+])
+def test_generic_rules_keep_values_with_digits(text: str, rule: str) -> None:
+    assert _ids(matcher(None), text) == {rule}
 
 
 def test_path_rules_apply_only_to_their_files() -> None:

@@ -213,3 +213,19 @@ def test_a_baseline_run_with_nothing_new_passes(stage: Stage) -> None:
     assert again["result"] == "SUCCESS"
     report = json.loads((report_dir / "portcullis-report.json").read_text())
     assert report["findings"] and not any(f["new"] for f in report["findings"])
+
+
+def test_the_scanner_image_passes_its_own_gate(stage: Stage) -> None:
+    """The image CI builds from the Dockerfile is scanned by Portcullis itself, every scan item
+    on, with the gate the generated stage uses (--fail-on high): nothing blocks."""
+    archive = scanner_image()
+    done = subprocess.run(
+        [sys.executable, "-m", "portcullis", "scan", f"oci-archive:{archive}:{TAG}", "--quiet",
+         "--fail-on", "high", "--format", "json"],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["verdict"]["passed"] is True
+    assert {name: s["status"] for name, s in report["scanners"].items()
+            if s["status"] != "ok"} == {}
+    assert report["artifact"]["config"]["user"] == "10001:10001"

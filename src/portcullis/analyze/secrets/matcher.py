@@ -4,12 +4,13 @@ checks that tell a secret from an example (entropy, stop words, the user's allow
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
 from portcullis.analyze.secrets.prefilter import Prefilter
 from portcullis.analyze.secrets.redact import mask
-from portcullis.analyze.secrets.rules import STOPWORDS, Rule, RuleSet, globs
+from portcullis.analyze.secrets.rules import KNOWN_EXAMPLES, STOPWORDS, Rule, RuleSet, globs
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +33,16 @@ def entropy(text: str) -> float:
     return -sum(n / size * math.log2(n / size) for n in Counter(text).values())
 
 
+# Letters and underscores, dot- or dash-separated, no digit: ``Name.Builtin``,
+# ``self.pending``, ``alert_kind``, ``__WEBPACK_MODULE_REFERENCE__``,
+# ``invalid-obs-local-part``. The right-hand side of an assignment in
+# source code (``token = Keyword.Type``), never a generated secret, which has digits.
+_IDENTIFIER = re.compile(r"[A-Za-z_]+(?:[.\-][A-Za-z_]+)*")
+
+
 def _placeholder(secret: str) -> bool:
     lowered = secret.lower()
-    return any(word in lowered for word in STOPWORDS)
+    return secret in KNOWN_EXAMPLES or any(word in lowered for word in STOPWORDS)
 
 
 def _first_per_secret(found: list[tuple[int, Match]]) -> list[Match]:
@@ -91,6 +99,8 @@ class Matcher:
         if rule.entropy is not None and entropy(secret) < rule.entropy:
             return None
         if rule.stopwords and _placeholder(secret):
+            return None
+        if not rule.identifiers and _IDENTIFIER.fullmatch(secret):
             return None
         if self.ruleset.allow.allows(secret):
             return None

@@ -42,8 +42,11 @@ DEFAULT_EXCLUDED_PATHS = (
     "*/dist-packages/*/tests/*",
     "*/dist-packages/*/test/*",
     "*/dist-packages/*/testing/*",
-    "*/site-packages/*.dist-info/*",
-    "*/dist-packages/*.dist-info/*",
+    # a wheel's metadata: its README (usage examples with sample tokens) and file lists
+    "*.dist-info/*",
+    "*.egg-info/*",
+    # the AWS API documentation's request/response examples, shipped by botocore (boto3)
+    "*/botocore/data/*/examples-*.json",
     "*/node_modules/*/test/*",
     "*/node_modules/*/tests/*",
     "*/node_modules/*/__tests__/*",
@@ -73,6 +76,18 @@ STOPWORDS = (
     "qwerty", "letmein", "hunter2", "tiger", "admin", "user", "username", "pass", "env",
     "config", "settings", "value", "string", "lorem",
 )
+
+# Values published as examples in specifications, quoted in the docstrings of the libraries
+# that implement them (oauthlib ships RFC 6749's and RFC 5849's, CPython its own manual's):
+# samples, not leaks.
+KNOWN_EXAMPLES = frozenset({
+    "2YotnFZFEjr1zCsicMWpAA", "tGzv3JOkF0XG5Qx2TlKWIA",  # RFC 6749 access/refresh token
+    "SplxlOBeZQQYbYS6WxSbIA",  # RFC 6749 authorization code
+    "h480djs93hd8",  # RFC 6749 bearer token body example
+    "ad180jjd733klru7", "0685bd9184jfhq22",  # RFC 5849 oauth_token, oauth_consumer_key
+    "kd94hf93k423kf44", "pfkkdhi9sl3r4s00",  # RFC 5849 consumer and token secrets
+    "geheim$parole",  # the password in Python's urllib.request documentation
+})
 
 
 class GlobSet:
@@ -112,6 +127,7 @@ class Rule:
     stopwords: bool = False
     paths: GlobSet | None = None
     window: tuple[int, int] | None = None  # bytes before and after a keyword hit to search
+    identifiers: bool = True  # False: a secret shaped like a program identifier is not one
 
     @property
     def regex(self) -> re.Pattern[bytes]:
@@ -185,7 +201,7 @@ def parse_rule(doc: Any, where: str, check: bool = True) -> Rule:
     if not _ID.match(rule_id):
         raise _fail(where, "id must be lower-case kebab-case")
     unknown = set(doc) - {"id", "title", "severity", "keywords", "regex", "entropy",
-                          "stopwords", "paths", "window"}
+                          "stopwords", "paths", "window", "identifiers"}
     if unknown:
         raise _fail(where, f"unknown key(s): {', '.join(sorted(unknown))}")
     pattern = _text(doc, "regex", where).encode()
@@ -205,11 +221,14 @@ def parse_rule(doc: Any, where: str, check: bool = True) -> Rule:
     stopwords = doc.get("stopwords", False)
     if not isinstance(stopwords, bool):
         raise _fail(where, "'stopwords' must be true or false")
+    identifiers = doc.get("identifiers", True)
+    if not isinstance(identifiers, bool):
+        raise _fail(where, "'identifiers' must be true or false")
     return Rule(id=rule_id, title=_text(doc, "title", where), severity=severity,
                 keywords=keywords, pattern=pattern,
                 entropy=float(entropy) if entropy is not None else None,
                 stopwords=stopwords, paths=globs(_strings(doc, "paths", where)),
-                window=_window(doc.get("window"), where))
+                window=_window(doc.get("window"), where), identifiers=identifiers)
 
 
 def _window(value: Any, where: str) -> tuple[int, int] | None:
