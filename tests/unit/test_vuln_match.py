@@ -12,7 +12,7 @@ from portcullis.model.distro import Distro
 from portcullis.model.files import Location
 from portcullis.model.finding import Finding, Severity
 from portcullis.model.package import Package
-from portcullis.vulndb.match import match_packages
+from portcullis.vulndb.match import match_packages, target_of
 from portcullis.vulndb.store import VulnStore
 
 
@@ -95,12 +95,84 @@ def test_an_unreadable_installed_version_is_a_located_warning(store: VulnStore) 
     assert all(w.path == "/app/lodash" and w.analyzer == "vuln" for w in result.warnings)
 
 
+ALMA9 = Distro(family="alma", name="AlmaLinux", version="9.3")  # as os_release names it
+ALMA8 = Distro(family="alma", name="AlmaLinux", version="8.9")
+
+
+def test_rpm_packages_match_alma_records_of_their_release(store: VulnStore) -> None:
+    # ALSA-2024:2433 names binary rpms (avahi-compat-howl) in AlmaLinux:9, fixed in 0.8-20.el9.
+    old = _pkg("rpm", "avahi-compat-howl", "0.8-12.el9", source_name="avahi")
+    found = _found(store, old, distro=ALMA9)
+    assert list(found) == [("avahi-compat-howl", "ALSA-2024:2433")]
+    finding = found[("avahi-compat-howl", "ALSA-2024:2433")]
+    assert finding.extra["fixed_versions"] == ["0.8-20.el9"]
+    assert finding.extra["ecosystem"] == "AlmaLinux:9"
+    assert (finding.path, finding.layer) == ("/app/avahi-compat-howl", 1)
+    assert _found(store, _pkg("rpm", "avahi-compat-howl", "0.8-20.el9"), distro=ALMA9) == {}
+    assert _found(store, _pkg("rpm", "avahi-compat-howl", "0.8-20.el9_4.1"), distro=ALMA9) == {}
+    # The same old package on AlmaLinux 8: the AlmaLinux:9 record never applies.
+    assert _found(store, old, distro=ALMA8) == {}
+
+
+def test_alma8_records_never_apply_to_alma9(store: VulnStore) -> None:
+    # ALSA-2023:4520: python3-requests in AlmaLinux:8, fixed in 2.20.0-3.el8_8.
+    requests = _pkg("rpm", "python3-requests", "2.20.0-2.1.el8_1")
+    found = _found(store, requests, distro=ALMA8)
+    assert list(found) == [("python3-requests", "CVE-2023-32681")]
+    assert found[("python3-requests", "CVE-2023-32681")].extra["records"] == ["ALSA-2023:4520"]
+    assert _found(store, requests, distro=ALMA9) == {}
+
+
+def test_rpm_epochs_decide_the_match(store: VulnStore) -> None:
+    # ALSA-2023:5259: mariadb fixed in 3:10.3.39-1.module_el8.8.0+3609+204d4ab0 (epoch 3).
+    fix = "3:10.3.39-1.module_el8.8.0+3609+204d4ab0"
+    old = _found(store, _pkg("rpm", "mariadb", "3:10.3.35-1.module_el8.6.0+2867+72759d2f"),
+                 distro=ALMA8)
+    assert [f.extra["fixed_versions"] for f in old.values()] == [[fix]]
+    assert _found(store, _pkg("rpm", "mariadb", fix), distro=ALMA8) == {}
+    # Without its epoch a higher version-release is still older than 3:10.3.39.
+    assert len(_found(store, _pkg("rpm", "mariadb", "10.5.0-1.el8"), distro=ALMA8)) == 1
+    # A newer epoch beats any version-release.
+    assert _found(store, _pkg("rpm", "mariadb", "4:10.3.0-1.el8"), distro=ALMA8) == {}
+
+
+@pytest.mark.parametrize(("family", "version", "ecosystem"), [
+    ("alma", "9.3", "AlmaLinux:9"),  # os_release's family for ID=almalinux
+    ("alma", "8.10", "AlmaLinux:8"),
+    ("rocky", "9.4", "Rocky Linux:9"),
+    ("redhat", "9.4", "Red Hat:enterprise_linux:9"),  # prefix of ...:9::appstream, ::baseos
+    ("redhat", "8.9", "Red Hat:enterprise_linux:8"),
+    ("redhat", None, None),  # no VERSION_ID: no release to pick, so not matched
+    ("suse", "15.5", None),
+    ("opensuse", "15.5", None),
+    ("amazon", "2023", None),
+    ("azurelinux", "3.0", None),
+])
+def test_rpm_distributions_pick_one_release(family: str, version: str | None,
+                                            ecosystem: str | None) -> None:
+    distro = Distro(family=family, name=family, version=version)
+    target = target_of(_pkg("rpm", "openssl-libs", "1:3.0.7-25.el9", source_name="openssl"),
+                       distro)
+    assert (target.ecosystem if target else None) == ecosystem
+    if target:  # the binary rpm's name, as the records of all three name it
+        assert (target.name, target.version) == ("openssl-libs", "1:3.0.7-25.el9")
+
+
 def test_unsupported_distributions_are_counted_not_silent(store: VulnStore) -> None:
-    sles = Distro(family="sles", name="SLES", version="15.5")
+    sles = Distro(family="suse", name="SLES", version="15.5")
     result = match_packages([_pkg("rpm", "curl", "8.0.1-1")], sles, store)
     assert [w.message for w in result.warnings] == [
         "1 OS packages not checked for vulnerabilities: no advisory source is mapped for the "
-        "sles distribution yet"]
+        "suse distribution yet (SUSE records name product streams and modules that os-release "
+        "does not identify)"]
+    amazon = Distro(family="amazon", name="Amazon Linux", version="2023")
+    result = match_packages([_pkg("rpm", "curl", "8.0.1-1")], amazon, store)
+    assert [w.message for w in result.warnings] == [
+        "1 OS packages not checked for vulnerabilities: no advisory source is mapped for the "
+        "amazon distribution yet (Amazon Linux is not among the OSV exports `db update` "
+        "fetches)"]
+    # AlmaLinux packages are matched: no such warning for them.
+    assert match_packages([_pkg("rpm", "curl", "8.0.1-1")], ALMA9, store).warnings == []
 
 
 def test_package_types_without_an_ecosystem_are_counted_not_silent(store: VulnStore) -> None:

@@ -12,8 +12,17 @@ feed's entry for the same CVE), the finding keeps the richer status: ``fixed`` w
 a fixed version, else ``will-not-fix`` when one says the distribution will not fix it (the
 Debian tracker's no-dsa, ignored, end-of-life), else ``affected``.
 
-Not matched yet (no release mapping we can trust): Red Hat, SUSE, Amazon and Azure Linux
-packages; they are counted in one warning so the gap is visible in the report.
+RPM distributions: AlmaLinux (``AlmaLinux:9``), Rocky Linux (``Rocky Linux:9``) and Red Hat
+Enterprise Linux (``Red Hat:enterprise_linux:9::appstream``, ``...::baseos`` and the other
+repositories of that major release, never the EUS/AUS streams or layered products). Only the
+major version of os-release's VERSION_ID picks the release, so 8 and 9 never mix. AlmaLinux and
+Rocky records name binary rpms (``avahi-compat-howl``); a Red Hat package is looked up under its
+binary and, when it differs, its source rpm name, so either layout of Red Hat's records finds it.
+
+Not matched yet, counted in one warning so the gap is visible in the report: SUSE and openSUSE
+(their records name product streams and modules, ``SUSE:Linux Enterprise Module for Basesystem
+15 SP5``, that os-release does not identify), Amazon Linux, Azure Linux and Mariner (not among
+the exports ``db update`` fetches), Oracle Linux, CentOS and Fedora.
 """
 
 from __future__ import annotations
@@ -67,10 +76,14 @@ def _os_ecosystem(distro: Distro) -> str | None:
         return f"Ubuntu:{_major_minor(version)}"
     if family == "alpine" and version:
         return f"Alpine:v{_major_minor(version)}"
-    if family == "almalinux" and version:
+    if family in ("alma", "almalinux") and version:  # os_release names the family "alma"
         return f"AlmaLinux:{_major(version)}"
     if family == "rocky" and version:
         return f"Rocky Linux:{_major(version)}"
+    if family == "redhat" and version:
+        # ``Red Hat:enterprise_linux:9`` is a prefix: the store matches it to the release's
+        # repositories (``...:9::appstream``, ``...:9::baseos``), not to ``rhel_eus:9.2``.
+        return f"Red Hat:enterprise_linux:{_major(version)}"
     if family == "wolfi":
         return "Wolfi"
     if family == "chainguard":
@@ -79,6 +92,16 @@ def _os_ecosystem(distro: Distro) -> str | None:
 
 
 OS_TYPES = frozenset({"deb", "apk", "rpm"})
+
+# Why an rpm family is not matched, for the warning that counts its packages.
+_NOT_FETCHED = "not among the OSV exports `db update` fetches"
+UNMATCHED_WHY = {
+    "suse": "SUSE records name product streams and modules that os-release does not identify",
+    "opensuse": "openSUSE records name product streams that are not mapped yet",
+    "amazon": f"Amazon Linux is {_NOT_FETCHED}",
+    "azurelinux": f"Azure Linux is {_NOT_FETCHED}",
+    "mariner": f"CBL-Mariner is {_NOT_FETCHED}",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +126,16 @@ def target_of(package: Package, distro: Distro | None) -> Target | None:
                       package.source_version or package.version)
     if package.type == "apk":  # Alpine's secdb and OSV name the origin package
         return Target(ecosystem, package.source_name or package.name, package.version)
-    return Target(ecosystem, package.name, package.version)
+    return Target(ecosystem, package.name, package.version)  # rpm: the binary package
+
+
+def _source_target(package: Package, target: Target) -> Target | None:
+    """The second key of a Red Hat rpm: its source package (see the module docstring)."""
+    if (package.type != "rpm" or not target.ecosystem.startswith("Red Hat:")
+            or not package.source_name or package.source_name == package.name):
+        return None
+    return Target(target.ecosystem, package.source_name,
+                  package.source_version or package.version)
 
 
 @dataclass
@@ -141,6 +173,11 @@ def match_packages(packages: Sequence[Package], distro: Distro | None,
             continue
         out.matched_packages += 1
         hits = _hits(package, target, store, out.warnings)
+        source = _source_target(package, target)
+        if source is not None:
+            seen = {h.row.vuln_id for h in hits}
+            hits += [h for h in _hits(package, source, store, out.warnings)
+                     if h.row.vuln_id not in seen]
         out.findings.extend(_findings(package, target, hits, store))
     for kind, count in sorted(other_types.items()):  # never a silent gap in the inventory
         out.warnings.append(Warning(
@@ -150,7 +187,8 @@ def match_packages(packages: Sequence[Package], distro: Distro | None,
         family = distro.family if distro else "unknown"
         out.warnings.append(Warning(
             message=f"{out.unsupported} OS packages not checked for vulnerabilities: no "
-                    f"advisory source is mapped for the {family} distribution yet",
+                    f"advisory source is mapped for the {family} distribution yet"
+                    + (f" ({UNMATCHED_WHY[family]})" if family in UNMATCHED_WHY else ""),
             analyzer=ANALYZER))
     return out
 
@@ -294,7 +332,7 @@ def _findings(package: Package, target: Target, hits: list[Hit],
                 "fixed_versions": fixed,
                 "status": _status(fixed, group),
                 "aliases": sorted(ids - {primary}),
-                "records": sorted(h.row.vuln_id for h in group),
+                "records": sorted({h.row.vuln_id for h in group}),  # one per repository row
                 "ecosystem": target.ecosystem,
                 "cvss": best.cvss,
                 "severity_source": best.source,
