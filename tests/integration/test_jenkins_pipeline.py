@@ -220,7 +220,7 @@ def test_the_scanner_image_passes_its_own_gate(stage: Stage) -> None:
     on, with the gate the generated stage uses (--fail-on high): nothing blocks."""
     archive = scanner_image()
     done = subprocess.run(
-        [sys.executable, "-m", "portcullis", "scan", f"oci-archive:{archive}:{TAG}", "--quiet",
+        [sys.executable, "-m", "portcullis", "scan", f"oci-archive:{archive}", "--quiet",
          "--fail-on", "high", "--format", "json"],
         capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
