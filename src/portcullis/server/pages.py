@@ -18,9 +18,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portcullis.errors import ConfigError
+from portcullis.errors import ConfigError, DocumentError
 from portcullis.pipeline.base import SCENARIOS, PipelineRequest, generators
-from portcullis.server import accounts, queries, stats, suppressions
+from portcullis.server import accounts, exports, queries, stats, suppressions
 from portcullis.server.api import DB
 from portcullis.server.auth import (
     SESSION_COOKIE,
@@ -208,6 +208,7 @@ def scan_detail(request: Request, session: DB, who: Who, scan_id: int,
             for slug, label, _scanner, kinds in TABS]
     layers = {layer.get("index"): layer for layer in doc["artifact"].get("layers") or []}
     return render(request, "scan.html", who, scan=scan, project=project, doc=doc, tabs=tabs,
+                  formats=exports.formats(),
                   previous=_previous(session, scan),
                   tab=chosen[0], label=chosen[1],
                   status=(doc.get("scanners") or {}).get(chosen[2]),
@@ -250,6 +251,21 @@ def export_json(session: DB, who: Who, scan_id: int) -> Response:
     name = f"portcullis-scan-{scan.id}.json"
     return JSONResponse(json.loads(scan.report),
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/scans/{scan_id}/report.{fmt}")
+def export_report(session: DB, who: Who, scan_id: int, fmt: str) -> Response:
+    """The scan in another report format (``report.sarif``, ``report.cyclonedx``, ...)."""
+    scan, _ = _visible_scan(session, who, scan_id)
+    try:
+        found = exports.export(queries.report_of(scan), fmt, f"portcullis-scan-{scan.id}")
+    except DocumentError as e:
+        raise HTTPException(422, f"scan {scan.id} cannot be exported: {e}") from e
+    if found is None:
+        raise HTTPException(404, f"no report format {fmt!r} (one of "
+                                 f"{', '.join(exports.formats())})")
+    return Response(found.body, media_type=found.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{found.filename}"'})
 
 
 @router.get("/risks", response_class=HTMLResponse)
