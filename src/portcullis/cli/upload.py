@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from portcullis.cli import exit_codes
-from portcullis.errors import ConfigError
+from portcullis.errors import ConfigError, PolicyError
 from portcullis.model.report import Report
+from portcullis.policy.load import parse_policy
 from portcullis.policy.verdict import Gate
 from portcullis.rules import central_gate, parse_rules
-from portcullis.upload import UploadError, fetch_rules, upload
+from portcullis.upload import UploadError, fetch_policy, fetch_rules, upload
 
 
 @click.command("upload")
@@ -58,9 +60,27 @@ def central_rules(gate: Gate, server: str, token: str, reference: str, *,
                   timeout: float) -> Gate:
     """The gate with the console project's rules added (fetched before the scan). A console
     that cannot be asked leaves the local gate as it is (and says so)."""
+    gate = _project_policy(gate, server, token, timeout=timeout)
     try:
         rules = parse_rules(fetch_rules(server, token, timeout=timeout))
     except (UploadError, ValueError, KeyError) as e:
         click.echo(f"portcullis: warning: the project's rules were not applied: {e}", err=True)
         return gate
     return central_gate(gate, rules, f"console {server}", reference)
+
+
+def _project_policy(gate: Gate, server: str, token: str, *, timeout: float) -> Gate:
+    """The gate with the console project's policy, when the scan has no --policy of its own
+    (a local policy file wins: it is what the pipeline's author chose for this scan)."""
+    try:
+        text = fetch_policy(server, token, timeout=timeout)
+        if text is None:
+            return gate
+        if gate.policy is not None:
+            click.echo("portcullis: note: the project's policy is not applied: --policy "
+                       f"{gate.policy.source} is", err=True)
+            return gate
+        return replace(gate, policy=parse_policy(text, f"{server.rstrip('/')}/api/v1/policy"))
+    except (UploadError, PolicyError) as e:
+        click.echo(f"portcullis: warning: the project's policy was not applied: {e}", err=True)
+        return gate
