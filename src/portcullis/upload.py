@@ -77,6 +77,8 @@ def fetch_policy(server: str, token: str, *, timeout: float = 60.0) -> str | Non
                              headers={"Authorization": f"Bearer {token}"})
     except httpx.HTTPError as e:
         raise UploadError(f"cannot reach the console at {base}: {one_line(str(e))}") from None
+    if response.status_code == 404:
+        return None  # a console older than project policies
     if response.status_code != 200:
         raise UploadError(f"the console at {base} refused to give the project's policy "
                           f"(HTTP {response.status_code}): {_detail(response)}")

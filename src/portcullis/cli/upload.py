@@ -60,27 +60,28 @@ def central_rules(gate: Gate, server: str, token: str, reference: str, *,
                   timeout: float) -> Gate:
     """The gate with the console project's rules added (fetched before the scan). A console
     that cannot be asked leaves the local gate as it is (and says so)."""
-    gate = _project_policy(gate, server, token, timeout=timeout)
     try:
+        policy = fetch_policy(server, token, timeout=timeout)
         rules = parse_rules(fetch_rules(server, token, timeout=timeout))
     except (UploadError, ValueError, KeyError) as e:
-        click.echo(f"portcullis: warning: the project's rules were not applied: {e}", err=True)
+        # One warning and one wait: a console that did not answer once is not asked again.
+        click.echo(f"portcullis: warning: the project's rules were not applied, nor its "
+                   f"policy: {e}", err=True)
         return gate
+    if policy is not None:
+        gate = _project_policy(gate, policy, server)
     return central_gate(gate, rules, f"console {server}", reference)
 
 
-def _project_policy(gate: Gate, server: str, token: str, *, timeout: float) -> Gate:
+def _project_policy(gate: Gate, text: str, server: str) -> Gate:
     """The gate with the console project's policy, when the scan has no --policy of its own
     (a local policy file wins: it is what the pipeline's author chose for this scan)."""
+    if gate.policy is not None:
+        click.echo("portcullis: note: the project's policy is not applied: --policy "
+                   f"{gate.policy.source} is", err=True)
+        return gate
     try:
-        text = fetch_policy(server, token, timeout=timeout)
-        if text is None:
-            return gate
-        if gate.policy is not None:
-            click.echo("portcullis: note: the project's policy is not applied: --policy "
-                       f"{gate.policy.source} is", err=True)
-            return gate
         return replace(gate, policy=parse_policy(text, f"{server.rstrip('/')}/api/v1/policy"))
-    except (UploadError, PolicyError) as e:
+    except PolicyError as e:
         click.echo(f"portcullis: warning: the project's policy was not applied: {e}", err=True)
         return gate
