@@ -13,6 +13,7 @@ from portcullis.errors import PortcullisError, one_line
 
 UPLOAD_PATH = "/api/v1/scans"
 RULES_PATH = "/api/v1/suppressions"
+POLICY_PATH = "/api/v1/policy"
 
 
 class UploadError(PortcullisError):
@@ -66,6 +67,29 @@ def fetch_rules(server: str, token: str, *, timeout: float = 60.0) -> list[dict[
         raise UploadError(f"the console at {base} answered the rules with something else: "
                           f"{one_line(response.text)}") from None
     return items
+
+
+def fetch_policy(server: str, token: str, *, timeout: float = 60.0) -> str | None:
+    """The project's policy YAML (``GET /api/v1/policy``); None when it has none."""
+    base = server.rstrip("/")
+    try:
+        response = httpx.get(base + POLICY_PATH, timeout=timeout,
+                             headers={"Authorization": f"Bearer {token}"})
+    except httpx.HTTPError as e:
+        raise UploadError(f"cannot reach the console at {base}: {one_line(str(e))}") from None
+    if response.status_code == 404:
+        return None  # a console older than project policies
+    if response.status_code != 200:
+        raise UploadError(f"the console at {base} refused to give the project's policy "
+                          f"(HTTP {response.status_code}): {_detail(response)}")
+    try:
+        policy = response.json()["policy"]
+    except (ValueError, KeyError, TypeError):
+        policy = response  # neither text nor null: refused below
+    if policy is None or isinstance(policy, str):
+        return policy
+    raise UploadError(f"the console at {base} answered the policy with something else: "
+                      f"{one_line(response.text)}")
 
 
 def _detail(response: httpx.Response) -> str:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from portcullis.cli import exit_codes
-from portcullis.errors import ConfigError
+from portcullis.errors import ConfigError, PolicyError
 from portcullis.model.report import Report
+from portcullis.policy.load import parse_policy
 from portcullis.policy.verdict import Gate
 from portcullis.rules import central_gate, parse_rules
-from portcullis.upload import UploadError, fetch_rules, upload
+from portcullis.upload import UploadError, fetch_policy, fetch_rules, upload
 
 
 @click.command("upload")
@@ -59,8 +61,27 @@ def central_rules(gate: Gate, server: str, token: str, reference: str, *,
     """The gate with the console project's rules added (fetched before the scan). A console
     that cannot be asked leaves the local gate as it is (and says so)."""
     try:
+        policy = fetch_policy(server, token, timeout=timeout)
         rules = parse_rules(fetch_rules(server, token, timeout=timeout))
     except (UploadError, ValueError, KeyError) as e:
-        click.echo(f"portcullis: warning: the project's rules were not applied: {e}", err=True)
+        # One warning and one wait: a console that did not answer once is not asked again.
+        click.echo(f"portcullis: warning: the project's rules were not applied, nor its "
+                   f"policy: {e}", err=True)
         return gate
+    if policy is not None:
+        gate = _project_policy(gate, policy, server)
     return central_gate(gate, rules, f"console {server}", reference)
+
+
+def _project_policy(gate: Gate, text: str, server: str) -> Gate:
+    """The gate with the console project's policy, when the scan has no --policy of its own
+    (a local policy file wins: it is what the pipeline's author chose for this scan)."""
+    if gate.policy is not None:
+        click.echo("portcullis: note: the project's policy is not applied: --policy "
+                   f"{gate.policy.source} is", err=True)
+        return gate
+    try:
+        return replace(gate, policy=parse_policy(text, f"{server.rstrip('/')}/api/v1/policy"))
+    except PolicyError as e:
+        click.echo(f"portcullis: warning: the project's policy was not applied: {e}", err=True)
+        return gate

@@ -154,6 +154,15 @@ class SuppressionIn(BaseModel):
     expires_at: datetime | None = None
 
 
+@router.get("/policy")
+def project_policy(session: DB, who: Token) -> dict[str, Any]:
+    """The project's policy YAML (null: none); the CLI applies it when the scan has no
+    ``--policy`` of its own."""
+    found = session.get(Project, who.project_id)
+    return {"project": found.name if found else None,
+            "policy": found.policy if found else None}
+
+
 @router.get("/suppressions")
 def list_suppressions(session: DB, who: Token) -> dict[str, Any]:
     """The project's rules that have not expired (the CLI fetches them at scan time)."""

@@ -18,9 +18,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portcullis.errors import ConfigError
+from portcullis.errors import ConfigError, DocumentError, PolicyError
 from portcullis.pipeline.base import SCENARIOS, PipelineRequest, generators
-from portcullis.server import accounts, queries, stats, suppressions
+from portcullis.server import accounts, exports, project_policy, queries, stats, suppressions
 from portcullis.server.api import DB
 from portcullis.server.auth import (
     SESSION_COOKIE,
@@ -208,6 +208,7 @@ def scan_detail(request: Request, session: DB, who: Who, scan_id: int,
             for slug, label, _scanner, kinds in TABS]
     layers = {layer.get("index"): layer for layer in doc["artifact"].get("layers") or []}
     return render(request, "scan.html", who, scan=scan, project=project, doc=doc, tabs=tabs,
+                  formats=exports.formats(),
                   previous=_previous(session, scan),
                   tab=chosen[0], label=chosen[1],
                   status=(doc.get("scanners") or {}).get(chosen[2]),
@@ -250,6 +251,21 @@ def export_json(session: DB, who: Who, scan_id: int) -> Response:
     name = f"portcullis-scan-{scan.id}.json"
     return JSONResponse(json.loads(scan.report),
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/scans/{scan_id}/report.{fmt}")
+def export_report(session: DB, who: Who, scan_id: int, fmt: str) -> Response:
+    """The scan in another report format (``report.sarif``, ``report.cyclonedx``, ...)."""
+    scan, _ = _visible_scan(session, who, scan_id)
+    try:
+        found = exports.export(queries.report_of(scan), fmt, f"portcullis-scan-{scan.id}")
+    except DocumentError as e:
+        raise HTTPException(422, f"scan {scan.id} cannot be exported: {e}") from e
+    if found is None:
+        raise HTTPException(404, f"no report format {fmt!r} (one of "
+                                 f"{', '.join(exports.formats())})")
+    return Response(found.body, media_type=found.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{found.filename}"'})
 
 
 @router.get("/risks", response_class=HTMLResponse)
@@ -335,7 +351,8 @@ def _must_admin(session: Session, who: Visitor, project_id: int, csrf: str) -> P
 
 
 def _settings(request: Request, session: Session, who: Visitor, project_id: int,
-              new_token: str | None = None, error: str | None = None) -> HTMLResponse:
+              new_token: str | None = None, error: str | None = None,
+              policy_error: str | None = None, policy: str | None = None) -> HTMLResponse:
     found, role = _project_role(session, who, project_id)
     tokens = list(session.scalars(select(ApiToken).where(ApiToken.project_id == project_id)
                                   .order_by(ApiToken.id)))
@@ -343,7 +360,9 @@ def _settings(request: Request, session: Session, who: Visitor, project_id: int,
                               .join(Membership, Membership.user_id == User.id)
                               .where(Membership.project_id == project_id)
                               .order_by(User.name)).all()
-    return render(request, "settings.html", who, 422 if error else 200, project=found,
+    return render(request, "settings.html", who, 422 if error or policy_error else 200,
+                  project=found, policy_error=policy_error,
+                  policy=found.policy or "" if policy is None else policy,
                   role=role, tokens=tokens, members=members,
                   rules=suppressions.active(session, project_id),
                   rule_kinds=suppressions.RULES, usage=stats.usage(session, project_id),
@@ -388,6 +407,20 @@ def member_set(request: Request, session: DB, who: Who, project_id: int,
         accounts.set_member(session, found, user, role)
     except ConfigError as e:
         return _settings(request, session, who, project_id, error=str(e))
+    session.commit()
+    return RedirectResponse(f"/projects/{project_id}", status_code=303)
+
+
+@router.post("/projects/{project_id}/policy", response_class=HTMLResponse)
+def policy_set(request: Request, session: DB, who: Who, project_id: int,
+               csrf: Annotated[str, Form()], policy: Annotated[str, Form()] = "") -> Response:
+    """Save the project's policy (empty: none); a policy the CLI could not read is refused
+    with its line."""
+    found = _must_admin(session, who, project_id, csrf)
+    try:
+        found.policy = project_policy.checked(policy)
+    except PolicyError as e:
+        return _settings(request, session, who, project_id, policy_error=str(e), policy=policy)
     session.commit()
     return RedirectResponse(f"/projects/{project_id}", status_code=303)
 

@@ -36,6 +36,7 @@ class Project(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    policy: Mapped[str | None] = mapped_column(Text, nullable=True)  # YAML, docs/policy.md
 
 
 class User(Base):
