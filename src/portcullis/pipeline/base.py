@@ -64,6 +64,24 @@ class PipelineRequest:
         return f"registry:{self.registry}/{self.image}"
 
 
+def secret_bindings(req: PipelineRequest) -> list[tuple[str, str]]:
+    """(environment variable the scanner reads, name of the CI's stored secret) for what the
+    request needs: the registry user and password, the console token. A CI system that names
+    secrets in capitals (GitHub, GitLab) stores them as ``<ID>_USERNAME``, ``<ID>_PASSWORD``."""
+    out: list[tuple[str, str]] = []
+    if req.scenario == "registry":
+        name = _stored_name(req.registry_credentials)
+        out += [("PORTCULLIS_USERNAME", f"{name}_USERNAME"),
+                ("PORTCULLIS_PASSWORD", f"{name}_PASSWORD")]
+    if req.server:
+        out.append(("PORTCULLIS_TOKEN", _stored_name(req.token_credentials)))
+    return out
+
+
+def _stored_name(credentials_id: str) -> str:
+    return credentials_id.upper().replace("-", "_").replace(".", "_")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GeneratorSpec:
     name: str  # the sub-command of ``portcullis pipeline``

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from portcullis.pipeline.base import REPORT_FILES, PipelineRequest
+from portcullis.pipeline.base import REPORT_FILES, PipelineRequest, secret_bindings
 
 DB_VOLUME = "portcullis-db"  # a named volume keeps the database between runs on one agent
 DB_DIR = "/var/lib/portcullis"  # where the scanner image looks for it ($PORTCULLIS_DB)
@@ -50,12 +50,8 @@ def _docker_run(req: PipelineRequest, workspace: str) -> list[str]:
 
 
 def _credential_env(req: PipelineRequest) -> list[str]:
-    names: list[str] = []
-    if req.scenario == "registry":
-        names += ["PORTCULLIS_USERNAME", "PORTCULLIS_PASSWORD"]
-    if req.server:
-        names.append("PORTCULLIS_TOKEN")
-    return [part for name in names for part in ("-e", name)]
+    # -e NAME without a value passes the variable the CI bound through to the container
+    return [part for var, _ in secret_bindings(req) for part in ("-e", var)]
 
 
 def _socket(req: PipelineRequest) -> list[str]:

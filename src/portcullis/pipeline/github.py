@@ -8,23 +8,17 @@ from __future__ import annotations
 
 import json
 
-from portcullis.pipeline.base import REPORT_FILES, GeneratorSpec, PipelineRequest
+from portcullis.pipeline.base import (
+    REPORT_FILES,
+    GeneratorSpec,
+    PipelineRequest,
+    secret_bindings,
+)
 from portcullis.pipeline.command import scan_commands
 
 
-def _secret_name(credentials_id: str) -> str:
-    return credentials_id.upper().replace("-", "_").replace(".", "_")
-
-
 def _env(req: PipelineRequest) -> list[str]:
-    env: list[str] = []
-    if req.scenario == "registry":
-        name = _secret_name(req.registry_credentials)
-        env += [f"PORTCULLIS_USERNAME: ${{{{ secrets.{name}_USERNAME }}}}",
-                f"PORTCULLIS_PASSWORD: ${{{{ secrets.{name}_PASSWORD }}}}"]
-    if req.server:
-        env.append(f"PORTCULLIS_TOKEN: ${{{{ secrets.{_secret_name(req.token_credentials)} }}}}")
-    return env
+    return [f"{var}: ${{{{ secrets.{stored} }}}}" for var, stored in secret_bindings(req)]
 
 
 def _run_block(lines: list[str], indent: int) -> str:

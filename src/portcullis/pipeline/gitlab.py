@@ -10,25 +10,19 @@ from __future__ import annotations
 
 import json
 
-from portcullis.pipeline.base import REPORT_FILES, GeneratorSpec, PipelineRequest
+from portcullis.pipeline.base import (
+    REPORT_FILES,
+    GeneratorSpec,
+    PipelineRequest,
+    secret_bindings,
+)
 from portcullis.pipeline.command import native_commands
 
 LOCAL_ARCHIVE = "image.tar"
 
 
-def _variable(credentials_id: str) -> str:
-    return credentials_id.upper().replace("-", "_").replace(".", "_")
-
-
 def _exports(req: PipelineRequest) -> list[str]:
-    out: list[str] = []
-    if req.scenario == "registry":
-        name = _variable(req.registry_credentials)
-        out += [f'export PORTCULLIS_USERNAME="${name}_USERNAME"',
-                f'export PORTCULLIS_PASSWORD="${name}_PASSWORD"']
-    if req.server:
-        out.append(f'export PORTCULLIS_TOKEN="${_variable(req.token_credentials)}"')
-    return out
+    return [f'export {var}="${stored}"' for var, stored in secret_bindings(req)]
 
 
 def render(req: PipelineRequest) -> str:
