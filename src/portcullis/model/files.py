@@ -111,4 +111,11 @@ class Location:
 
 def normalize(path: str) -> str:
     """Absolute, normalised POSIX path; ``..`` stops at the root."""
+    # Most paths (tar names made absolute, dpkg lists, globbed entries) are normal already:
+    # called tens of thousands of times a scan, they skip normpath. Anything with a
+    # backslash, an empty, "." or ".." part (or a dot file: "/." is a cheap over-match) or a
+    # trailing slash takes the full route.
+    if (path.startswith("/") and "//" not in path and "/." not in path and "\\" not in path
+            and not path.endswith("/")):
+        return path
     return posixpath.normpath("/" + path.replace("\\", "/").lstrip("/")).replace("//", "/")
