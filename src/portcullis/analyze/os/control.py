@@ -92,6 +92,32 @@ def paragraphs(text: str) -> Iterator[Paragraph]:
         yield done
 
 
+def first_lines(text: str, name: str) -> Iterator[str]:
+    """``p.first_line(name)`` of every paragraph ``p`` of ``text`` that has the field, in order,
+    without assembling any field's continuation lines (a DEP-5 copyright file is mostly
+    license text: building its paragraphs was most of the dpkg analyzer's time)."""
+    wanted = name.lower()
+    given = False  # this paragraph gave its value (a repeated field keeps its first)
+    for raw in text.splitlines():
+        if raw[:1] in (" ", "\t"):
+            if raw.strip():
+                continue  # a continuation line
+            given = False
+            continue
+        if not raw.strip():
+            given = False
+            continue
+        if raw.startswith("#"):
+            continue
+        key, sep, value = raw.partition(":")
+        key = key.strip()
+        if not sep or not key or " " in key:
+            continue
+        if not given and key.lower() == wanted:
+            given = True
+            yield value.strip()
+
+
 def parse(data: bytes) -> list[Paragraph]:
     """Decode (UTF-8, bad bytes replaced) and split into paragraphs."""
     return list(paragraphs(data.decode("utf-8", "replace")))

@@ -26,7 +26,7 @@ from portcullis.analyze.base import (
 from portcullis.analyze.guard import one_file
 from portcullis.analyze.licenses import FAMILIES
 from portcullis.analyze.licenses import normalize as normalize_license
-from portcullis.analyze.os.control import Paragraph
+from portcullis.analyze.os.control import Paragraph, first_lines, paragraphs
 from portcullis.analyze.os.control import parse as parse_control
 from portcullis.analyze.provenance import first_layers
 from portcullis.layers.view import Filesystem
@@ -227,9 +227,9 @@ def split_expression(value: str) -> list[str]:
     return [name for part in parts if (name := part.strip().strip(",").strip())]
 
 
-def _dep5_licenses(paragraphs: list[Paragraph]) -> list[str]:
-    return [normalize_license(name) for paragraph in paragraphs
-            for name in split_expression(paragraph.first_line("license"))]
+def _dep5_licenses(text: str) -> list[str]:
+    return [normalize_license(name) for value in first_lines(text, "license")
+            for name in split_expression(value)]
 
 
 # /usr/share/common-licenses/<name> → SPDX family or id. GNU ones get -only/-or-later from the
@@ -289,13 +289,12 @@ def copyright_licenses(data: bytes) -> tuple[str, ...]:
     """Licenses named in a Debian copyright file: every ``License:`` of a DEP-5 file, or the
     /usr/share/common-licenses references of a free-form one. Sorted, without duplicates."""
     text = data.decode("utf-8", "replace")
-    paragraphs = parse_control(data)
-    header = paragraphs[0] if paragraphs else None
+    header = next(paragraphs(text), None)  # only the first paragraph is built
     if header is not None and (
         _DEP5_FORMAT.search(header.get("format"))
         or _DEP5_FORMAT.search(header.get("format-specification"))
     ):
-        return tuple(sorted(set(_dep5_licenses(paragraphs))))
+        return tuple(sorted(set(_dep5_licenses(text))))
     return tuple(sorted(set(_common_license_refs(text))))
 
 
