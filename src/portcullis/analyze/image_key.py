@@ -28,7 +28,15 @@ from portcullis.model.image import ImageInfo
 # such a result is not kept, a rescan might finish the work.
 _TIME_BOUND = ("(--password-budget)",)
 
-_encoder = msgspec.json.Encoder(order="deterministic")
+
+
+def _path_as_text(value: object) -> object:
+    if isinstance(value, Path):
+        return str(value)
+    raise NotImplementedError(f"{type(value).__name__} in an image key")
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_path_as_text, order="deterministic")
 
 
 def image_key(salt: str, info: ImageInfo, verify: bool, now: datetime,
