@@ -5,6 +5,7 @@ only keeps the bytes. The layout under the cache folder::
 
     layers/<key>.entry       one CachedLayer: magic, sha256 of the payload, msgpack payload
     inventories/<key>.entry  one CachedInventory (a whole image's inventory stages), the same way
+    images/<key>.entry       one CachedImage (a whole scan's engine result), the same way
     lock                 flock'ed by writers and by eviction and ``clean``
     tmp-*                an entry being written (renamed into place when complete)
 
@@ -32,7 +33,7 @@ from typing import Any
 
 import msgspec
 
-from portcullis.analyze.layer_cache import CachedInventory, CachedLayer
+from portcullis.analyze.layer_cache import CachedImage, CachedInventory, CachedLayer
 from portcullis.errors import ConfigError
 from portcullis.limits import GiB
 
@@ -45,14 +46,16 @@ _STALE_TMP = 3600.0  # a tmp file this old belongs to a writer that died
 _ENTRY = ".entry"
 
 _encoder = msgspec.msgpack.Encoder()
-_KINDS = ("layers", "inventories")
+_KINDS = ("layers", "inventories", "images")
 _decoders: dict[str, msgspec.msgpack.Decoder[Any]] = {
     "layers": msgspec.msgpack.Decoder(CachedLayer),
     "inventories": msgspec.msgpack.Decoder(CachedInventory),
+    "images": msgspec.msgpack.Decoder(CachedImage),
 }
+_Entry = CachedLayer | CachedInventory | CachedImage
 
 
-def encode_entry(entry: CachedLayer | CachedInventory) -> bytes:
+def encode_entry(entry: _Entry) -> bytes:
     payload = _encoder.encode(entry)
     return MAGIC + hashlib.sha256(payload).digest() + payload
 
@@ -77,6 +80,7 @@ class CacheInfo:
     path: Path
     layers: int
     inventories: int
+    results: int  # whole-scan entries (``images/``)
     bytes: int
     max_bytes: int
 
@@ -119,6 +123,13 @@ class LayerCacheDir:
     def put_inventory(self, key: str, inventory: CachedInventory) -> None:
         self._put("inventories", key, inventory)
 
+    def get_image(self, key: str) -> CachedImage | None:
+        found: CachedImage | None = self._get("images", key)
+        return found
+
+    def put_image(self, key: str, image: CachedImage) -> None:
+        self._put("images", key, image)
+
     def _get(self, kind: str, key: str) -> Any:
         path = self._path(kind, key)
         try:
@@ -137,7 +148,7 @@ class LayerCacheDir:
             os.utime(path)  # least recently used goes first
         return entry
 
-    def _put(self, kind: str, key: str, entry: CachedLayer | CachedInventory) -> None:
+    def _put(self, kind: str, key: str, entry: _Entry) -> None:
         """Store ``entry`` under ``key``. A cache that cannot be written is a warning in the
         log, never a failed scan."""
         try:
@@ -198,8 +209,9 @@ class LayerCacheDir:
 
     def info(self) -> CacheInfo:
         entries = self._entries()
-        layers = sum(1 for _, _, path in entries if path.parent.name == "layers")
-        return CacheInfo(path=self.root, layers=layers, inventories=len(entries) - layers,
+        kinds = [path.parent.name for _, _, path in entries]
+        return CacheInfo(path=self.root, layers=kinds.count("layers"),
+                         inventories=kinds.count("inventories"), results=kinds.count("images"),
                          bytes=sum(size for _, size, _ in entries), max_bytes=self.max_bytes)
 
     def clean(self) -> int:

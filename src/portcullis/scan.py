@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import logging
 import time
 from dataclasses import dataclass, field, replace
@@ -27,11 +26,10 @@ from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.analyze.secrets.analyzer import matcher as secret_matcher
 from portcullis.analyze.secrets.image_config import redact_image
 from portcullis.errors import ConfigError, VulnDBError
-from portcullis.layers.view import SquashedView
 from portcullis.model.compliance import CompliancePolicy, ComplianceSettings
 from portcullis.model.finding import Severity, Warning
 from portcullis.model.image import ImageConfig, ImageInfo
-from portcullis.model.report import FileStats, Report, ScannerResult
+from portcullis.model.report import Report, ScannerResult
 from portcullis.policy.verdict import Gate, apply_gate
 from portcullis.sbom_input import SCHEME as SBOM_SCHEME
 from portcullis.sbom_input import read_sbom
@@ -39,8 +37,6 @@ from portcullis.source.base import SourceOptions
 from portcullis.source.resolve import open_image
 
 log = logging.getLogger(__name__)
-
-LARGEST_FILES = 50
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,7 +116,7 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
             return _judge(replace(_report(info, engine, options, now, vuln), db=db), options,
                           now)
         finally:
-            engine.view.close()
+            engine.close()
 
 
 def _layer_cache(options: ScanOptions) -> tuple[LayerCache | None, Warning | None]:
@@ -222,28 +218,6 @@ def _stale(built_at: str, now: datetime, most: timedelta) -> int | None:
     return age.days if age > most else None
 
 
-def _file_stats(view: SquashedView, result: AnalysisResult) -> FileStats:
-    """Totals over the visible files; per-layer and wasted totals come from the "files"
-    analyzer when it ran."""
-    count = 0
-    total = 0
-    sizes: list[tuple[int, str, int]] = []
-    for entry in view.walk():
-        if not entry.meta.is_file:
-            continue
-        count += 1
-        total += entry.meta.size
-        item = (entry.meta.size, entry.path, entry.layer)
-        if len(sizes) < LARGEST_FILES:
-            heapq.heappush(sizes, item)
-        else:
-            heapq.heappushpop(sizes, item)
-    largest = tuple((p, s, layer) for s, p, layer in sorted(sizes, key=lambda t: (-t[0], t[1])))
-    return FileStats(count=count, total_size=total, largest=largest,
-                     per_layer=result.layer_totals or (),
-                     wasted_bytes=result.wasted_bytes or 0)
-
-
 def _statuses(engine: EngineResult, requested: frozenset[str],
               vuln: ScannerResult | None) -> dict[str, ScannerResult]:
     out: dict[str, ScannerResult] = {}
@@ -284,7 +258,7 @@ def _report(info: ImageInfo, engine: EngineResult, options: ScanOptions,
         packages=tuple(result.packages),
         findings=tuple(result.findings),
         warnings=tuple(result.warnings),
-        files=_file_stats(engine.view, result),
+        files=engine.files,
         scanners=_statuses(engine, options.scanners, vuln),
         base_image=result.base_image,
         baselines=tuple(result.baselines),

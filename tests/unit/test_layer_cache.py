@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -114,10 +115,17 @@ def test_a_changed_top_layer_is_the_only_one_read(tmp_path: Path) -> None:
     assert [f.extra["sha256"] for f in top] == [hashlib.sha256(b"top v2\n").hexdigest()]
 
 
+def _drop_whole_results(cache: Path) -> None:
+    """These tests are about layer entries: the whole-scan entry would answer first."""
+    for entry in (cache / "images").iterdir():
+        entry.unlink()
+
+
 def test_a_truncated_entry_is_detected_and_rebuilt(tmp_path: Path) -> None:
     ref = _oci(tmp_path, "img", _layers())
     cache = tmp_path / "cache"
     cold = _run(ref, LayerCacheDir(cache), Reader(), tmp_path)
+    _drop_whole_results(cache)
     entries = sorted((cache / "layers").iterdir(), key=lambda p: p.stat().st_size)
     torn = entries[-1]
     whole = torn.read_bytes()
@@ -135,6 +143,7 @@ def test_a_flipped_byte_in_an_entry_is_not_served(tmp_path: Path) -> None:
     ref = _oci(tmp_path, "img", _layers())
     cache = tmp_path / "cache"
     _run(ref, LayerCacheDir(cache), Reader(), tmp_path)
+    _drop_whole_results(cache)
     for entry in (cache / "layers").iterdir():
         data = bytearray(entry.read_bytes())
         data[-1] ^= 0xFF
@@ -197,12 +206,13 @@ def test_the_cache_stays_under_its_size_and_evicts_the_oldest(tmp_path: Path) ->
     _run(ref, small, Reader(), tmp_path)
     info = small.info()
     assert info.bytes <= sum(sizes) // 2
-    assert 0 < info.layers + info.inventories < 7
+    assert 0 < info.layers + info.inventories + info.results < 8
     # The layers written last (the top ones) are the ones kept: a rescan hits only them.
+    _drop_whole_results(tmp_path / "small")
     again = _run(ref, LayerCacheDir(tmp_path / "small", max_bytes=sum(sizes) // 2),
                  Reader(), tmp_path)
     assert again.from_cache == []  # the bottom layer went first, and keys hold those below
-    assert small.clean() == info.layers + info.inventories
+    assert small.clean() == info.layers + info.inventories + info.results
     assert small.info().layers == 0
 
 
@@ -253,18 +263,25 @@ class FilesCheck:
 
 def test_an_unchanged_image_is_not_inventoried_again_but_its_checks_run(
         tmp_path: Path) -> None:
+    """On another day the whole-scan entry misses (end-of-life dates, password ageing), so
+    the checks run again, on the cached inventory; the same day again, nothing runs."""
     ref = _oci(tmp_path, "img", _layers())
     cache = tmp_path / "cache"
     Inventory.runs = Check.runs = FilesCheck.runs = 0
 
-    def once() -> EngineResult:
+    def once(day: int) -> EngineResult:
         with open_image(ref, SourceOptions()) as image:
             return run(image, [Reader(), Inventory(), Check(), FilesCheck()],
-                       EngineOptions(temp_dir=str(tmp_path), cache=LayerCacheDir(cache)))
+                       EngineOptions(temp_dir=str(tmp_path), cache=LayerCacheDir(cache),
+                                     now=datetime(2026, 12, day, 12, tzinfo=UTC)))
 
-    cold, warm = once(), once()
+    cold, warm = once(1), once(2)
     assert (Inventory.runs, Check.runs, FilesCheck.runs) == (1, 2, 1)
     assert not cold.inventory_from_cache and warm.inventory_from_cache
+    assert not warm.image_from_cache
     assert sorted(p.name for p in warm.result.packages) == ["app", "top"]
     assert [f.extra for f in warm.result.findings if f.id == "count"] == [{"sha256": "2"}]
     assert _findings(warm) == _findings(cold)
+    again = once(2)
+    assert (Inventory.runs, Check.runs, FilesCheck.runs) == (1, 2, 1)
+    assert again.image_from_cache and again.result == warm.result

@@ -21,15 +21,18 @@ from portcullis.analyze.base import (
     FileAnalyzer,
     TreeAnalyzer,
 )
+from portcullis.analyze.blob_hashes import hash_blobs
 from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.declared import merge_declared
 from portcullis.analyze.feed import Failures, Feed
+from portcullis.analyze.file_stats import file_stats
+from portcullis.analyze.image_key import image_key, storable
 from portcullis.analyze.layer_cache import (
+    CachedImage,
     CachedInventory,
     CachedLayer,
     HashingReader,
     LayerCache,
-    blob_sha256,
     inventory_key,
     key_salt,
     layer_key,
@@ -45,6 +48,7 @@ from portcullis.analyze.parallel import (
     analyzer_path,
     decode_done,
 )
+from portcullis.analyze.prefetch import ScanCache, prefetch
 from portcullis.errors import LimitExceededError, PortcullisError
 from portcullis.layers.content import ContentStore
 from portcullis.layers.index import FileCounter, LayerIndex, index_layer
@@ -56,6 +60,7 @@ from portcullis.model.compliance import ComplianceSettings
 from portcullis.model.finding import Warning
 from portcullis.model.image import LayerRef
 from portcullis.model.package import Package
+from portcullis.model.report import FileStats
 from portcullis.progress import NullProgress, Progress
 
 log = logging.getLogger(__name__)
@@ -74,11 +79,29 @@ class ScannerStatus:
 
 @dataclass
 class EngineResult:
-    view: SquashedView
     result: AnalysisResult
+    files: FileStats  # totals over the view's visible files (the report's ``files``)
     statuses: dict[str, ScannerStatus] = field(default_factory=dict)
     from_cache: list[int] = field(default_factory=list)  # layers whose results were cached
     inventory_from_cache: bool = False  # the environment and inventory stages too
+    image_from_cache: bool = False  # the whole result: no view was built, no tree analyzer ran
+    built: SquashedView | None = None
+    # Builds the view when it was not (a whole-result hit); call it while the image is open.
+    rebuild: Callable[[], SquashedView] | None = None
+
+    @property
+    def view(self) -> SquashedView:
+        """The squashed view; after a whole-result hit it is built on first use (the layer
+        pass again, mostly from the layer cache), so the image must still be open."""
+        if self.built is None:
+            if self.rebuild is None:
+                raise RuntimeError("engine result without a view")
+            self.built = self.rebuild()
+        return self.built
+
+    def close(self) -> None:
+        if self.built is not None:
+            self.built.close()
 
 
 @dataclass
@@ -316,15 +339,9 @@ def _from_cache(image: Image, layer: LayerRef, cache: LayerCache | None, key: st
         return None
     if verify and entry.diff_id != layer.diff_id:
         return None  # read it for real: that verifies the diff_id, or fails on it
-    progress_key = f"layer-{layer.index}"
-    options.progress.start(progress_key, f"layer {layer.index + 1}/{len(image.info.layers)}",
-                           layer.size)
-    raw = image.open_layer(layer)
-    try:
-        blob = blob_sha256(raw)
-    finally:
-        raw.close()
-        options.progress.finish(progress_key)
+    blob = cache.hashed.get(layer.index) if isinstance(cache, ScanCache) else None
+    if blob is None:
+        [blob] = hash_blobs(image, [layer], options.progress)
     if blob != entry.blob_sha256:
         log.info("layer %d: cache entry made from other bytes; reading the layer", layer.index)
         return None
@@ -381,20 +398,70 @@ def run(
     options: EngineOptions,
 ) -> EngineResult:
     """Stream every layer once, then run the tree analyzers. Analyzer failures become
-    warnings and ``failed`` statuses; source and layer errors propagate (they are fatal)."""
+    warnings and ``failed`` statuses; source and layer errors propagate (they are fatal).
+    With a cache: a rescan of the same image with the same settings takes the whole result
+    from it (when this scan hashes every blob to what it recorded), else the layers it holds."""
+    now = options.now or datetime.now().astimezone()
+    cache = ScanCache(options.cache) \
+        if options.cache is not None and image.info.source != "dir" else None
+    if cache is None:
+        return _run(image, analyzers, options, now, "", None)
+    salt = key_salt(analyzers, options.limits,
+                    settings_digest(options.malware, options.settings))
+    verify = options.verify_diff_ids
+    whole = image_key(salt, image.info, verify, now, options.checks, options.compliance)
+    check_image_size(image, options.limits)
+    hit = _image_hit(image, cache, whole, options)
+    if hit is not None:
+        return _whole_result(image, analyzers, options, hit)
+    prefetch(image, cache, salt, verify, options.progress)
+    return _run(image, analyzers, replace(options, cache=cache), now, salt, whole)
+
+
+def _image_hit(image: Image, cache: ScanCache, key: str,
+               options: EngineOptions) -> CachedImage | None:
+    """The whole-result entry under ``key`` when every blob hashes now to what it recorded.
+    The hashes are kept in ``cache`` for the layer entries either way."""
+    entry = cache.get_image(key)
+    layers = image.info.layers
+    if entry is None or len(entry.blobs) != len(layers):
+        return None
+    blobs = hash_blobs(image, layers, options.progress)
+    cache.hashed.update((layer.index, blob) for layer, blob in zip(layers, blobs, strict=True))
+    if blobs != entry.blobs:
+        log.info("cached scan result made from other bytes; reading the layers")
+        return None
+    return entry
+
+
+def _whole_result(image: Image, analyzers: Sequence[object], options: EngineOptions,
+                  hit: CachedImage) -> EngineResult:
+    layers = [layer.index for layer in image.info.layers]
+    engine = EngineResult(result=hit.result, files=hit.files, from_cache=layers,
+                          inventory_from_cache=True, image_from_cache=True,
+                          rebuild=lambda: _run(image, analyzers, options,
+                                               options.now or datetime.now().astimezone(),
+                                               "", None, view_only=True).view)
+    engine.statuses = _statuses(analyzers, Failures())
+    return engine
+
+
+def _run(image: Image, analyzers: Sequence[object], options: EngineOptions, now: datetime,
+         salt: str, whole: str | None, view_only: bool = False) -> EngineResult:
+    """The layer pass and the tree analyzers; ``whole``: the key to store the result under.
+    ``view_only``: stop once the view is built (its result is not complete)."""
     file_analyzers = [a for a in analyzers if isinstance(a, FileAnalyzer)]
     tree_analyzers = sorted(
         (a for a in analyzers if isinstance(a, TreeAnalyzer)),
         key=lambda a: (a.spec.stage, a.spec.name),
     )
-    now = options.now or datetime.now().astimezone()
     ctx = AnalysisContext(image=image.info, limits=options.limits, now=now,
                           checks=options.checks, compliance=options.compliance,
                           malware=options.malware, settings=options.settings)
     content = ContentStore(options.temp_dir)
-    salt = (key_salt(analyzers, options.limits, settings_digest(options.malware,
-                                                                options.settings))
-            if options.cache is not None else "")
+    if options.cache is not None and not salt:
+        salt = key_salt(analyzers, options.limits,
+                        settings_digest(options.malware, options.settings))
     capture = [p for a in tree_analyzers for p in a.spec.paths]
     feed = Feed(file_analyzers, capture, content, ctx)
     # The layer pass allocates millions of small objects and frees almost none: the cyclic
@@ -409,6 +476,8 @@ def run(
     finally:
         if gc_was_on:
             gc.enable()
+    if view_only:
+        return EngineResult(result=AnalysisResult(), files=FileStats(), built=view)
     collected = AnalysisResult()
     for layer in layers:
         collected.warnings.extend(layer.index.warnings)
@@ -441,10 +510,15 @@ def run(
         options.cache.put_inventory(key, CachedInventory(result=inventory, distro=ctx.distro,
                                                          checks=checks))
     collected.warnings[:] = cap_warnings(collected.warnings)
-    engine = EngineResult(view=view, result=collected,
+    engine = EngineResult(result=collected, files=file_stats(view, collected), built=view,
                           from_cache=[lr.index.layer for lr in layers if lr.from_cache],
                           inventory_from_cache=cached is not None)
     engine.statuses = _statuses(analyzers, failures)
+    if options.cache is not None and whole is not None and not failures.reasons \
+            and storable(collected):
+        options.cache.put_image(whole, CachedImage(blobs=[lr.blob for lr in layers],
+                                                   result=_snapshot(collected),
+                                                   files=engine.files))
     return engine
 
 

@@ -30,13 +30,14 @@ from portcullis.analyze.base import AnalysisResult, AnalyzerSettings
 from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.layers.index import LayerIndex
 from portcullis.limits import ScanLimits
+from portcullis.model.baseline import BaselineResult
 from portcullis.model.blob import Reader
 from portcullis.model.distro import Distro
 from portcullis.model.files import FileKind, FileMeta, Location
 from portcullis.model.finding import Finding, Severity, Warning
 from portcullis.model.image import LayerRef
 from portcullis.model.package import Package
-from portcullis.model.report import BaseImageInfo, LayerTotals
+from portcullis.model.report import BaseImageInfo, FileStats, LayerTotals
 
 # Bump when the engine's per-layer record or its meaning changes.
 FORMAT = 1
@@ -71,6 +72,20 @@ class CachedInventory:
     checks: dict[str, AnalysisResult] = field(default_factory=dict)
 
 
+@dataclass
+class CachedImage:
+    """A whole scan's engine result, for a rescan of the same image with the same settings:
+    what every analyzer found (after the tree analyzers, visibility marks and warning caps)
+    and the file totals of the view. Its key (``engine_key.image_key``) is made of claims and
+    settings; ``blobs`` are the sha256 of the raw layer blobs as hashed when it was written,
+    and it is served only when this scan hashes every blob to the same values. Never written
+    for a scan in which an analyzer failed."""
+
+    blobs: list[str]
+    result: AnalysisResult
+    files: FileStats
+
+
 class LayerCache(Protocol):
     def get(self, key: str) -> CachedLayer | None:
         """The entry stored under ``key``, or None (missing, torn or unreadable)."""
@@ -81,6 +96,10 @@ class LayerCache(Protocol):
     def get_inventory(self, key: str) -> CachedInventory | None: ...
 
     def put_inventory(self, key: str, inventory: CachedInventory) -> None: ...
+
+    def get_image(self, key: str) -> CachedImage | None: ...
+
+    def put_image(self, key: str, image: CachedImage) -> None: ...
 
 
 def key_salt(analyzers: Sequence[object], limits: ScanLimits, settings: str = "") -> str:
@@ -133,8 +152,9 @@ def _shape() -> list[object]:
 
 
 _STORED: tuple[Any, ...] = (
-    CachedLayer, CachedInventory, LayerIndex, AnalysisResult, FileMeta, FileKind, Warning,
-    Finding, Severity, Package, Location, Distro, LayerTotals, BaseImageInfo,
+    CachedLayer, CachedInventory, CachedImage, LayerIndex, AnalysisResult, FileMeta, FileKind,
+    Warning, Finding, Severity, Package, Location, Distro, LayerTotals, BaseImageInfo, FileStats,
+    BaselineResult,
 )
 
 

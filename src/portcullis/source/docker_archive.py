@@ -19,7 +19,7 @@ from portcullis.model.blob import Reader
 from portcullis.model.digest import Digest
 from portcullis.model.image import ImageConfig, ImageInfo, LayerRef
 from portcullis.model.json_doc import convert
-from portcullis.source.archive import BlobStore, open_store
+from portcullis.source.archive import BlobStore, DirStore, open_store
 from portcullis.source.base import ImageBase, SourceOptions
 from portcullis.source.manifest import load_json
 from portcullis.source.reference import ImageReference
@@ -38,6 +38,9 @@ class DockerArchiveImage(ImageBase):
         self._options = options
         self.info = info
         self.on_close(store.close)
+        # Each layer is its own file: threads may read several at once (see
+        # analyze/blob_hashes.py). Members of one tar share its file handle: they may not.
+        self.concurrent_reads = isinstance(store, DirStore)
 
     def open_layer(self, layer: LayerRef) -> Reader:
         path = self._paths[layer.index]

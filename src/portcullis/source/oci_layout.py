@@ -6,7 +6,7 @@ from portcullis.errors import ConfigError, DigestMismatchError, NotFoundError, S
 from portcullis.model.blob import Reader
 from portcullis.model.digest import Digest
 from portcullis.model.image import ImageInfo, LayerRef, Platform
-from portcullis.source.archive import BlobStore, open_store
+from portcullis.source.archive import BlobStore, DirStore, open_store
 from portcullis.source.base import ImageBase, SourceOptions
 from portcullis.source.manifest import (
     REF_NAME,
@@ -30,6 +30,9 @@ class LayoutImage(ImageBase):
         self._options = options
         self.info = info
         self.on_close(store.close)
+        # Each layer is its own file: threads may read several at once (see
+        # analyze/blob_hashes.py). Members of one tar share its file handle: they may not.
+        self.concurrent_reads = isinstance(store, DirStore)
 
     def open_layer(self, layer: LayerRef) -> Reader:
         if layer.digest is None:

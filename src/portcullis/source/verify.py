@@ -37,6 +37,15 @@ class VerifyingReader(io.RawIOBase):
         self._expected_size = expected_size
         self.bytes_read = 0
         self._done = False
+        # The blob's sha256 (hex), set at EOF once it matched a sha256 digest: a caller that
+        # needs the hash of what it read (the layer cache) need not hash the bytes again.
+        self.sha256: str | None = None
+
+    @property
+    def checks_sha256(self) -> bool:
+        """Whether reading to EOF checks the bytes against a sha256 digest (and sets
+        ``sha256``)."""
+        return self._expected is not None and self._expected.algorithm == "sha256"
 
     def readable(self) -> bool:
         return True
@@ -74,6 +83,8 @@ class VerifyingReader(io.RawIOBase):
                     f"{self._what}: digest mismatch: expected {self._expected}, "
                     f"got {self._expected.algorithm}:{got}"
                 )
+            if self._expected.algorithm == "sha256":
+                self.sha256 = got
 
     def drain(self, chunk: int = 1 << 20) -> None:
         """Read to EOF so the digest gets checked."""
