@@ -165,7 +165,9 @@ class SquashedView:
         # Most paths share a history (say "added in layer 0"): one Change per (layer, action)
         # and one tuple per distinct history keep 100k+ entries from holding 100k+ copies.
         self._changes: dict[tuple[int, str], Change] = {}
-        self._histories: dict[tuple[Change, ...], tuple[Change, ...]] = {}
+        # Keyed by the ids of the (shared) changes: hashing ints is C work, hashing a Change
+        # calls its dataclass __hash__.
+        self._histories: dict[tuple[int, ...], tuple[Change, ...]] = {}
         self._content = content or ContentStore()
         self._max_depth = max_symlink_depth
         self._implied_cost = 0  # about the bytes implicit parent directories take
@@ -278,8 +280,11 @@ class SquashedView:
         return change
 
     def _shared(self, history: list[Change]) -> tuple[Change, ...]:
-        key = tuple(history)
-        return self._histories.setdefault(key, key)
+        key = tuple(map(id, history))
+        shared = self._histories.get(key)
+        if shared is None:
+            shared = self._histories[key] = tuple(history)
+        return shared
 
     def _stamp(self) -> None:
         """Give the entries of every path changed since the last query their full history,
