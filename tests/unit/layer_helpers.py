@@ -54,10 +54,10 @@ def analysis_context(distro: Distro | None = None,
 def index_of(layer: kit.Layer, number: int, store: ContentStore,
              limits: ScanLimits | None = None) -> LayerIndex:
     limits = limits or ScanLimits()
-    stream = LayerStream(io.BytesIO(layer.blob()), diff_id=kit.sha(layer.tar_bytes()),
-                         limit=limits.max_layer_bytes, what=f"layer {number}")
-    return index_layer(stream, number, sink=CaptureAll(store), limits=limits,
-                       counter=FileCounter(limits.max_files), what=f"layer {number}")
+    with LayerStream(io.BytesIO(layer.blob()), diff_id=kit.sha(layer.tar_bytes()),
+                     limit=limits.max_layer_bytes, what=f"layer {number}") as stream:
+        return index_layer(stream, number, sink=CaptureAll(store), limits=limits,
+                           counter=FileCounter(limits.max_files), what=f"layer {number}")
 
 
 def view_of(layers: Sequence[kit.Layer]) -> SquashedView:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from portcullis.layers.content import ContentStore
+from portcullis.layers.view import SquashedView
 from portcullis.model.files import FileKind
 from tests.images import kit
 from tests.images.kit import Layer, directory, file, hardlink, opaque, symlink, whiteout
-from tests.unit.layer_helpers import view_of
+from tests.unit.layer_helpers import index_of, view_of
 
 
 def test_whiteout_hides_file_but_keeps_its_bytes() -> None:
@@ -128,3 +130,31 @@ def test_versions_lists_every_version_bottom_up() -> None:
     versions = view.versions("/var/lib/db")
     assert [(e.layer, e.visible, view.read_entry(e)) for e in versions] == [
         (0, False, b"v0"), (2, False, b"v2"), (4, True, b"v4")]
+
+
+def test_every_version_carries_the_full_history_when_queried_between_layers() -> None:
+    """Entries are stamped with their history when put and restamped when it grows: a view
+    queried after each layer ends with the same versions as one built at once."""
+    layers = [
+        Layer([file("app/x", "v1"), file("app/keep", "k"), directory("opt/d"),
+               file("opt/d/f", "f")]),
+        Layer([file("app/x", "v2"), whiteout("opt/d")]),
+        Layer([whiteout("app/x"), file("opt/d", "now a file")]),
+        Layer([file("app/x", "v4")]),
+    ]
+    store = ContentStore()
+    indexes = [index_of(layer, i, store) for i, layer in enumerate(layers)]
+    stepwise = SquashedView(store)
+    for index in indexes:
+        stepwise.apply(index)
+        list(stepwise.walk())  # stamps what changed so far
+        list(stepwise.hidden())
+    at_once = SquashedView.build(indexes, store)
+    for path in ("/app/x", "/app/keep", "/opt/d", "/opt/d/f"):
+        assert stepwise.versions(path) == at_once.versions(path), path
+    versions = at_once.versions("/app/x")
+    full = [(0, "add"), (1, "modify"), (2, "delete"), (3, "add")]
+    assert [v.layer for v in versions] == [0, 1, 3]
+    assert all([(c.layer, c.action) for c in v.history] == full for v in versions)
+    assert [v.visible for v in versions] == [False, False, True]
+    assert [(c.layer, c.action) for c in at_once.history("/app/keep")] == [(0, "add")]

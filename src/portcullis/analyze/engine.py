@@ -372,10 +372,11 @@ def _read_layer(image: Image, layer: LayerRef, feed: Feed, content: ContentStore
         seen = done
 
     try:
-        stream = LayerStream(hashing, diff_id=layer.diff_id if verify else None,
-                             limit=limits.max_layer_bytes, what=what)
-        index = index_layer(stream, layer.index, sink=feed, limits=limits,
-                            counter=counter, what=what, on_bytes=advance)
+        # Closing the stream stops its thread before the blob is closed under it.
+        with LayerStream(hashing, diff_id=layer.diff_id if verify else None,
+                         limit=limits.max_layer_bytes, what=what) as stream:
+            index = index_layer(stream, layer.index, sink=feed, limits=limits,
+                                counter=counter, what=what, on_bytes=advance)
     finally:
         hashing.close()
         options.progress.finish(key)

@@ -210,6 +210,9 @@ class Feed:
     # ContentSink -------------------------------------------------------------------------------
 
     def open(self, layer: int, meta: FileMeta) -> _Fanout | None:
+        if not self._analyzers and (self._capture is None
+                                    or self._capture.match(meta.path) is None):
+            return None  # most files, when no file analyzer runs: nothing to decide
         interest = self._interest(meta, layer)
         if not interest.capture and not interest.analyzers:
             return None

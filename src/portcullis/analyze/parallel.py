@@ -136,9 +136,9 @@ def _analyze(job: LayerJob) -> LayerDone:
     counter = FileCounter(job.limits.max_files)
     try:
         # The parent hashed the blob while spooling it: here it is only inflated.
-        with Path(job.blob_path).open("rb") as fh:
-            stream = LayerStream(fh, diff_id=job.diff_id,
-                                 limit=job.limits.max_layer_bytes, what=job.what)
+        with Path(job.blob_path).open("rb") as fh, \
+                LayerStream(fh, diff_id=job.diff_id, limit=job.limits.max_layer_bytes,
+                            what=job.what) as stream:
             index = index_layer(stream, job.layer, sink=feed, limits=job.limits,
                                 counter=counter, what=job.what)
         result = feed.end_layer(index)

@@ -88,6 +88,12 @@ class FileCounter:
 
 def safe_name(raw: str) -> str | None:
     """The absolute in-image path of a tar member, or None if it climbs above the root."""
+    plain = raw[2:] if raw.startswith("./") else raw
+    if (plain and plain[0] not in "./" and plain[-1] != "/" and "//" not in plain
+            and "/." not in plain and "\\" not in plain):
+        # The common name ("usr/bin/ls", "./etc/passwd"): no part is empty, "." or "..",
+        # nothing to normalise. Any name with a part starting with a dot takes the long way.
+        return "/" + plain
     depth = 0
     for part in raw.replace("\\", "/").split("/"):
         if part in ("", "."):
@@ -134,10 +140,13 @@ def index_layer(
     index = LayerIndex(layer=layer, compression=stream.compression)
     reader = TarReader(stream, what=what,
                        on_warning=lambda message, offset: index.warn(message))
+    reported = 0
     for member in reader:
         _add_member(reader, member, index, sink, counter, what)
-        if on_bytes is not None:
-            on_bytes(stream.total)
+        # The stream's total moves a chunk at a time: report it when it moved.
+        if on_bytes is not None and stream.total != reported:
+            reported = stream.total
+            on_bytes(reported)
     reader.drain()
     stream.finish()
     index.tar_bytes = stream.total

@@ -2,13 +2,24 @@
 
 The media type is only a hint (some registries and tools lie); the first bytes decide.
 The uncompressed bytes are hashed on the way through so the diff_id is verified for free.
+
+The raw read (with the blob's hash, when the raw stream hashes) and the decompression run on
+a second thread, ahead of the reader (the tar parser) by a few chunks: isal, zstandard, hashlib
+and file reads release the GIL, so inflating overlaps with indexing. The tar's own digest is
+taken on the reader's side as it takes each chunk (the parser waits for the inflater anyway:
+that keeps the two threads' work about even). Whatever the thread raises reaches the reader
+where a single-threaded read would have raised it: in order, after the bytes before it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import queue
+import threading
 import zlib
+from dataclasses import dataclass
 
 import isal.igzip
 import isal.isal_zlib
@@ -26,6 +37,7 @@ from portcullis.model.digest import Digest
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 20
+_AHEAD = 4  # chunks the thread may hold ready: bounds memory at about _AHEAD + 2 chunks
 _ISAL_ERROR: type[Exception] = isal.isal_zlib.error  # type: ignore[assignment]
 _DECOMPRESSION_ERRORS = (EOFError, zlib.error, _ISAL_ERROR, OSError, ValueError,
                          zstandard.ZstdError)
@@ -66,11 +78,25 @@ def sniff(head: bytes) -> str:
     return "none"
 
 
+@dataclass
+class _End:
+    """The last item the thread hands over, with what draining the raw stream after the
+    compressed data raised (given at ``finish()``, where it always was)."""
+
+    error: BaseException | None = None
+
+
+class _Stop(Exception):
+    """The reader closed the stream early: the thread ends without a word."""
+
+
 class LayerStream(io.RawIOBase):
     """The uncompressed tar of one layer.
 
     Counts bytes against ``limit`` (the decompression-bomb guard) and, when ``diff_id`` is
-    given, checks the uncompressed digest once ``finish()`` has drained the stream.
+    given, checks the uncompressed digest once ``finish()`` has drained the stream. ``raw`` is
+    read on the stream's thread from the first read on; ``close()`` stops the thread (close
+    ``raw`` only after that).
     """
 
     def __init__(self, raw: Reader, *, diff_id: str | None, limit: int, what: str) -> None:
@@ -79,6 +105,7 @@ class LayerStream(io.RawIOBase):
         self._what = what
         self._limit = limit
         self.total = 0
+        """Bytes of the tar handed to the reader so far."""
         head = _read_exact(raw, 4)
         self.compression = sniff(head)
         prefixed = _Prefixed(head, raw)
@@ -95,37 +122,43 @@ class LayerStream(io.RawIOBase):
             self._inner = prefixed
         self._expected = Digest.parse(diff_id) if diff_id else None
         self._hasher = hashlib.new(self._expected.algorithm) if self._expected else None
+        self._queue: queue.Queue[bytes | _End | BaseException] = queue.Queue(_AHEAD)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._chunk = memoryview(b"")
+        self._end: _End | None = None
+        self._error: BaseException | None = None
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        try:
-            data = self._inner.read(size if size is not None and size >= 0 else _CHUNK)
-        except PortcullisError:
-            raise
-        except _DECOMPRESSION_ERRORS as e:
-            raise LayerError(f"{self._what}: corrupt {self.compression} stream ({e})") from e
-        if data:
-            self.total += len(data)
-            if self.total > self._limit:
-                raise LimitExceededError("max_layer_bytes", self._limit, self._what)
-            if self._hasher is not None:
-                self._hasher.update(data)
+        if not self._chunk and not self._next():
+            return b""
+        n = len(self._chunk) if size is None or size < 0 else min(size, len(self._chunk))
+        data = bytes(self._chunk[:n])
+        self._chunk = self._chunk[n:]
+        self.total += n
         return data
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        if not self._chunk and not self._next():
+            return 0
+        n = min(len(buffer), len(self._chunk))
+        buffer[:n] = self._chunk[:n]
+        self._chunk = self._chunk[n:]
+        self.total += n
+        return n
 
     def finish(self) -> None:
         """Drain what the tar reader left (end blocks, padding) and check the diff_id."""
-        while self.read(_CHUNK):
-            pass
-        # Trailing garbage after the compressed stream still belongs to the blob digest.
-        while self._raw.read(_CHUNK):
-            pass
+        while self._next():
+            self.total += len(self._chunk)
+            self._chunk = memoryview(b"")
+        end = self._end
+        assert end is not None  # _next() returned False: the thread ended
+        if end.error is not None:
+            raise end.error
         if self._hasher is not None and self._expected is not None:
             got = self._hasher.hexdigest()
             if got != self._expected.hex:
@@ -133,6 +166,116 @@ class LayerStream(io.RawIOBase):
                     f"{self._what}: diff_id mismatch: config says {self._expected}, "
                     f"layer content is {self._expected.algorithm}:{got}"
                 )
+
+    def close(self) -> None:
+        """Stop the thread (it may be ahead, or blocked handing over a chunk) and wait for it,
+        so that the caller may close the raw stream."""
+        if self._thread is not None:
+            self._stop.set()
+            while self._thread.is_alive():
+                self._drop_all()
+                self._thread.join(0.01)
+            self._drop_all()
+            self._release()
+        super().close()
+
+    # ------------------------------------------------------------------ the reader's side
+
+    def _next(self) -> bool:
+        """The next chunk into ``_chunk``; False at the end. Raises what the thread raised."""
+        if self._error is not None:
+            raise self._error
+        if self._end is not None:
+            return False
+        if self._thread is None:
+            self._start()
+        item = self._queue.get()
+        if isinstance(item, bytes):
+            if self._hasher is not None:
+                self._hasher.update(item)
+            self._chunk = memoryview(item)
+            return True
+        self._release()  # the thread has handed over its last item
+        if isinstance(item, _End):
+            self._end = item
+            return False
+        self._error = item
+        raise item
+
+    def _start(self) -> None:
+        if self.closed:
+            raise ValueError("I/O operation on closed LayerStream")
+        self._thread = threading.Thread(target=self._run, name=f"inflate {self._what}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _release(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _drop_all(self) -> None:
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
+
+    # ------------------------------------------------------------------ the thread's side
+
+    def _run(self) -> None:
+        """The thread: every chunk, then the end (or the error, which is the end)."""
+        item: _End | BaseException
+        try:
+            self._pump()
+            item = _End(self._drain_raw())
+        except _Stop:
+            return
+        except BaseException as e:  # handed to the reader, raised there
+            item = e
+        with contextlib.suppress(_Stop):
+            self._put(item)
+
+    def _drain_raw(self) -> BaseException | None:
+        """Read the raw stream to its end: trailing garbage after the compressed stream still
+        belongs to the blob digest (the source checks it at EOF). What that raises is the
+        reader's at ``finish()``."""
+        try:
+            while self._raw.read(_CHUNK):
+                if self._stop.is_set():
+                    raise _Stop
+        except _Stop:
+            raise
+        except BaseException as e:
+            return e
+        return None
+
+    def _pump(self) -> None:
+        """Inflate and count every chunk and hand it over."""
+        total = 0
+        while True:
+            try:
+                data = self._inner.read(_CHUNK)
+            except PortcullisError:
+                raise
+            except _DECOMPRESSION_ERRORS as e:
+                raise LayerError(f"{self._what}: corrupt {self.compression} stream ({e})") from e
+            if not data:
+                return
+            total += len(data)
+            if total > self._limit:
+                raise LimitExceededError("max_layer_bytes", self._limit, self._what)
+            self._put(data)
+
+    def _put(self, item: bytes | _End | BaseException) -> None:
+        while True:
+            if self._stop.is_set():
+                raise _Stop
+            try:
+                self._queue.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
 
 
 def _read_exact(raw: Reader, n: int) -> bytes:

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
-import posixpath
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from portcullis.errors import LimitExceededError
@@ -60,6 +59,11 @@ class Filesystem(Protocol):
 
 class SymlinkLoopError(Exception):
     pass
+
+
+def _parent(path: str) -> str:
+    """The parent of a normalised absolute path other than the root."""
+    return path[: path.rfind("/")] or ROOT
 
 
 def _basename(path: str) -> str:
@@ -161,7 +165,9 @@ class SquashedView:
         # Most paths share a history (say "added in layer 0"): one Change per (layer, action)
         # and one tuple per distinct history keep 100k+ entries from holding 100k+ copies.
         self._changes: dict[tuple[int, str], Change] = {}
-        self._histories: dict[tuple[Change, ...], tuple[Change, ...]] = {}
+        # Keyed by the ids of the (shared) changes: hashing ints is C work, hashing a Change
+        # calls its dataclass __hash__.
+        self._histories: dict[tuple[int, ...], tuple[Change, ...]] = {}
         self._content = content or ContentStore()
         self._max_depth = max_symlink_depth
         self._implied_cost = 0  # about the bytes implicit parent directories take
@@ -209,13 +215,16 @@ class SquashedView:
         action = "add" if old is None else "modify"
         if not history or history[-1].layer != layer:
             history.append(self._change(layer, action))
-        self._current[path] = FileEntry(meta=meta, layer=layer, history=())
-        self._unstamped.add(path)
+        # Stamped with its history so far: for most paths (written once) that is final, and
+        # _stamp() has nothing to redo for them.
+        self._current[path] = FileEntry(meta=meta, layer=layer, history=self._shared(history))
+        if path in self._hidden_at:
+            self._unstamped.add(path)  # its hidden versions' history changed
         self._link(path, layer)
 
     def _link(self, path: str, layer: int) -> None:
         while path != ROOT:
-            parent = posixpath.dirname(path)
+            parent = _parent(path)
             siblings = self._children.get(parent)
             if siblings is None:
                 if parent not in self._current:
@@ -248,7 +257,8 @@ class SquashedView:
             self._hidden_at[old.path] = [at, position]
         else:
             at.append(position)
-        self._hidden.append(replace(old, visible=False, removed_in=layer))
+        self._hidden.append(FileEntry(meta=old.meta, layer=old.layer, history=old.history,
+                                      visible=False, removed_in=layer))
 
     def _remove_tree(self, path: str, layer: int) -> None:
         stack = [path]
@@ -261,8 +271,7 @@ class SquashedView:
                 self._retire(entry, layer)
                 self._history.setdefault(p, []).append(self._change(layer, "delete"))
                 self._unstamped.add(p)
-        parent = posixpath.dirname(path)
-        self._children.get(parent, set()).discard(path)
+        self._children.get(_parent(path), set()).discard(path)
 
     def _change(self, layer: int, action: str) -> Change:
         change = self._changes.get((layer, action))
@@ -270,17 +279,28 @@ class SquashedView:
             change = self._changes[(layer, action)] = Change(layer=layer, action=action)
         return change
 
+    def _shared(self, history: list[Change]) -> tuple[Change, ...]:
+        key = tuple(map(id, history))
+        shared = self._histories.get(key)
+        if shared is None:
+            shared = self._histories[key] = tuple(history)
+        return shared
+
     def _stamp(self) -> None:
         """Give the entries of every path changed since the last query their full history,
         once: queries then hand out the same objects instead of a copy per call."""
         for path in self._unstamped:
-            history = tuple(self._history.get(path, ()))
-            history = self._histories.setdefault(history, history)
+            history = self._shared(self._history.get(path, []))
             current = self._current.get(path)
-            if current is not None:
-                self._current[path] = replace(current, history=history)
+            if current is not None and current.history is not history:
+                self._current[path] = FileEntry(meta=current.meta, layer=current.layer,
+                                                history=history)
             for i in self._hidden_positions(path):
-                self._hidden[i] = replace(self._hidden[i], history=history)
+                old = self._hidden[i]
+                if old.history is not history:
+                    self._hidden[i] = FileEntry(meta=old.meta, layer=old.layer,
+                                                history=history, visible=False,
+                                                removed_in=old.removed_in)
         self._unstamped.clear()
 
     def _hidden_positions(self, path: str) -> list[int]:

@@ -14,6 +14,8 @@ def classify(path: str) -> tuple[str, str] | None:
 
     Other ``.wh..wh.*`` names (AUFS hard-link bookkeeping) are ("ignore", path).
     """
+    if PREFIX not in path:  # nearly every entry: no need to split it
+        return None
     parent, base = posixpath.split(path)
     if not base.startswith(PREFIX):
         return None
