@@ -22,7 +22,6 @@ from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
 from portcullis.analyze.layer_cache import LayerCache
-from portcullis.analyze.malware.analyzer import prepare_engines
 from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.analyze.secrets.analyzer import matcher as secret_matcher
 from portcullis.analyze.secrets.image_config import redact_image
@@ -80,7 +79,7 @@ def parse_scanners(text: str) -> frozenset[str]:
 def _selected_analyzers(scanners: frozenset[str]) -> list[object]:
     out: list[object] = []
     scanners = expand_scanners(scanners)
-    for cls in analyzer_classes():
+    for cls in analyzer_classes(scanners):  # imports only the packages these scanners need
         serves: frozenset[str] = cls.spec.scanners  # type: ignore[attr-defined]
         if not serves or serves & scanners:
             out.append(cls())
@@ -93,6 +92,8 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
     if reference.startswith(SBOM_SCHEME):
         return _scan_sbom(reference, options, now)
     if "malware" in options.scanners:  # bad rules or hash lists: an error before any work
+        from portcullis.analyze.malware.analyzer import prepare_engines
+
         prepare_engines(options.malware)
     # Loaded (and checked: a bad file is a ConfigError) before any layer is read; it also
     # masks secrets in the report's copy of the image config, whichever scanners run.
