@@ -20,9 +20,11 @@ from portcullis.analyze.discovery import analyzer_classes
 from tests.images import kit
 
 # Each belongs to a command or an output that a plain JSON scan of a local archive does not use.
-HEAVY = ("httpx", "rich", "yaml", "yara_x", "fastapi", "starlette", "uvicorn", "sqlalchemy",
-         "ssl", "http.client", "portcullis.server", "portcullis.upload", "portcullis.cli.db",
-         "portcullis.cli.server", "portcullis.cli.upload", "portcullis.cli.pipeline")
+LIBRARIES = ("httpx", "rich", "yaml", "yara_x", "fastapi", "starlette", "uvicorn", "sqlalchemy",
+             "ssl", "http.client", "portcullis.server", "portcullis.upload")
+SUBCOMMANDS = ("portcullis.cli.db", "portcullis.cli.server", "portcullis.cli.upload",
+               "portcullis.cli.pipeline", "portcullis.cli.base")
+HEAVY = LIBRARIES + SUBCOMMANDS
 
 # Analyzer code only a scan that asks for its scanner may import. (Discovery reads each
 # package's __init__ for its SERVES; the malware settings are part of every scan's options;
@@ -75,6 +77,16 @@ def test_importing_the_command_line_loads_nothing_heavy() -> None:
     # Nor the model, the scan or any writer: `--help` and `version` need none of it.
     assert offending(modules, ("portcullis.model", "portcullis.scan", "portcullis.report",
                                "portcullis.analyze")) == []
+
+
+def test_the_help_lists_every_command_without_loading_anything_heavy() -> None:
+    run = ("sys.argv = ['portcullis', '--help']\n    from portcullis.cli.main import main"
+           "\n    try:\n        main()\n    except SystemExit as e:\n"
+           "        assert not e.code, e.code")
+    # The subcommand modules are loaded (for their one-line help); what they use is not.
+    modules = loaded(run)
+    assert set(SUBCOMMANDS) <= set(modules)  # the probe sees them
+    assert offending(modules, LIBRARIES) == []
 
 
 def test_a_json_scan_with_no_scanners_loads_nothing_heavy(tiny_archive: Path,
