@@ -14,7 +14,8 @@ from portcullis.cli import exit_codes
 from portcullis.errors import VulnDBError
 from portcullis.progress import NullProgress, Progress
 from portcullis.vulndb.exports import DEFAULT_ECOSYSTEMS, DEFAULT_SOURCE
-from portcullis.vulndb.store import Meta, VulnStore, default_db_path
+from portcullis.vulndb.location import default_db_path
+from portcullis.vulndb.store import Meta, VulnStore
 
 if TYPE_CHECKING:
     from portcullis.model.reference import RegistryRef
