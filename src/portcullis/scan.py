@@ -21,7 +21,6 @@ from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
 from portcullis.analyze.layer_cache import LayerCache
-from portcullis.analyze.malware.analyzer import prepare_engines
 from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.analyze.secrets.analyzer import matcher as secret_matcher
 from portcullis.analyze.secrets.image_config import redact_image
@@ -47,7 +46,7 @@ class ScanOptions:
     gate: Gate | None = None  # policy, VEX, baseline; None: only fail_on
     verify_diff_ids: bool = True
     now: datetime | None = None
-    db: Path | None = None  # the vulnerability database (default: vulndb.store.default_db_path)
+    db: Path | None = None  # the vulnerability database (default: vulndb.location.default_db_path)
     db_max_age: timedelta = timedelta(days=7)  # an older database is named in a warning
     checks: CheckSettings = field(default_factory=CheckSettings)  # baseline check settings
     compliance: CompliancePolicy | None = None  # None: the default policy
@@ -76,7 +75,7 @@ def parse_scanners(text: str) -> frozenset[str]:
 def _selected_analyzers(scanners: frozenset[str]) -> list[object]:
     out: list[object] = []
     scanners = expand_scanners(scanners)
-    for cls in analyzer_classes():
+    for cls in analyzer_classes(scanners):  # imports only the packages these scanners need
         serves: frozenset[str] = cls.spec.scanners  # type: ignore[attr-defined]
         if not serves or serves & scanners:
             out.append(cls())
@@ -89,6 +88,8 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
     if reference.startswith(SBOM_SCHEME):
         return _scan_sbom(reference, options, now)
     if "malware" in options.scanners:  # bad rules or hash lists: an error before any work
+        from portcullis.analyze.malware.analyzer import prepare_engines
+
         prepare_engines(options.malware)
     # Loaded (and checked: a bad file is a ConfigError) before any layer is read; it also
     # masks secrets in the report's copy of the image config, whichever scanners run.
@@ -166,12 +167,20 @@ def _compliance(options: ScanOptions) -> ComplianceSettings | None:
     if "compliance" not in options.scanners:
         return None
     from portcullis.vulndb.eol import eol_path
-    from portcullis.vulndb.order import compare_versions
-    from portcullis.vulndb.store import default_db_path
+    from portcullis.vulndb.location import default_db_path
 
     return ComplianceSettings(policy=options.compliance or CompliancePolicy(),
                               eol_file=eol_path(options.db or default_db_path()),
-                              version_order=compare_versions)
+                              version_order=_compare_versions)
+
+
+def _compare_versions(package_type: str, a: str, b: str) -> int:
+    """``vulndb.order.compare_versions``, imported on first use: every version scheme comes
+    with it, and only a banned-software rule with a version range that meets its package
+    needs one."""
+    from portcullis.vulndb.order import compare_versions
+
+    return compare_versions(package_type, a, b)
 
 
 def _vulnerabilities(result: AnalysisResult, options: ScanOptions, now: datetime,
@@ -182,8 +191,9 @@ def _vulnerabilities(result: AnalysisResult, options: ScanOptions, now: datetime
     if "vuln" not in options.scanners:
         return None, None
     # Imported here: a scan without the vuln scanner does not pay for the matcher's imports.
+    from portcullis.vulndb.location import default_db_path
     from portcullis.vulndb.match import match_packages
-    from portcullis.vulndb.store import VulnStore, default_db_path
+    from portcullis.vulndb.store import VulnStore
 
     started = time.perf_counter()
     path = options.db or default_db_path()

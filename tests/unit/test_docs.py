@@ -28,9 +28,12 @@ def commands(command: click.Command, path: tuple[str, ...] = ("portcullis",)
              ) -> Iterator[tuple[str, click.Command]]:
     """Every command of the tree, as ("portcullis base add", command), root first."""
     yield " ".join(path), command
-    if isinstance(command, click.Group):
-        for name in sorted(command.commands):
-            yield from commands(command.commands[name], (*path, name))
+    if isinstance(command, click.Group):  # list/get: subcommands imported on demand count too
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None, f"{' '.join(path)} lists {name} but cannot load it"
+            yield from commands(sub, (*path, name))
 
 
 def sections(text: str) -> dict[str, str]:

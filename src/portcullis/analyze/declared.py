@@ -21,9 +21,6 @@ import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 
-from packaging.utils import canonicalize_name
-from packaging.version import Version
-
 from portcullis.model.files import Location
 from portcullis.model.package import Package
 
@@ -45,8 +42,16 @@ _COMPOSER = re.compile(r"^v?(\d+(?:\.\d+){0,3})(.*)$", re.IGNORECASE)
 
 
 def _pep440(version: str) -> Hashable | None:
+    from packaging.version import Version  # imported on first use: most scans have no Python
+
     # Version equality and hash ignore trailing zeros and spelling (1.0-post1 == 1.0.post1).
     return Version(version)  # InvalidVersion is a ValueError: see identity()
+
+
+def _pep503(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(name)
 
 
 def _semver(version: str) -> Hashable | None:
@@ -104,7 +109,7 @@ class _Rules:
 
 
 _RULES: dict[str, _Rules] = {
-    "python": _Rules(canonicalize_name, _pep440),  # PEP 503 names
+    "python": _Rules(_pep503, _pep440),  # PEP 503 names
     "npm": _Rules(_same, _semver),
     "rust-crate": _Rules(_same, _semver),
     "gem": _Rules(_same, _gem),

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import TYPE_CHECKING
 
-from license_expression import Licensing, get_spdx_licensing
+if TYPE_CHECKING:
+    from license_expression import Licensing
 
 # Names that are not SPDX ids but name exactly one license, lower-cased: DEP-5 short names
 # (Debian copyright files) and free-text names seen in PyPI classifiers, npm and gem metadata.
@@ -102,7 +104,9 @@ _VERSIONED = re.compile(
 @cache
 def _licensing() -> Licensing:
     """Loaded on first use: building the SPDX symbol table costs ~40 ms that a scan without
-    licenses to normalise should not pay."""
+    licenses to normalise should not pay (nor importing the parser)."""
+    from license_expression import get_spdx_licensing
+
     return get_spdx_licensing()
 # Longer text is kept as written: real expressions are a few hundred characters, and the
 # expression parser takes about a second per 100 KB.

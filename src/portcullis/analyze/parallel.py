@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import importlib
 import logging
-import multiprocessing
 import os
 import pickle
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -173,6 +172,10 @@ class LayerPool:
     threads may hold locks is unsafe)."""
 
     def __init__(self, workers: int) -> None:
+        # Imported here: a scan of one layer, or with one worker, never loads multiprocessing.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         method = "fork" if threading.active_count() == 1 else "forkserver"
         self._pool = ProcessPoolExecutor(max_workers=workers,
                                          mp_context=multiprocessing.get_context(method))

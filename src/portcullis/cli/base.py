@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from portcullis.analyze.base_catalog import CatalogEntry, add_entry, user_catalog_path
-from portcullis.analyze.base_image import parse_base_name
 from portcullis.cli import exit_codes
-from portcullis.model.image import ImageInfo
-from portcullis.source.reference import ImageReference, parse_reference
+
+if TYPE_CHECKING:  # the rest is imported when `base add` runs, not for `portcullis --help`
+    from portcullis.model.image import ImageInfo
+    from portcullis.source.reference import ImageReference
 
 
 @click.group()
@@ -39,7 +40,9 @@ def add(ctx: click.Context, image: str, name: str | None, version: str | None,
 
 
 def _add(image: str, name: str | None, version: str | None, catalog: Path | None) -> str:
+    from portcullis.analyze.base_catalog import CatalogEntry, add_entry, user_catalog_path
     from portcullis.scan import ScanOptions, scan
+    from portcullis.source.reference import parse_reference
 
     ref = parse_reference(image)
     # No scanner: only the layers are read and the OS detected.
@@ -64,6 +67,8 @@ def _add(image: str, name: str | None, version: str | None, catalog: Path | None
 
 def default_name_version(ref: ImageReference, info: ImageInfo) -> tuple[str, str | None]:
     """Name and version as the reference or the image's repo tags tell them."""
+    from portcullis.analyze.base_image import parse_base_name
+
     if ref.registry is not None:
         return parse_base_name(str(ref.registry))
     for tag in info.repo_tags:

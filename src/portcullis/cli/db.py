@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
 from portcullis.cli import exit_codes
-from portcullis.cli.progress import RichProgress
 from portcullis.errors import VulnDBError
 from portcullis.progress import NullProgress, Progress
 from portcullis.vulndb.exports import DEFAULT_ECOSYSTEMS, DEFAULT_SOURCE
-from portcullis.vulndb.store import Meta, VulnStore, default_db_path
+from portcullis.vulndb.location import default_db_path
+from portcullis.vulndb.store import Meta, VulnStore
 
 if TYPE_CHECKING:
     from portcullis.model.reference import RegistryRef
@@ -124,11 +123,16 @@ def _update(path: Path, source: str, ecosystems: str | None, retries: int, timeo
     from portcullis.vulndb.update import UpdateOptions, parse_ecosystems, update
 
     names = parse_ecosystems(ecosystems) if ecosystems is not None else DEFAULT_ECOSYSTEMS
-    stderr = Console(stderr=True)
     with ExitStack() as stack:
         progress: Progress = NullProgress()
-        if not quiet and stderr.is_terminal and not os.environ.get("CI"):
-            progress = stack.enter_context(RichProgress(stderr))
+        if not quiet and not os.environ.get("CI"):
+            from rich.console import Console  # only for a terminal's progress bars
+
+            from portcullis.cli.progress import RichProgress
+
+            stderr = Console(stderr=True)
+            if stderr.is_terminal:
+                progress = stack.enter_context(RichProgress(stderr))
         options = UpdateOptions(db_path=path, source=source, ecosystems=names,
                                 retry=Retry(retries=retries), timeout=timeout,
                                 progress=progress, kev=extras["kev"], epss=extras["epss"],

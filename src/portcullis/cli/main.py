@@ -8,43 +8,38 @@ import os
 import signal
 import sys
 from contextlib import ExitStack
-from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import click
-from rich.console import Console
 
 from portcullis import __version__
-from portcullis.analyze.malware.settings import MalwareSettings, parse_clamd_address
 from portcullis.cli import exit_codes
-from portcullis.cli.base import base as base_group
 from portcullis.cli.cache import CACHE_DIR_HELP, default_cache_dir
-from portcullis.cli.cache import cache as cache_group
-from portcullis.cli.db import db as db_group
-from portcullis.cli.pipeline import pipeline as pipeline_group
-from portcullis.cli.progress import RichProgress
-from portcullis.cli.server import server as server_group
+from portcullis.cli.lazy import FormatChoice, LazyGroup
 from portcullis.cli.sizes import SizeType
-from portcullis.cli.upload import central_rules, upload_after_scan, upload_command
 from portcullis.errors import ConfigError
-from portcullis.limits import ScanLimits
-from portcullis.model.finding import Severity
-from portcullis.model.image import Platform
-from portcullis.model.report import Report
-from portcullis.policy.verdict import Gate
-from portcullis.progress import NullProgress, Progress
-from portcullis.report.base import writers
-from portcullis.source.base import SourceOptions
 
+# Imported where used: `portcullis --help`, `version` and a scan that writes JSON in a CI
+# log do not pay for the model, rich (progress bars, the table), httpx (registries, the
+# console) or the other subcommands (tests/unit/test_startup.py keeps it so).
 if TYPE_CHECKING:
     from portcullis.analyze.base import CheckSettings
+    from portcullis.analyze.malware.settings import MalwareSettings
+    from portcullis.model.report import Report
+    from portcullis.policy.verdict import Gate
 
 SEVERITIES = ["none", "low", "medium", "high", "critical", "unknown"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Subcommand modules are imported when their command runs or its help is shown.
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             lazy={"base": "portcullis.cli.base:base",
+                   "cache": "portcullis.cli.cache:cache",
+                   "db": "portcullis.cli.db:db",
+                   "pipeline": "portcullis.cli.pipeline:pipeline",
+                   "server": "portcullis.cli.server:server",
+                   "upload": "portcullis.cli.upload:upload_command"})
 @click.option("--debug", is_flag=True, help="Verbose logs and tracebacks for internal errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
@@ -55,22 +50,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-cli.add_command(base_group)
-cli.add_command(db_group)
-cli.add_command(pipeline_group)
-cli.add_command(server_group)
-cli.add_command(upload_command)
-cli.add_command(cache_group)
-
-
 @cli.command()
 def version() -> None:
     """Print the version."""
     click.echo(f"portcullis {__version__}")
-
-
-def _format_choices() -> list[str]:
-    return list(writers())
 
 
 @cli.command()
@@ -78,7 +61,7 @@ def _format_choices() -> list[str]:
 @click.option("--scanners", default="all", show_default=True,
               help="Comma list: vuln,secret,malware,baseline,compliance,packages,files,"
                    "base-image; 'all' or 'none' (only read the layers).")
-@click.option("--format", "fmt", type=click.Choice(_format_choices()), default="table",
+@click.option("--format", "fmt", type=FormatChoice(), default="table",
               show_default=True,
               help="Report format (table everywhere; colour only on a terminal).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
@@ -199,11 +182,15 @@ def scan(ctx: click.Context, image: str, scanners: str, fmt: str, output: Path |
 
 def _malware_settings(rules: tuple[Path, ...], hashes: tuple[Path, ...],
                       clamd: str | None) -> MalwareSettings:
+    from portcullis.analyze.malware.settings import MalwareSettings, parse_clamd_address
+
     return MalwareSettings(rule_dirs=rules, hash_lists=hashes,
                            clamd=parse_clamd_address(clamd) if clamd else None)
 
 
 def _parse_reports(reports: tuple[str, ...]) -> list[tuple[str, Path]]:
+    from portcullis.report.base import writers
+
     out = []
     known = writers()
     for item in reports:
@@ -220,6 +207,9 @@ def _gate(fail_on: str, policy_file: Path | None, vex_files: tuple[Path, ...],
           baseline_file: Path | None, blocking: bool | None) -> Gate:
     """Read the policy, VEX documents and baseline before the scan: a bad one is exit 2
     before any time is spent on the image."""
+    from portcullis.model.finding import Severity
+    from portcullis.policy.verdict import Gate
+
     policy = None
     if policy_file is not None:
         from portcullis.policy.load import load_policy
@@ -247,9 +237,16 @@ def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
           secret_config: Path | None, upload: tuple[str | None, str | None, bool],
           cache: tuple[Path, int] | None, parallel: int | None,
           limits: dict[str, int | None]) -> int:
+    from dataclasses import replace
+    from datetime import timedelta
+
     from portcullis.analyze.parallel import available_cpus
+    from portcullis.limits import ScanLimits
+    from portcullis.model.image import Platform
+    from portcullis.progress import NullProgress, Progress
     from portcullis.scan import ScanOptions, parse_scanners
     from portcullis.scan import scan as run_scan
+    from portcullis.source.base import SourceOptions
 
     policy = None
     if compliance_policy is not None:
@@ -265,17 +262,22 @@ def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
     extra = _parse_reports(reports)
     server, token, required = upload
     if server and token:  # the console project's rules apply to every pipeline
+        from portcullis.cli.upload import central_rules
+
         gate = central_rules(gate, server, token, image, timeout=timeout)
     password = os.environ.get("PORTCULLIS_PASSWORD")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     set_limits = {k: v for k, v in limits.items() if v is not None}
-    stderr = Console(stderr=True)
-    show_progress = not quiet and stderr.is_terminal and not os.environ.get("CI")
+    show_progress = not quiet and _stderr_is_terminal() and not os.environ.get("CI")
     with ExitStack() as stack:
         progress: Progress = NullProgress()
-        if show_progress:
-            progress = stack.enter_context(RichProgress(stderr))
+        if show_progress:  # rich only here: a CI log has no terminal
+            from rich.console import Console
+
+            from portcullis.cli.progress import RichProgress
+
+            progress = stack.enter_context(RichProgress(Console(stderr=True)))
         options = ScanOptions(
             scanners=parse_scanners(scanners),
             gate=gate,
@@ -310,13 +312,32 @@ def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
     _write(report, fmt, output)
     for name, path in extra:
         _write(report, name, path)
-    if server and not upload_after_scan(report, server, token, required=required,
-                                        timeout=timeout):
-        return exit_codes.INPUT_ERROR
+    if server:
+        from portcullis.cli.upload import upload_after_scan
+
+        if not upload_after_scan(report, server, token, required=required, timeout=timeout):
+            return exit_codes.INPUT_ERROR
     return exit_codes.POLICY_FAILED if report.verdict.exit_blocks else exit_codes.PASSED
 
 
+def _stderr_is_terminal() -> bool:
+    """The rule rich's ``Console.is_terminal`` applies to stderr (TTY_COMPATIBLE, FORCE_COLOR,
+    else isatty), without importing rich when there is no terminal."""
+    tty_compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if tty_compatible in ("0", "1"):
+        return tty_compatible == "1"
+    force_color = os.environ.get("FORCE_COLOR")
+    if force_color is not None:
+        return force_color != ""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced, or closed at exit
+        return False
+
+
 def _write(report: Report, fmt: str, path: Path | None) -> None:
+    from portcullis.report.base import writers
+
     spec = writers()[fmt]
     if path is None:
         spec.write(report, sys.stdout, sys.stdout.isatty())

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from portcullis.cli import exit_codes
 from portcullis.errors import ConfigError, PolicyError
-from portcullis.model.report import Report
-from portcullis.policy.load import parse_policy
-from portcullis.policy.verdict import Gate
-from portcullis.rules import central_gate, parse_rules
-from portcullis.upload import UploadError, fetch_policy, fetch_rules, upload
+
+# httpx (portcullis.upload) and YAML (the project's policy) are imported when used: `--help`
+# lists this command without loading them.
+if TYPE_CHECKING:
+    from portcullis.model.report import Report
+    from portcullis.policy.verdict import Gate
 
 
 @click.command("upload")
@@ -29,6 +31,8 @@ from portcullis.upload import UploadError, fetch_policy, fetch_rules, upload
 def upload_command(ctx: click.Context, report: Path, server: str, token: str,
                    timeout: float) -> None:
     """Send a JSON REPORT (portcullis scan --format json) to the console."""
+    from portcullis.upload import upload
+
     with exit_codes.exit_on_error("upload", debug=bool(ctx.obj.get("debug"))):
         try:
             body = report.read_bytes()
@@ -44,6 +48,8 @@ def upload_after_scan(report: Report, server: str, token: str | None, *, require
     """Send the scan's report; on failure say so on stderr. Returns False when the upload
     failed and ``required`` is set (the scan then exits 2); a failed upload otherwise never
     changes the scan's exit code."""
+    from portcullis.upload import UploadError, upload
+
     # ASCII JSON: file names that are not UTF-8 travel as \udcXX escapes, still valid JSON.
     body = json.dumps(report.to_dict(), ensure_ascii=True).encode("ascii")
     try:
@@ -60,6 +66,9 @@ def central_rules(gate: Gate, server: str, token: str, reference: str, *,
                   timeout: float) -> Gate:
     """The gate with the console project's rules added (fetched before the scan). A console
     that cannot be asked leaves the local gate as it is (and says so)."""
+    from portcullis.rules import central_gate, parse_rules
+    from portcullis.upload import UploadError, fetch_policy, fetch_rules
+
     try:
         policy = fetch_policy(server, token, timeout=timeout)
         rules = parse_rules(fetch_rules(server, token, timeout=timeout))
@@ -76,6 +85,8 @@ def central_rules(gate: Gate, server: str, token: str, reference: str, *,
 def _project_policy(gate: Gate, text: str, server: str) -> Gate:
     """The gate with the console project's policy, when the scan has no --policy of its own
     (a local policy file wins: it is what the pipeline's author chose for this scan)."""
+    from portcullis.policy.load import parse_policy
+
     if gate.policy is not None:
         click.echo("portcullis: note: the project's policy is not applied: --policy "
                    f"{gate.policy.source} is", err=True)

@@ -9,15 +9,19 @@ properties, not listed as cases: the test report is the gate, the other formats 
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from portcullis.model.finding import SCANNER_OF_KIND, Finding
 from portcullis.model.report import Report
 from portcullis.report.base import WriterSpec
 
+if TYPE_CHECKING:  # imported when a JUnit report is written: discovery lists every writer
+    import xml.etree.ElementTree as ET
+
 
 def write_junit(report: Report, out: TextIO, colour: bool = False) -> None:
+    import xml.etree.ElementTree as ET
+
     root = ET.Element("testsuites", name=f"portcullis {report.image.reference}")
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for suite in _suites(report):
@@ -33,6 +37,8 @@ def write_junit(report: Report, out: TextIO, colour: bool = False) -> None:
 
 
 def _suites(report: Report) -> list[ET.Element]:
+    import xml.etree.ElementTree as ET
+
     blocking = {v.fingerprint: v for v in report.verdict.violations}
     by_scanner: dict[str, list[dict[str, Any]]] = {}
     for finding in sorted(report.findings, key=Finding.sort_key):
@@ -73,6 +79,8 @@ def _suites(report: Report) -> list[ET.Element]:
 
 
 def _failure(scanner: str, f: dict[str, Any], violation: Any) -> ET.Element:
+    import xml.etree.ElementTree as ET
+
     where = f["path"] or ""
     if f.get("package_name"):
         where = f"{f['package_name']} {f.get('installed_version') or ''}".strip()

@@ -164,16 +164,6 @@ def _obj(text: str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def default_db_path() -> Path:
-    """``$PORTCULLIS_DB``, else ``$XDG_CACHE_HOME/portcullis/db/vuln.db``, else
-    ``~/.cache/portcullis/db/vuln.db``."""
-    explicit = os.environ.get("PORTCULLIS_DB")
-    if explicit:
-        return Path(explicit)
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "portcullis" / "db" / "vuln.db"
-
-
 def check_database(path: Path) -> Meta:
     """The metadata of the database at ``path``, after checking it is one this version reads
     (``VulnDBError`` otherwise)."""

@@ -97,15 +97,22 @@ class GlobSet:
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self.patterns = tuple(patterns)
-        self._items = [(_literal(p), re.compile(fnmatch.translate(p))) for p in patterns]
+        # each glob's regex is compiled when its literal is first seen in a path: every scan
+        # loads the rules (they mask the image config), few scans meet most globs
+        self._items = [(_literal(p), p) for p in patterns]
         # one C-speed search rejects a path that holds none of the literals (most paths)
         self._any = re.compile("|".join(re.escape(literal) for literal, _ in self._items))
 
     def match(self, path: str) -> bool:
         if self._any.search(path) is None:
             return False
-        candidates = [regex for literal, regex in self._items if literal in path]
-        return bool(candidates) and any(regex.match(path) for regex in candidates)
+        candidates = [glob for literal, glob in self._items if literal in path]
+        return bool(candidates) and any(_glob_regex(glob).match(path) for glob in candidates)
+
+
+@cache
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(pattern))
 
 
 def _literal(pattern: str) -> str:

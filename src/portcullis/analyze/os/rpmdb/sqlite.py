@@ -10,7 +10,6 @@ DB are not seen (images normally carry a checkpointed DB).
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import closing
 
 from portcullis.analyze.os.rpmdb.header import RpmdbError
@@ -31,6 +30,8 @@ def is_sqlite(data: bytes) -> bool:
 
 def read_blobs(data: bytes) -> tuple[list[bytes], list[str]]:
     """Header blobs in ``hnum`` order, and a message per row that is not a blob."""
+    import sqlite3  # here: the rpm analyzer comes with every scan, an rpm database rarely
+
     if not is_sqlite(data):
         raise SqliteError("not an SQLite database (bad magic)")
     if len(data) < 100:

@@ -1,4 +1,4 @@
-"""``--format table``: the default report, for terminals and CI logs alike.
+"""The ``table`` report drawn with rich: the default report, for terminals and CI logs alike.
 
 A one-screen summary first (the verdict, and per scan item its status and counts by
 severity), then what blocks and why, then sections per scan item. Fits an 80-column CI log:
@@ -20,7 +20,6 @@ from rich.text import Text
 
 from portcullis.model.finding import SCANNER_OF_KIND
 from portcullis.model.report import Report
-from portcullis.report.base import WriterSpec
 
 WIDTH = 80
 _COLOURS = {"CRITICAL": "bold red", "HIGH": "red", "MEDIUM": "yellow", "LOW": "blue",
@@ -299,8 +298,6 @@ def _layers_table(layers: list[dict[str, Any]], width: int) -> Table:
             for layer in layers]
     return _table("Layers", ("#", "size", "created by"), rows, width)
 
-
-WRITER = WriterSpec(name="table", description="human-readable summary", write=write_table)
 
 
 def _no_fix(finding: dict[str, Any]) -> str:

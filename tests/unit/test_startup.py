@@ -1,0 +1,119 @@
+"""What a `portcullis` process loads before and around the real work.
+
+Every pipeline step pays the start-up of a fresh process, and on a small or cached image it
+is most of the scan. These run real child processes and read their ``sys.modules``: the
+command line must not load the network stack, rich, YAML, YARA or the console until a
+command needs them, and discovery must not import the analyzers of scanners not asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from portcullis.analyze.base import SCANNERS
+from portcullis.analyze.discovery import analyzer_classes
+from tests.images import kit
+
+# Each belongs to a command or an output that a plain JSON scan of a local archive does not use.
+LIBRARIES = ("httpx", "rich", "yaml", "yara_x", "fastapi", "starlette", "uvicorn", "sqlalchemy",
+             "ssl", "http.client", "portcullis.server", "portcullis.upload")
+SUBCOMMANDS = ("portcullis.cli.db", "portcullis.cli.server", "portcullis.cli.upload",
+               "portcullis.cli.pipeline", "portcullis.cli.base")
+HEAVY = LIBRARIES + SUBCOMMANDS
+
+# Analyzer code only a scan that asks for its scanner may import. (Discovery reads each
+# package's __init__ for its SERVES; the malware settings are part of every scan's options;
+# the secret rules mask the image config in every report.)
+NOT_FOR_NONE = ("portcullis.analyze.baseline.", "portcullis.analyze.compliance.",
+                "portcullis.analyze.lang.", "portcullis.analyze.binary.",
+                "portcullis.analyze.malware.analyzer", "portcullis.analyze.malware.yara_rules",
+                "portcullis.analyze.malware.hashes", "portcullis.analyze.malware.clamav")
+
+_REPORT = """
+import json, sys
+try:
+    {run}
+finally:
+    print(json.dumps(sorted(sys.modules)), file=sys.__stderr__)
+"""
+
+
+def loaded(run: str, *args: str) -> list[str]:
+    """The modules a child process holds after ``run`` (code on one line)."""
+    proc = subprocess.run([sys.executable, "-c", _REPORT.format(run=run), *args],
+                          capture_output=True, text=True, timeout=120, check=False)
+    last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+    assert last.startswith("["), f"no module list; stderr: {proc.stderr[-2000:]}"
+    return list(json.loads(last))
+
+
+def offending(modules: list[str], names: tuple[str, ...]) -> list[str]:
+    """``modules`` that are one of ``names`` or below one ("x." names only what is below x)."""
+    return sorted(m for m in modules
+                  if any(m == n or m.startswith(n if n.endswith(".") else n + ".")
+                         for n in names))
+
+
+@pytest.fixture(scope="module")
+def tiny_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return kit.write_oci_archive(tmp_path_factory.mktemp("startup") / "kit.tar",
+                                 kit.sample_image())
+
+
+def test_the_child_sees_what_it_imports() -> None:
+    """The probe itself: a module the child imports shows up (so an empty answer means
+    something)."""
+    assert "yaml" in offending(loaded("import yaml"), HEAVY)
+
+
+def test_importing_the_command_line_loads_nothing_heavy() -> None:
+    modules = loaded("import portcullis.cli.main")
+    assert offending(modules, HEAVY) == []
+    # Nor the model, the scan or any writer: `--help` and `version` need none of it.
+    assert offending(modules, ("portcullis.model", "portcullis.scan", "portcullis.report",
+                               "portcullis.analyze")) == []
+
+
+def test_the_help_lists_every_command_without_loading_anything_heavy() -> None:
+    run = ("sys.argv = ['portcullis', '--help']\n    from portcullis.cli.main import main"
+           "\n    try:\n        main()\n    except SystemExit as e:\n"
+           "        assert not e.code, e.code")
+    # The subcommand modules are loaded (for their one-line help); what they use is not.
+    modules = loaded(run)
+    assert set(SUBCOMMANDS) <= set(modules)  # the probe sees them
+    assert offending(modules, LIBRARIES) == []
+
+
+def test_a_json_scan_with_no_scanners_loads_nothing_heavy(tiny_archive: Path,
+                                                          tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    run = ("sys.argv = ['portcullis'] + sys.argv[1:]\n    from portcullis.cli.main import main"
+           "\n    try:\n        main()\n    except SystemExit as e:\n"
+           "        assert not e.code, e.code")
+    modules = loaded(run, "scan", f"oci-archive:{tiny_archive}", "--scanners", "none",
+                     "--no-cache", "--format", "json", "--quiet", "--output", str(out))
+    assert json.loads(out.read_text())["files"]["count"] > 0  # the scan ran, wrote its report
+    assert offending(modules, HEAVY) == []
+    assert offending(modules, NOT_FOR_NONE) == []
+
+
+@pytest.mark.parametrize("scanner", SCANNERS)
+def test_discovery_for_a_scanner_finds_every_analyzer_that_serves_it(scanner: str) -> None:
+    """Skipping packages by their SERVES declaration must never drop an analyzer a scan
+    needs: the filtered discovery holds every analyzer of the full one that serves the
+    scanner, or that runs for every scan."""
+    wanted = frozenset({scanner})
+    needed = {c for c in analyzer_classes()
+              if not c.spec.scanners or c.spec.scanners & wanted}  # type: ignore[attr-defined]
+    assert needed <= set(analyzer_classes(wanted))
+
+
+def test_discovery_for_no_scanner_skips_the_declared_packages() -> None:
+    found = {c.__module__ for c in analyzer_classes(frozenset())}
+    assert "portcullis.analyze.os.os_release" in found  # runs for every scan
+    assert offending(sorted(found), NOT_FOR_NONE) == []
