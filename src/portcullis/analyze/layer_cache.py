@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from portcullis import __version__
 from portcullis.analyze.base import AnalysisResult, AnalyzerSettings
 from portcullis.analyze.malware.settings import MalwareSettings
+from portcullis.errors import LayerError
 from portcullis.layers.index import LayerIndex
 from portcullis.limits import ScanLimits
 from portcullis.model.baseline import BaselineResult
@@ -175,7 +176,11 @@ class HashingReader:
 
     def __init__(self, raw: Reader) -> None:
         self._raw = raw
-        self._hasher = hashlib.sha256()
+        # A source reader that checks the blob against its sha256 digest at EOF (the
+        # sources' VerifyingReader) hands over that hash: hashing every blob twice was a
+        # tenth of the layer read. Its hash is only set once the digest matched.
+        self._checked = getattr(raw, "checks_sha256", False) is True
+        self._hasher = None if self._checked else hashlib.sha256()
         # progress reads it (layers report bytes of the raw blob)
         self.bytes_read = 0
 
@@ -183,14 +188,21 @@ class HashingReader:
         data = self._raw.read(size)
         if data:
             self.bytes_read += len(data)
-            self._hasher.update(data)
+            if self._hasher is not None:
+                self._hasher.update(data)
         return data
 
     def close(self) -> None:
         self._raw.close()
 
     def hexdigest(self) -> str:
-        return self._hasher.hexdigest()
+        if self._hasher is not None:
+            return self._hasher.hexdigest()
+        checked = getattr(self._raw, "sha256", None)
+        if not isinstance(checked, str):
+            # Only asked after a read to EOF, where the source raised on a mismatch.
+            raise LayerError("layer blob was not read to its end: no verified hash")
+        return checked
 
 
 def blob_sha256(raw: Reader) -> str:

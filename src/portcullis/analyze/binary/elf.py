@@ -76,11 +76,29 @@ class ElfFile:
             self._sections = self._read_sections()
         return self._sections
 
-    def _read_sections(self) -> list[Section]:
+    def _table_ok(self) -> bool:
         want = 64 if self.is64 else 40
-        if (self.shoff == 0 or self.shnum == 0 or self.shentsize < want
-                or self.shoff + self.shnum * self.shentsize > len(self.data)
-                or self.shstrndx >= self.shnum):
+        return not (self.shoff == 0 or self.shnum == 0 or self.shentsize < want
+                    or self.shoff + self.shnum * self.shentsize > len(self.data)
+                    or self.shstrndx >= self.shnum)
+
+    def _may_name(self, name: str) -> bool:
+        """False when no section can be called ``name``: its string table holds the name
+        nowhere as a whole string (a name runs to a NUL or to the table's end). True when
+        it may, or when the tables are unreadable (``sections()`` then finds none)."""
+        if not self._table_ok():
+            return True
+        fmt = self.endian + ("IIQQQQ" if self.is64 else "IIIIII")
+        _, str_kind, _, _, str_off, str_size = struct.unpack_from(
+            fmt, self.data, self.shoff + self.shstrndx * self.shentsize)
+        if str_kind == _SHT_NOBITS or str_off + str_size > len(self.data):
+            return True
+        names = self.data[str_off:str_off + str_size]
+        wanted = name.encode("latin-1", "replace")
+        return wanted + b"\0" in names or names.endswith(wanted)
+
+    def _read_sections(self) -> list[Section]:
+        if not self._table_ok():
             return []
         fmt = self.endian + ("IIQQQQIIQQ" if self.is64 else "IIIIIIIIII")
         raw = []
@@ -124,6 +142,10 @@ class ElfFile:
     # lookups
 
     def section(self, name: str) -> Section | None:
+        if self._sections is None and not self._may_name(name):
+            # Binary analyzers ask every executable of an image for their one section and
+            # almost none has it: answered from the string table, no header table read.
+            return None
         for section in self.sections():
             if section.name == name:
                 return section
