@@ -35,6 +35,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -382,6 +383,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT, help=f"JSON output (default {OUT})")
     args = parser.parse_args(argv)
     cache_root = (args.cache or default_cache_root()).expanduser().resolve()
+    # An installed package has .pyc files; this environment may forbid writing them
+    # (PYTHONDONTWRITEBYTECODE), and every run would time recompiling each module.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src")],
+                   env={k: v for k, v in os.environ.items()
+                        if k != "PYTHONDONTWRITEBYTECODE"},
+                   check=False, stdout=subprocess.DEVNULL)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "src"),
                                                      env.get("PYTHONPATH", "")) if p)

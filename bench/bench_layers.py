@@ -671,6 +671,12 @@ def main(argv: list[str] | None = None) -> int:
     runs = max(1, args.runs)
     names = image_names(args.image, args.sizes)
     src = args.src.resolve()
+    # An installed package has .pyc files; this environment may forbid writing them
+    # (PYTHONDONTWRITEBYTECODE), and every run would time recompiling each module.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)],
+                   env={k: v for k, v in os.environ.items()
+                        if k != "PYTHONDONTWRITEBYTECODE"},
+                   check=False, stdout=subprocess.DEVNULL)
     env = scan_env(src)
     version = code_version(src)
     print(f"scanning with {src} @ {version}", file=sys.stderr)
