@@ -87,10 +87,6 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
     now = options.now or datetime.now().astimezone()
     if reference.startswith(SBOM_SCHEME):
         return _scan_sbom(reference, options, now)
-    if "malware" in options.scanners:  # bad rules or hash lists: an error before any work
-        from portcullis.analyze.malware.analyzer import prepare_engines
-
-        prepare_engines(options.malware)
     # Loaded (and checked: a bad file is a ConfigError) before any layer is read; it also
     # masks secrets in the report's copy of the image config, whichever scanners run.
     secrets = secret_matcher(options.secret_config)

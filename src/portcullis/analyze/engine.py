@@ -459,6 +459,8 @@ def _run(image: Image, analyzers: Sequence[object], options: EngineOptions, now:
     ctx = AnalysisContext(image=image.info, limits=options.limits, now=now,
                           checks=options.checks, compliance=options.compliance,
                           malware=options.malware, settings=options.settings)
+    if not view_only:
+        _prepare(analyzers, ctx)
     content = ContentStore(options.temp_dir)
     if options.cache is not None and not salt:
         salt = key_salt(analyzers, options.limits,
@@ -521,6 +523,15 @@ def _run(image: Image, analyzers: Sequence[object], options: EngineOptions, now:
                                                    result=_snapshot(collected),
                                                    files=engine.files))
     return engine
+
+
+def _prepare(analyzers: Sequence[object], ctx: AnalysisContext) -> None:
+    """Analyzers with settings to load and check (rule files) do it before the layer pass:
+    a ConfigError there ends the scan before any layer is read."""
+    for analyzer in analyzers:
+        prepare = getattr(analyzer, "prepare", None)
+        if callable(prepare):
+            prepare(ctx)
 
 
 def _snapshot(result: AnalysisResult) -> AnalysisResult:
