@@ -20,6 +20,7 @@ from portcullis.layers.stream import LayerStream
 from portcullis.layers.tar import TarReader
 from portcullis.limits import ScanLimits
 from portcullis.model.files import FileMeta
+from portcullis.source.verify import VerifyingReader
 from tests.images import kit
 
 # 40 files of 128 KiB of random bytes: about 5 MiB of tar, so several chunks in any form.
@@ -36,7 +37,8 @@ class NoContent:
 
 
 def inflaters() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("inflate ")]
+    """The stream's threads: the inflating one and the one reading the blob ahead of it."""
+    return [t for t in threading.enumerate() if t.name.startswith(("inflate ", "read "))]
 
 
 def index(blob: bytes, diff_id: str, limits: ScanLimits | None = None) -> LayerIndex:
@@ -139,7 +141,8 @@ def test_closing_before_reading_and_reading_after_closing() -> None:
 
 def test_the_thread_reads_only_a_few_chunks_ahead() -> None:
     """Memory stays bounded: with the reader idle, the raw stream is read no further than
-    the chunks the thread may hold ready, plus the one it holds and the one being read."""
+    the chunks the inflating thread may hold ready, plus the one it holds and the one being
+    read, and the raw chunks the read-ahead thread may hold."""
     big = [kit.file(f"f{i}", os.urandom(1 << 20)) for i in range(24)]
     tar = kit.Layer(big).tar_bytes()
     raw = HashingReader(io.BytesIO(tar))  # uncompressed: raw bytes are tar bytes
@@ -152,5 +155,22 @@ def test_the_thread_reads_only_a_few_chunks_ahead() -> None:
             if raw.bytes_read == last:
                 break
             last = raw.bytes_read
-        assert raw.bytes_read <= (stream_module._AHEAD + 3) * chunk
+        ahead = (stream_module._AHEAD + 2) * stream_module._READ
+        assert raw.bytes_read <= (stream_module._AHEAD + 3) * chunk + ahead
         assert raw.bytes_read < len(tar) // 2
+
+
+def test_a_short_blob_is_named_by_the_source_after_the_bytes_it_had() -> None:
+    """The blob is read on the read-ahead thread: what the source raises at its end (here
+    the size check of a blob cut short) reaches the tar reader after every byte before it."""
+    layer = kit.Layer(FILES)
+    blob = layer.blob()
+    cut = blob[: len(blob) * 2 // 3]
+    raw = VerifyingReader(io.BytesIO(cut), None, what="blob 1", expected_size=len(blob))
+    names: list[str] = []
+    with LayerStream(raw, diff_id=None, limit=1 << 30, what="layer 1") as s:  # noqa: SIM117
+        with pytest.raises(DigestMismatchError, match=r"^blob 1: size mismatch"):
+            for header in TarReader(s, what="layer 1"):
+                names.append(header.name)
+    assert 5 < len(names) < len(NAMES)
+    assert names == NAMES[: len(names)]

@@ -37,6 +37,7 @@ from portcullis.model.digest import Digest
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 20
+_READ = 512 << 10  # raw reads: what isal's gzip reader asks for at a time, taken whole
 _AHEAD = 4  # chunks the thread may hold ready: bounds memory at about _AHEAD + 2 chunks
 _ISAL_ERROR: type[Exception] = isal.isal_zlib.error  # type: ignore[assignment]
 _DECOMPRESSION_ERRORS = (EOFError, zlib.error, _ISAL_ERROR, OSError, ValueError,
@@ -108,7 +109,12 @@ class LayerStream(io.RawIOBase):
         """Bytes of the tar handed to the reader so far."""
         head = _read_exact(raw, 4)
         self.compression = sniff(head)
-        prefixed = _Prefixed(head, raw)
+        # The blob itself is read (and its digest checked) a few chunks ahead on a thread of
+        # its own, so the inflating thread only inflates: it is the one the layer pass waits
+        # for.
+        self._ahead = _ReadAhead(raw, what)
+        self._raw = self._ahead
+        prefixed = _Prefixed(head, self._ahead)
         self._inner: Reader
         if self.compression == "gzip":
             self._inner = isal.igzip.IGzipFile(fileobj=prefixed, mode="rb")  # type: ignore[no-untyped-call]
@@ -172,11 +178,13 @@ class LayerStream(io.RawIOBase):
         so that the caller may close the raw stream."""
         if self._thread is not None:
             self._stop.set()
+            self._ahead.stop()  # the inflating thread may wait on it
             while self._thread.is_alive():
                 self._drop_all()
                 self._thread.join(0.01)
             self._drop_all()
             self._release()
+        self._ahead.close()
         super().close()
 
     # ------------------------------------------------------------------ the reader's side
@@ -276,6 +284,105 @@ class LayerStream(io.RawIOBase):
                 return
             except queue.Full:
                 continue
+
+
+class _ReadAhead:
+    """``raw`` read on its own thread, up to ``_AHEAD`` chunks ahead of the caller of
+    ``read``. What reading ``raw`` raises (a short blob, a digest mismatch at its end) is
+    raised by ``read`` where the bytes stop. Started by the first ``read``; ``close()`` stops
+    and joins the thread, so ``raw`` may be closed after it."""
+
+    def __init__(self, raw: Reader, what: str) -> None:
+        self._raw = raw
+        self._what = what
+        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(_AHEAD)
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._item = b""
+        self._pos = 0
+        self._eof = False
+        self._error: BaseException | None = None
+
+    def read(self, size: int = -1, /) -> bytes:
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(_CHUNK), b""))
+        if self._pos >= len(self._item) and not self._take():
+            return b""
+        if self._pos == 0 and size >= len(self._item):
+            data, self._item = self._item, b""  # the common case: no copy
+            return data
+        data = self._item[self._pos:self._pos + size]
+        self._pos += len(data)
+        return data
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def close(self) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            while self._thread.is_alive():
+                self._drop_all()
+                self._thread.join(0.01)
+            self._drop_all()
+            self._thread = None
+
+    def _take(self) -> bool:
+        """The next chunk into ``_item``; False at EOF. Raises what reading ``raw`` raised."""
+        if self._error is not None:
+            raise self._error
+        if self._eof:
+            return False
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"read {self._what}",
+                                            daemon=True)
+            self._thread.start()
+        while True:
+            if self._stopped.is_set():
+                raise _Stop
+            try:
+                item = self._queue.get(timeout=0.05)
+                break
+            except queue.Empty:
+                continue
+        if item is None:
+            self._eof = True
+            return False
+        if isinstance(item, BaseException):
+            self._error = item
+            raise item
+        self._item, self._pos = item, 0
+        return True
+
+    def _run(self) -> None:
+        item: bytes | BaseException | None
+        try:
+            while data := self._raw.read(_READ):
+                self._put(data)
+            item = None
+        except _Stop:
+            return
+        except BaseException as e:  # raised by read(), in the reading thread
+            item = e
+        with contextlib.suppress(_Stop):
+            self._put(item)
+
+    def _put(self, item: bytes | BaseException | None) -> None:
+        while True:
+            if self._stopped.is_set():
+                raise _Stop
+            try:
+                self._queue.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def _drop_all(self) -> None:
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
 
 
 def _read_exact(raw: Reader, n: int) -> bytes:
