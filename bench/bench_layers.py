@@ -54,7 +54,7 @@ from tests.images.debian import cached_build, debian_image, default_cache_root  
 OUT = REPO / "bench" / "out" / "layers.json"
 MB = 1_000_000
 CHUNK = 1 << 20
-TARGET_RATIO = 1.5  # scanners none vs the floor
+TARGET_RATIOS = {"none": 1.6, "full": 2.0}  # wall vs the floor (issue 7)
 TARGET_RSS_MB = 150.0
 MODES = {
     "none": ["--scanners", "none"],
@@ -595,8 +595,9 @@ def print_table(rows: list[Row]) -> None:
     for r in rows:
         for name, m in r.modes.items():
             ratio = _fmt(m.wall_ratio)
-            if name == "none" and m.wall_ratio is not None:
-                ratio += " ok" if m.wall_ratio <= TARGET_RATIO else " OVER"
+            target = TARGET_RATIOS.get(name)
+            if target is not None and m.wall_ratio is not None:
+                ratio += " ok" if m.wall_ratio <= target else " OVER"
             rss = _fmt(m.peak_rss_mb, 1)
             if m.peak_rss_mb is not None:
                 rss += " ok" if m.peak_rss_mb < TARGET_RSS_MB else " OVER"
@@ -612,7 +613,8 @@ def print_table(rows: list[Row]) -> None:
     print("  ".join("-" * w for w in widths))
     for line in body:
         print("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-    print(f"targets: none wall <= {TARGET_RATIO} x floor; peak RSS < {TARGET_RSS_MB:.0f} MB")
+    print(f"targets: none wall <= {TARGET_RATIOS['none']} x floor, full <= "
+          f"{TARGET_RATIOS['full']} x; peak RSS < {TARGET_RSS_MB:.0f} MB")
     for r in rows:
         for note in r.notes:
             print(f"\n[{r.image}] {note}")
@@ -710,7 +712,9 @@ def main(argv: list[str] | None = None) -> int:
             "runs": runs,
             "units": {"MB": "10**6 bytes", "s": "seconds, median of the runs",
                       "cpu": "user + system time of the child (floor: this process)"},
-            "targets": {"none_wall_ratio_max": TARGET_RATIO, "peak_rss_mb_max": TARGET_RSS_MB},
+            "targets": {"none_wall_ratio_max": TARGET_RATIOS["none"],
+                        "full_wall_ratio_max": TARGET_RATIOS["full"],
+                        "peak_rss_mb_max": TARGET_RSS_MB},
             "scan_commands": {name: " ".join(["python -m portcullis scan oci:DIR:REF", *options,
                                               *COMMON_OPTIONS])
                               for name, options in MODES.items()},
