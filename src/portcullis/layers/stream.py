@@ -20,6 +20,7 @@ import queue
 import threading
 import zlib
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import isal.igzip
 import isal.isal_zlib
@@ -39,6 +40,7 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 20
 _READ = 512 << 10  # raw reads: what isal's gzip reader asks for at a time, taken whole
 _AHEAD = 4  # chunks the thread may hold ready: bounds memory at about _AHEAD + 2 chunks
+T = TypeVar("T")
 _ISAL_ERROR: type[Exception] = isal.isal_zlib.error  # type: ignore[assignment]
 _DECOMPRESSION_ERRORS = (EOFError, zlib.error, _ISAL_ERROR, OSError, ValueError,
                          zstandard.ZstdError)
@@ -91,6 +93,45 @@ class _Stop(Exception):
     """The reader closed the stream early: the thread ends without a word."""
 
 
+class _Handoff(Generic[T]):
+    """Items handed from a thread to its reader, at most ``_AHEAD`` waiting (the memory
+    bound). Once stopped, ``put`` and ``get`` raise ``_Stop`` instead of waiting."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[T] = queue.Queue(_AHEAD)
+        self.stopped = threading.Event()
+
+    def put(self, item: T) -> None:
+        while not self.stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+        raise _Stop
+
+    def get(self) -> T:
+        while not self.stopped.is_set():
+            try:
+                return self._queue.get(timeout=0.05)
+            except queue.Empty:
+                continue
+        raise _Stop
+
+    def end(self, thread: threading.Thread) -> None:
+        """Stop, and wait for ``thread`` (it may be blocked handing over an item)."""
+        self.stopped.set()
+        while thread.is_alive():
+            self._drop_all()
+            thread.join(0.01)
+        self._drop_all()
+
+    def _drop_all(self) -> None:
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._queue.get_nowait()
+
+
 class LayerStream(io.RawIOBase):
     """The uncompressed tar of one layer.
 
@@ -102,7 +143,6 @@ class LayerStream(io.RawIOBase):
 
     def __init__(self, raw: Reader, *, diff_id: str | None, limit: int, what: str) -> None:
         super().__init__()
-        self._raw = raw
         self._what = what
         self._limit = limit
         self.total = 0
@@ -113,7 +153,6 @@ class LayerStream(io.RawIOBase):
         # its own, so the inflating thread only inflates: it is the one the layer pass waits
         # for.
         self._ahead = _ReadAhead(raw, what)
-        self._raw = self._ahead
         prefixed = _Prefixed(head, self._ahead)
         self._inner: Reader
         if self.compression == "gzip":
@@ -128,8 +167,7 @@ class LayerStream(io.RawIOBase):
             self._inner = prefixed
         self._expected = Digest.parse(diff_id) if diff_id else None
         self._hasher = hashlib.new(self._expected.algorithm) if self._expected else None
-        self._queue: queue.Queue[bytes | _End | BaseException] = queue.Queue(_AHEAD)
-        self._stop = threading.Event()
+        self._handoff: _Handoff[bytes | _End | BaseException] = _Handoff()
         self._thread: threading.Thread | None = None
         self._chunk = memoryview(b"")
         self._end: _End | None = None
@@ -177,13 +215,9 @@ class LayerStream(io.RawIOBase):
         """Stop the thread (it may be ahead, or blocked handing over a chunk) and wait for it,
         so that the caller may close the raw stream."""
         if self._thread is not None:
-            self._stop.set()
             self._ahead.stop()  # the inflating thread may wait on it
-            while self._thread.is_alive():
-                self._drop_all()
-                self._thread.join(0.01)
-            self._drop_all()
-            self._release()
+            self._handoff.end(self._thread)
+            self._thread = None
         self._ahead.close()
         super().close()
 
@@ -197,7 +231,7 @@ class LayerStream(io.RawIOBase):
             return False
         if self._thread is None:
             self._start()
-        item = self._queue.get()
+        item = self._handoff.get()
         if isinstance(item, bytes):
             if self._hasher is not None:
                 self._hasher.update(item)
@@ -222,13 +256,6 @@ class LayerStream(io.RawIOBase):
             self._thread.join()
             self._thread = None
 
-    def _drop_all(self) -> None:
-        try:
-            while True:
-                self._queue.get_nowait()
-        except queue.Empty:
-            pass
-
     # ------------------------------------------------------------------ the thread's side
 
     def _run(self) -> None:
@@ -242,15 +269,15 @@ class LayerStream(io.RawIOBase):
         except BaseException as e:  # handed to the reader, raised there
             item = e
         with contextlib.suppress(_Stop):
-            self._put(item)
+            self._handoff.put(item)
 
     def _drain_raw(self) -> BaseException | None:
         """Read the raw stream to its end: trailing garbage after the compressed stream still
         belongs to the blob digest (the source checks it at EOF). What that raises is the
         reader's at ``finish()``."""
         try:
-            while self._raw.read(_CHUNK):
-                if self._stop.is_set():
+            while self._ahead.read(_CHUNK):
+                if self._handoff.stopped.is_set():
                     raise _Stop
         except _Stop:
             raise
@@ -273,17 +300,7 @@ class LayerStream(io.RawIOBase):
             total += len(data)
             if total > self._limit:
                 raise LimitExceededError("max_layer_bytes", self._limit, self._what)
-            self._put(data)
-
-    def _put(self, item: bytes | _End | BaseException) -> None:
-        while True:
-            if self._stop.is_set():
-                raise _Stop
-            try:
-                self._queue.put(item, timeout=0.05)
-                return
-            except queue.Full:
-                continue
+            self._handoff.put(data)
 
 
 class _ReadAhead:
@@ -295,8 +312,7 @@ class _ReadAhead:
     def __init__(self, raw: Reader, what: str) -> None:
         self._raw = raw
         self._what = what
-        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(_AHEAD)
-        self._stopped = threading.Event()
+        self._handoff: _Handoff[bytes | BaseException | None] = _Handoff()
         self._thread: threading.Thread | None = None
         self._item = b""
         self._pos = 0
@@ -316,15 +332,12 @@ class _ReadAhead:
         return data
 
     def stop(self) -> None:
-        self._stopped.set()
+        self._handoff.stopped.set()
 
     def close(self) -> None:
-        self._stopped.set()
+        self._handoff.stopped.set()
         if self._thread is not None:
-            while self._thread.is_alive():
-                self._drop_all()
-                self._thread.join(0.01)
-            self._drop_all()
+            self._handoff.end(self._thread)
             self._thread = None
 
     def _take(self) -> bool:
@@ -337,14 +350,7 @@ class _ReadAhead:
             self._thread = threading.Thread(target=self._run, name=f"read {self._what}",
                                             daemon=True)
             self._thread.start()
-        while True:
-            if self._stopped.is_set():
-                raise _Stop
-            try:
-                item = self._queue.get(timeout=0.05)
-                break
-            except queue.Empty:
-                continue
+        item = self._handoff.get()
         if item is None:
             self._eof = True
             return False
@@ -358,31 +364,14 @@ class _ReadAhead:
         item: bytes | BaseException | None
         try:
             while data := self._raw.read(_READ):
-                self._put(data)
+                self._handoff.put(data)
             item = None
         except _Stop:
             return
         except BaseException as e:  # raised by read(), in the reading thread
             item = e
         with contextlib.suppress(_Stop):
-            self._put(item)
-
-    def _put(self, item: bytes | BaseException | None) -> None:
-        while True:
-            if self._stopped.is_set():
-                raise _Stop
-            try:
-                self._queue.put(item, timeout=0.05)
-                return
-            except queue.Full:
-                continue
-
-    def _drop_all(self) -> None:
-        try:
-            while True:
-                self._queue.get_nowait()
-        except queue.Empty:
-            pass
+            self._handoff.put(item)
 
 
 def _read_exact(raw: Reader, n: int) -> bytes:
