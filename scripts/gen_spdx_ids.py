@@ -38,6 +38,11 @@ def table() -> dict[str, object]:
     if len({name.lower() for name in names}) != len(names):
         # the parser matches names case-insensitively; a clash would make the table guess
         raise SystemExit("license-expression has two symbols that differ only in case")
+    # analyze/licenses.py splits a name at WITH and leaves AND, OR and parentheses to the
+    # parser: a symbol spelled with one of those would be read wrongly.
+    if any("(" in n or ")" in n or {"and", "or", "with"} & set(n.lower().split())
+           for n in names):
+        raise SystemExit("license-expression has a symbol spelled with an operator")
     return {
         "source": f"license-expression {version('license-expression')}: get_spdx_licensing() "
                   "(SPDX ids from the ScanCode LicenseDB index, CC-BY-4.0); "

@@ -3,8 +3,9 @@
 Package metadata says "MIT", "mit", "MIT License", "GPLv2+", "Apache Software License", a
 DEP-5 short name like "Expat" or "GPL-2+", or a real expression like "(MIT OR Apache-2.0)".
 A short table maps the common names, versioned family names are read by pattern, valid
-expressions are normalised with license-expression; anything else is kept as written (a
-policy can still match it, and SBOM writers turn it into a LicenseRef).
+expressions are normalised as license-expression does (a single id, or an id WITH an
+exception, from data/spdx-ids.json; compound expressions by its parser); anything else is
+kept as written (a policy can still match it, and SBOM writers turn it into a LicenseRef).
 """
 
 from __future__ import annotations
