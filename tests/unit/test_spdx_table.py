@@ -53,7 +53,9 @@ def _agrees(name: str) -> bool:
 def test_the_shipped_table_is_what_the_installed_parser_knows() -> None:
     """After a license-expression upgrade: run scripts/gen_spdx_ids.py."""
     shipped = json.loads((resources.files("portcullis") / "data" / SPDX_IDS).read_text())
-    assert shipped == table()
+    generated = table()
+    for part in ("licenses", "exceptions", "aliases"):  # "source" names the version it came from
+        assert shipped[part] == generated[part], part
     assert len(spdx_ids()) == len(NAMES)
 
 
