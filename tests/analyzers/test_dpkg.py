@@ -396,6 +396,23 @@ def test_licenses_from_copyright_files() -> None:
     assert pkgs["adduser"].licenses == ()  # no copyright file
 
 
+def test_copies_of_one_copyright_file_give_each_package_its_licenses() -> None:
+    """Binary packages of one source ship the same copyright text at their own paths (read
+    once per content): each still gets the licenses of its own file."""
+    result = _run([
+        kit.file(STATUS, _fixture("debian-12-excerpt/var/lib/dpkg/status")),
+        kit.file("usr/share/doc/acl/copyright", ACL_COPYRIGHT),
+        kit.file("usr/share/doc/libacl1/copyright", ACL_COPYRIGHT),  # a copy, not a link
+        kit.file("usr/share/doc/attr/copyright", ATTR_COPYRIGHT),
+        kit.file("usr/share/doc/adduser/copyright", ACL_COPYRIGHT + "\n"),  # not a copy
+    ])
+    pkgs = _by_name(result)
+    assert pkgs["libacl1"].licenses == pkgs["acl"].licenses == pkgs["adduser"].licenses
+    assert pkgs["acl"].licenses == dpkg.copyright_licenses(ACL_COPYRIGHT.encode())
+    assert pkgs["attr"].licenses == dpkg.copyright_licenses(ATTR_COPYRIGHT.encode())
+    assert pkgs["attr"].licenses != pkgs["acl"].licenses
+
+
 # Shaped like Debian 12's libsemanage2 copyright: the unversioned GPL/LGPL links, with the
 # version stated in the text before each.
 SEMANAGE_COPYRIGHT = b"""\

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from portcullis.analyze.base import STAGE_CHECKS, AnalysisResult, TreeAnalyzer
 from portcullis.analyze.discovery import analyzer_classes
-from portcullis.analyze.files import FileInfo
+from portcullis.analyze.files import FileInfo, _checks, _may_find
+from portcullis.model.files import FileEntry, FileKind, FileMeta
 from portcullis.model.finding import Finding, Severity
 from tests.conftest import run_cli
 from tests.images import kit
@@ -212,3 +213,23 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
         (0, files0, bytes0), (1, 2, len(b"small") + len(ELF)), (2, 0, 0), (3, 1, len(KEEP_V3))]
     assert files["wasted_bytes"] == 5 * MIB + len(KEEP_V0) + len(KEEP_V2)
     assert {"count", "total_size", "largest"} <= set(files)
+
+
+def test_the_per_entry_gate_skips_only_entries_without_findings() -> None:
+    """``_may_find`` lets the analyzer skip building ``_checks`` for most entries: over every
+    kind, every permission bit pattern and the paths the checks look at, it says False only
+    where ``_checks`` finds nothing (and True where it finds something, so it skips work)."""
+    paths = ["/tmp/x", "/var/tmp/x", "/dev/x", "/dev", "/opt/tmp/x"]
+    missed, extra = [], 0
+    for kind in FileKind:
+        for mode in range(0o10000):
+            for path in paths:
+                entry = FileEntry(meta=FileMeta(path=path, kind=kind, mode=mode), layer=0)
+                is_file = kind in (FileKind.FILE, FileKind.HARDLINK)
+                gate = _may_find(kind, is_file, mode, path)
+                found = bool(_checks(entry))
+                if found and not gate:
+                    missed.append((kind, oct(mode), path))
+                extra += gate and not found
+    assert missed == []
+    assert extra == 0

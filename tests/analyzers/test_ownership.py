@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from portcullis.analyze.base import AnalysisResult
+from portcullis.analyze.ownership import OS_TYPES, _owned, drop_os_owned
+from portcullis.model.files import Location
+from portcullis.model.package import Package
 from portcullis.scan import ScanOptions, scan
 from tests.images import kit
 from tests.images.kit import Layer, directory, file, symlink
+from tests.unit.layer_helpers import view_of
 
 STATUS = """\
 Package: python3-requests
@@ -73,3 +81,47 @@ def test_table_lists_packages_by_type(tmp_path: Path) -> None:
     assert rows["deb"][1] == "2"
     assert rows["npm"][2] == "1"
     assert "Packages (4)" in result.stdout
+
+
+# --- only owned paths named like a language package's file are resolved -------------------
+
+_DIRS = ["/usr/lib/x", "/lib/x", "/opt/y", "/loop/z", "/", "/usr/lib"]
+_NAMES = ["package.json", "METADATA", "a", ""]
+_VIEW = view_of([Layer([
+    directory("usr"), directory("usr/lib"), directory("usr/lib/x"), symlink("lib", "usr/lib"),
+    directory("opt"), directory("opt/y"), symlink("loop", "loop"),
+])])
+
+
+def _path(d: str, n: str) -> str:
+    return d.rstrip("/") + "/" + n
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_DIRS), st.sampled_from(_NAMES)), max_size=8),
+       st.lists(st.tuples(st.sampled_from(_DIRS), st.sampled_from(_NAMES),
+                          st.sampled_from(["npm", "python", "deb"])), max_size=6))
+def test_dropping_equals_matching_against_every_owned_path(
+        owned: list[tuple[str, str]], found: list[tuple[str, str, str]]) -> None:
+    """The filtered route drops exactly the packages the full owned set (every path resolved,
+    names=None) would drop, on merged-/usr links, a symlink loop and odd names."""
+    packages = [Package(name=f"p{i}", version="1", type=kind,
+                        locations=(Location(path=_path(d, n)),))
+                for i, (d, n, kind) in enumerate(found)]
+    packages.append(Package(name="nowhere", version="1", type="npm"))
+    by_analyzer = {"dpkg": frozenset(_path(d, n) for d, n in owned)}
+    every = _owned(_VIEW, by_analyzer)
+    expected = [p for p in packages if p.type not in OS_TYPES and p.locations
+                and p.locations[0].path in every]
+    result = AnalysisResult(packages=list(packages), owned_paths=by_analyzer)
+    assert drop_os_owned(_VIEW, result) == expected
+    assert result.packages == [p for p in packages if p not in expected]
+
+
+def test_a_merged_usr_path_is_dropped_through_its_link() -> None:
+    package = Package(name="lodash", version="1", type="npm",
+                      locations=(Location(path="/usr/lib/x/package.json"),))
+    result = AnalysisResult(packages=[package],
+                            owned_paths={"dpkg": frozenset({"/lib/x/package.json", "/etc/a"})})
+    assert drop_os_owned(_VIEW, result) == [package]
+    assert result.packages == []

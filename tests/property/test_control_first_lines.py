@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portcullis.analyze.os.control import first_lines, paragraphs
+from portcullis.analyze.os.control import first_lines, first_paragraph, paragraphs
 
 LINES = st.sampled_from([
     "License: GPL-2+", "license : MIT or Apache-2.0", "License:", "Licence: BSD",
@@ -34,3 +34,21 @@ def test_first_lines_agrees_on_any_text(text: str) -> None:
 def test_first_of_each_paragraph() -> None:
     text = "License: A\nLicense: B\n text\n\nFiles: x\n\nLicense: C or D\n"
     assert list(first_lines(text, "license")) == ["A", "C or D"]
+
+
+@given(st.lists(LINES, max_size=30), st.sampled_from(["\n", "\r\n", "\r", "\x0c\n"]),
+       st.integers(min_value=0, max_value=200))
+def test_first_paragraph_agrees_with_paragraphs(lines: list[str], sep: str,
+                                                probe: int) -> None:
+    """Whatever the probe cuts (a line, a CRLF, a paragraph), the first paragraph is the
+    full parser's."""
+    text = sep.join(lines)
+    assert first_paragraph(text, probe) == next(paragraphs(text), None)
+
+
+def test_first_paragraph_reads_the_header_of_a_long_file() -> None:
+    text = "Format: dep5\nSource: x\n\nLicense: MIT\n" + " text\n" * 10_000
+    header = first_paragraph(text)
+    assert header is not None and header.get("format") == "dep5" and header.line == 1
+    assert first_paragraph("\n\n" + " x\n" * 3000 + "\nA: b") == next(
+        paragraphs("\n\n" + " x\n" * 3000 + "\nA: b"))

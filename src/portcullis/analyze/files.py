@@ -157,6 +157,21 @@ def _checks(entry: FileEntry) -> list[Finding]:
     return out
 
 
+# Mode bits any check of a regular file looks at (setuid, setgid, other-writable).
+_FILE_BITS = 0o6002
+
+
+def _may_find(kind: FileKind, is_file: bool, mode: int, path: str) -> bool:
+    """False only when ``_checks`` finds nothing for such an entry: ~10k entries a scan, and
+    nearly all are plain files, directories and links that need no finding built."""
+    if is_file:
+        return bool(mode & _FILE_BITS) or (bool(mode & 0o111) and path.startswith(TMP_DIRS))
+    if kind is FileKind.DIR:
+        return bool(mode & 0o002) and not mode & 0o1000
+    return (kind is FileKind.CHAR or kind is FileKind.BLOCK) and not (
+        path == "/dev" or path.startswith("/dev/"))
+
+
 class FileInfo:
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="files",
@@ -175,17 +190,23 @@ class FileInfo:
         gids = _ids(fs.read("/etc/group"), 2) if fs.entry("/etc/group") else None
         users, groups = _Owners(), _Owners()
         totals: dict[int, _LayerTotals] = {}
+        files: dict[int, int] = {}
+        sizes: dict[int, int] = {}
         for entry in fs.walk():
             meta = entry.meta
-            result.findings.extend(_checks(entry))
+            kind = meta.kind
+            is_file = kind is FileKind.FILE or kind is FileKind.HARDLINK
+            if _may_find(kind, is_file, meta.mode, entry.path):
+                result.findings.extend(_checks(entry))
             if uids is not None and meta.uid not in uids:
                 users.add(meta.uid, entry)
             if gids is not None and meta.gid not in gids:
                 groups.add(meta.gid, entry)
-            if meta.is_file:
-                layer = totals.setdefault(entry.layer, _LayerTotals())
-                layer.files += 1
-                layer.bytes += meta.size
+            if is_file:
+                files[entry.layer] = files.get(entry.layer, 0) + 1
+                sizes[entry.layer] = sizes.get(entry.layer, 0) + meta.size
+        for index, count in files.items():
+            totals[index] = _LayerTotals(files=count, bytes=sizes[index])
         result.findings.extend(self._owners(users, "unknown-owner", "uid", "/etc/passwd"))
         result.findings.extend(self._owners(groups, "unknown-group", "gid", "/etc/group"))
 

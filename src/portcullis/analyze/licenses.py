@@ -3,14 +3,17 @@
 Package metadata says "MIT", "mit", "MIT License", "GPLv2+", "Apache Software License", a
 DEP-5 short name like "Expat" or "GPL-2+", or a real expression like "(MIT OR Apache-2.0)".
 A short table maps the common names, versioned family names are read by pattern, valid
-expressions are normalised with license-expression; anything else is kept as written (a
-policy can still match it, and SBOM writers turn it into a LicenseRef).
+expressions are normalised as license-expression does (a single id, or an id WITH an
+exception, from data/spdx-ids.json; compound expressions by its parser); anything else is
+kept as written (a policy can still match it, and SBOM writers turn it into a LicenseRef).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -101,13 +104,16 @@ _VERSIONED = re.compile(
 
 
 
+
 @cache
 def _licensing() -> Licensing:
-    """Loaded on first use: building the SPDX symbol table costs ~40 ms that a scan without
-    licenses to normalise should not pay (nor importing the parser)."""
+    """Loaded on first use, and only for an expression the table below cannot answer: building
+    the SPDX symbol table costs ~50 ms that a scan should not pay (nor importing the parser)."""
     from license_expression import get_spdx_licensing
 
     return get_spdx_licensing()
+
+
 # Longer text is kept as written: real expressions are a few hundred characters, and the
 # expression parser takes about a second per 100 KB.
 MAX_EXPRESSION = 2000
@@ -126,6 +132,13 @@ def normalize(text: str) -> str:
         return alias
     if name.startswith("LicenseRef-"):
         return name
+    answer = from_table(name)
+    return answer if answer is not None else parsed(name)
+
+
+def parsed(name: str) -> str:
+    """What license-expression makes of ``name``: its normalised form when it is a valid
+    expression of known ids, else ``name``."""
     try:
         info = _licensing().validate(name)
     except Exception:  # untrusted text into a third-party parser: "MIT AND" raises AttributeError
@@ -133,6 +146,58 @@ def normalize(text: str) -> str:
     if info.errors or info.invalid_symbols or not info.normalized_expression:
         return name
     return str(info.normalized_expression)
+
+
+# The parser's own words: an expression with parentheses or AND/OR (or more than one WITH)
+# goes to the parser.
+_COMPOUND_WORDS = frozenset({"and", "or"})
+
+
+def from_table(name: str) -> str | None:
+    """``parsed(name)`` without the parser, for a name that is a single id or alias, ``<id>
+    WITH <exception>``, or plain words (kept as written); None for anything else.
+
+    Why this is the parser's answer: its tokenizer splits the lower-cased text into words at
+    whitespace and parentheses and matches runs of whole words against the ids and aliases
+    (spdx-ids.json: the same symbols). Runs of unknown words become one unknown symbol, and
+    an expression is valid only when every symbol is known, two symbols are joined by an
+    operator, and WITH has a license on its left and an exception on its right. So text
+    without operators is valid only when it is, whole, one id or alias of a license (a lone
+    exception is refused too), and ``A WITH B`` only when A is a license and B an exception.
+    tests/unit/test_spdx_table.py checks it against the parser."""
+    if "(" in name or ")" in name:
+        return None
+    words = name.lower().split(" ")
+    if _COMPOUND_WORDS.intersection(words):
+        return None
+    withs = words.count("with")
+    ids = spdx_ids()
+    if withs == 0:
+        known = ids.get(" ".join(words))
+        return known[0] if known is not None and not known[1] else name
+    at = words.index("with")
+    if withs > 1 or at == 0 or at == len(words) - 1:
+        return None
+    license_ = ids.get(" ".join(words[:at]))
+    exception = ids.get(" ".join(words[at + 1:]))
+    if license_ is None or license_[1] or exception is None or not exception[1]:
+        return name
+    return f"{license_[0]} WITH {exception[0]}"
+
+
+@cache
+def spdx_ids() -> dict[str, tuple[str, bool]]:
+    """Lower-cased SPDX id or alias → (the id, whether it is an exception), as
+    license-expression knows them (data/spdx-ids.json, made by scripts/gen_spdx_ids.py)."""
+    text = resources.files("portcullis").joinpath("data", SPDX_IDS).read_text(encoding="utf-8")
+    data = json.loads(text)
+    ids = {key.lower(): (key, False) for key in data["licenses"]}
+    ids.update((key.lower(), (key, True)) for key in data["exceptions"])
+    ids.update((alias.lower(), ids[key.lower()]) for alias, key in data["aliases"].items())
+    return ids
+
+
+SPDX_IDS = "spdx-ids.json"
 
 
 def versioned(name: str) -> str | None:

@@ -72,8 +72,27 @@ class _Builder:
 
 def paragraphs(text: str) -> Iterator[Paragraph]:
     """Every non-empty paragraph of ``text``, in order."""
+    return _paragraphs(text.splitlines(), complete=True)
+
+
+def first_paragraph(text: str, probe: int = 4096) -> Paragraph | None:
+    """``next(paragraphs(text), None)`` without splitting all of ``text`` into lines: a
+    copyright file's header is its first few lines, the rest (license texts) can be 100 KB.
+    The first ``probe`` characters are tried first."""
+    if len(text) > probe:
+        # Every line of text[:probe] but its last is a line of the whole text (the last may
+        # be cut short), so a paragraph that a blank line ends within them is the same.
+        found = next(_paragraphs(text[:probe].splitlines()[:-1], complete=False), None)
+        if found is not None:
+            return found
+    return next(paragraphs(text), None)
+
+
+def _paragraphs(lines: list[str], *, complete: bool) -> Iterator[Paragraph]:
+    """The paragraphs of ``lines``; ``complete``: the lines are the whole text, so the last
+    paragraph ends with them (else only paragraphs a blank line ends are given)."""
     builder = _Builder()
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             if (done := builder.take()) is not None:
                 yield done
@@ -88,7 +107,7 @@ def paragraphs(text: str) -> Iterator[Paragraph]:
             builder.key = None  # a stray line also ends the field it might have continued
             continue
         builder.add_field(key.strip(), value.strip(), number)
-    if (done := builder.take()) is not None:
+    if complete and (done := builder.take()) is not None:
         yield done
 
 
