@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from portcullis.layers.index import LayerIndex
@@ -118,7 +118,7 @@ REPLACED_DIR = [
 ]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(layer_indexes())
 @example(REPLACED_DIR)
 def test_view_equals_one_path_at_a_time(indexes: list[LayerIndex]) -> None:
@@ -140,8 +140,11 @@ def test_view_equals_one_path_at_a_time(indexes: list[LayerIndex]) -> None:
         if path in reference.current:
             versions.append(reference.stamped(reference.current[path]))
         assert view.versions(path) == sorted(versions, key=lambda e: e.layer), path
-        assert view.entry(path) == (reference.stamped(reference.current[path])
-                                    if path in reference.current else None)
+        found = view.entry(path)
+        assert found == (reference.stamped(reference.current[path])
+                         if path in reference.current else None)
+        for spelling in (path.lstrip("/"), path + "/", "/." + path, path.replace("/", "//")):
+            assert view.entry(spelling) == found, spelling
 
 
 def test_the_fast_route_sets_every_field_of_an_entry() -> None:
