@@ -44,6 +44,19 @@ _ENTRY_SLOTS: tuple[Callable[[FileEntry, object], None], ...] = tuple(
     vars(FileEntry)[name].__set__ for name in _ENTRY_FIELDS)
 
 
+def _entry(meta: FileMeta, layer: int, history: tuple[Change, ...], visible: bool = True,
+           removed_in: int | None = None) -> FileEntry:
+    """FileEntry(meta=meta, layer=layer, ...), without its __init__ (see _ENTRY_SLOTS)."""
+    entry = object.__new__(FileEntry)
+    set_meta, set_layer, set_history, set_visible, set_removed_in = _ENTRY_SLOTS
+    set_meta(entry, meta)
+    set_layer(entry, layer)
+    set_history(entry, history)
+    set_visible(entry, visible)
+    set_removed_in(entry, removed_in)
+    return entry
+
+
 class Filesystem(Protocol):
     """What a tree analyzer may ask of the image."""
 
@@ -185,6 +198,7 @@ class SquashedView:
         # Keyed by the ids of the (shared) changes: hashing ints is C work, hashing a Change
         # calls its dataclass __hash__.
         self._histories: dict[tuple[int, ...], tuple[Change, ...]] = {}
+        self._extended: dict[tuple[int, int], tuple[Change, ...]] = {}  # see _extend
         self._content = content or ContentStore()
         self._max_depth = max_symlink_depth
         self._implied_cost = 0  # about the bytes implicit parent directories take
@@ -250,7 +264,7 @@ class SquashedView:
             if past is None:
                 history = histories[path] = only_added
             elif past[-1].layer != layer:
-                history = histories[path] = self._shared((*past, added))
+                history = histories[path] = self._extend(past, added)
             else:
                 history = past  # deleted by this very layer's whiteout, and written again
             # FileEntry(meta=..., layer=layer, history=history), without its __init__
@@ -290,10 +304,10 @@ class SquashedView:
             self._index = None
         action = "add" if old is None else "modify"
         if not history or history[-1].layer != layer:
-            history = self._history[path] = self._shared((*history, self._change(layer, action)))
+            history = self._history[path] = self._extend(history, self._change(layer, action))
         # Stamped with its history so far: for most paths (written once) that is final, and
         # _stamp() has nothing to redo for them.
-        self._current[path] = FileEntry(meta=meta, layer=layer, history=history)
+        self._current[path] = _entry(meta, layer, history)
         if path in self._hidden_at:
             self._unstamped.add(path)  # its hidden versions' history changed
         self._link(path, layer)
@@ -335,10 +349,11 @@ class SquashedView:
             self._hidden_at[old.path] = [at, position]
         else:
             at.append(position)
-        self._hidden.append(FileEntry(meta=old.meta, layer=old.layer, history=old.history,
-                                      visible=False, removed_in=layer))
+        self._hidden.append(_entry(old.meta, old.layer, old.history, False, layer))
 
     def _remove_tree(self, path: str, layer: int) -> None:
+        deleted = self._change(layer, "delete")
+        histories = self._history
         stack = [path]
         while stack:
             p = stack.pop()
@@ -347,8 +362,7 @@ class SquashedView:
             if entry is not None:
                 self._index = None
                 self._retire(entry, layer)
-                self._history[p] = self._shared(
-                    (*self._history.get(p, ()), self._change(layer, "delete")))
+                histories[p] = self._extend(histories.get(p, ()), deleted)
                 self._unstamped.add(p)
         self._children.get(_parent(path), set()).discard(path)
 
@@ -357,6 +371,16 @@ class SquashedView:
         if change is None:
             change = self._changes[(layer, action)] = Change(layer=layer, action=action)
         return change
+
+    def _extend(self, history: tuple[Change, ...], change: Change) -> tuple[Change, ...]:
+        """The shared tuple of ``history`` (a shared tuple) followed by ``change``. Paths
+        deleted together mostly had one history: one lookup by the two ids, not a tuple of
+        ids per path."""
+        key = (id(history), id(change))  # both are kept by the view, so their ids stay theirs
+        extended = self._extended.get(key)
+        if extended is None:
+            extended = self._extended[key] = self._shared((*history, change))
+        return extended
 
     def _shared(self, history: tuple[Change, ...]) -> tuple[Change, ...]:
         key = tuple(map(id, history))
@@ -372,14 +396,12 @@ class SquashedView:
             history = self._history.get(path, ())
             current = self._current.get(path)
             if current is not None and current.history is not history:
-                self._current[path] = FileEntry(meta=current.meta, layer=current.layer,
-                                                history=history)
+                self._current[path] = _entry(current.meta, current.layer, history)
             for i in self._hidden_positions(path):
                 old = self._hidden[i]
                 if old.history is not history:
-                    self._hidden[i] = FileEntry(meta=old.meta, layer=old.layer,
-                                                history=history, visible=False,
-                                                removed_in=old.removed_in)
+                    self._hidden[i] = _entry(old.meta, old.layer, history, False,
+                                             old.removed_in)
         self._unstamped.clear()
 
     def _hidden_positions(self, path: str) -> list[int]:
