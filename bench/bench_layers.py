@@ -558,7 +558,7 @@ def run_scan_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, f
 
 
 def bench_image(row: Row, layout: Path, ref: str, runs: int, memo: dict[str, dict[str, int]],
-                env: dict[str, str]) -> None:
+                env: dict[str, str], extra: list[str]) -> None:
     blobs = layer_blobs(layout, ref)
     row.source = f"oci:{layout}:{ref}"
     row.layers = len(blobs)
@@ -572,7 +572,8 @@ def bench_image(row: Row, layout: Path, ref: str, runs: int, memo: dict[str, dic
         row.modes["floor"].add(*floor_once(blobs))
         for name, options in MODES.items():
             argv = [sys.executable, "-m", "portcullis", "scan", row.source, *options,
-                    *COMMON_OPTIONS, *cache_options(Path(env["PYTHONPATH"].split(os.pathsep)[0]))]
+                    *COMMON_OPTIONS, *cache_options(Path(env["PYTHONPATH"].split(os.pathsep)[0])),
+                    *extra]
             wall, cpu, rss, code, tail = run_scan_once(argv, env)
             if code != 0:
                 row.notes.append(f"scan {name} failed (exit {code}):\n{tail}")
@@ -668,7 +669,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="the portcullis sources to scan with (default: this checkout's "
                              "src), e.g. another worktree's, for before/after numbers")
     parser.add_argument("--out", type=Path, default=OUT, help=f"JSON output (default {OUT})")
+    parser.add_argument("--parallel", type=int, default=None, metavar="N",
+                        help="pass --parallel N to every scan (default: the scanner's own "
+                             "default, one worker per CPU)")
     args = parser.parse_args(argv)
+    extra = [] if args.parallel is None else ["--parallel", str(args.parallel)]
     cache_root: Path = (args.cache or default_cache_root()).expanduser().resolve()
     runs = max(1, args.runs)
     names = image_names(args.image, args.sizes)
@@ -694,7 +699,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def step(row: Row = row, name: str = name) -> None:
             layout, ref = prepare(name, cache_root)
-            bench_image(row, layout, ref, runs, memo, env)
+            bench_image(row, layout, ref, runs, memo, env, extra)
 
         _guard(row, step)
 
@@ -716,7 +721,7 @@ def main(argv: list[str] | None = None) -> int:
                         "full_wall_ratio_max": TARGET_RATIOS["full"],
                         "peak_rss_mb_max": TARGET_RSS_MB},
             "scan_commands": {name: " ".join(["python -m portcullis scan oci:DIR:REF", *options,
-                                              *COMMON_OPTIONS])
+                                              *COMMON_OPTIONS, *extra])
                               for name, options in MODES.items()},
             "rows": [asdict(r) for r in rows],
         }

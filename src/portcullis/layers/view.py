@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -33,6 +33,28 @@ IMPLIED_DIR_BUDGET = 128 << 20
 their sets of children): room for ~300,000 of them, far more than real images imply."""
 IMPLIED_DIR_OVERHEAD = 300
 """About the bytes one implicit directory takes besides its path: a dict slot and a set."""
+
+
+_ENTRY_FIELDS = ("meta", "layer", "history", "visible", "removed_in")
+# FileEntry is a frozen dataclass: its __init__ sets each field through object.__setattr__,
+# which takes as long as all the rest of adding a path to the view. The fields' own slot
+# setters do the same job in a third of the time (tests/property/test_view_build_route.py
+# checks the entries are equal, and that these are all of FileEntry's fields).
+_ENTRY_SLOTS: tuple[Callable[[FileEntry, object], None], ...] = tuple(
+    vars(FileEntry)[name].__set__ for name in _ENTRY_FIELDS)
+
+
+def _entry(meta: FileMeta, layer: int, history: tuple[Change, ...], visible: bool = True,
+           removed_in: int | None = None) -> FileEntry:
+    """FileEntry(meta=meta, layer=layer, ...), without its __init__ (see _ENTRY_SLOTS)."""
+    entry = object.__new__(FileEntry)
+    set_meta, set_layer, set_history, set_visible, set_removed_in = _ENTRY_SLOTS
+    set_meta(entry, meta)
+    set_layer(entry, layer)
+    set_history(entry, history)
+    set_visible(entry, visible)
+    set_removed_in(entry, removed_in)
+    return entry
 
 
 class Filesystem(Protocol):
@@ -76,6 +98,11 @@ def _extension(name: str) -> str | None:
     return name[dot:] if dot >= 0 else None
 
 
+def _depth_first(path: str) -> tuple[int, str]:
+    """Parents before children, the order a layer's paths are put in."""
+    return path.count("/"), path
+
+
 def _name_key(name: str) -> str:
     """How the index groups a basename: its extension, or the whole name without one. Few
     keys (not one per file) keep the index small; every basename lookup still finds its group."""
@@ -111,7 +138,9 @@ class PathIndex:
         index = cls(sorted(paths))
         groups = index.groups
         for path in index.paths:
-            key = _name_key(_basename(path))
+            # _name_key(_basename(path)), inline (once per visible path)
+            dot = path.rfind(".")
+            key = path[dot:] if dot > path.rfind("/") else path[path.rfind("/") + 1 :]
             group = groups.get(key)
             if group is None:
                 groups[key] = [path]
@@ -154,7 +183,8 @@ class SquashedView:
     def __init__(self, content: ContentStore | None = None, max_symlink_depth: int = 40) -> None:
         self._current: dict[str, FileEntry] = {}
         self._children: dict[str, set[str]] = {ROOT: set()}
-        self._history: dict[str, list[Change]] = {}
+        # path → its history, a shared tuple (see _shared)
+        self._history: dict[str, tuple[Change, ...]] = {}
         self._hidden: list[FileEntry] = []
         # path → its position in _hidden, or positions when it has several (few do: an int
         # takes less room than a list per path on an image with 100k+ hidden versions)
@@ -168,6 +198,7 @@ class SquashedView:
         # Keyed by the ids of the (shared) changes: hashing ints is C work, hashing a Change
         # calls its dataclass __hash__.
         self._histories: dict[tuple[int, ...], tuple[Change, ...]] = {}
+        self._extended: dict[tuple[int, int], tuple[Change, ...]] = {}  # see _extend
         self._content = content or ContentStore()
         self._max_depth = max_symlink_depth
         self._implied_cost = 0  # about the bytes implicit parent directories take
@@ -196,13 +227,72 @@ class SquashedView:
         for path in sorted(index.deleted):
             if path in self._current:
                 self._remove_tree(path, layer)
-        for path in sorted(index.entries, key=lambda p: (p.count("/"), p)):
-            self._put(index.entries[path], layer)
+        entries = index.entries
+        current = self._current
+        present = [p for p in entries if p in current]
+        if any(current[p].meta.is_dir and not entries[p].is_dir for p in present):
+            # A directory replaced by a non-directory takes what is under it along, and what
+            # this layer writes below it again may need parents this layer writes too: one
+            # path at a time, parents first (which parents are implied depends on the order).
+            for path in sorted(entries, key=_depth_first):
+                self._put(entries[path], layer)
+        else:
+            # Paths already there (few) are overwritten in the same order as above; the new
+            # ones (most) can only be added, and in any order that puts parents first (plain
+            # sorting does), which _add does without the checks an overwrite needs.
+            for path in sorted(present, key=_depth_first):
+                self._put(entries[path], layer)
+            if len(present) < len(entries):
+                self._add(sorted(p for p in entries if p not in current), entries, layer)
         self.layers = max(self.layers, layer + 1)
+
+    def _add(self, paths: list[str], entries: dict[str, FileMeta], layer: int) -> None:
+        """Put ``paths``, none of them visible now, sorted: what _put does for a path that is
+        not there, with its lookups hoisted out of the loop (most entries of a layer take
+        this route)."""
+        current = self._current
+        children = self._children
+        histories = self._history
+        hidden_at = self._hidden_at
+        added = self._change(layer, "add")
+        only_added = self._shared((added,))
+        self._index = None
+        new_entry = object.__new__
+        set_meta, set_layer, set_history, set_visible, set_removed_in = _ENTRY_SLOTS
+        for path in paths:
+            past = histories.get(path)
+            if past is None:
+                history = histories[path] = only_added
+            elif past[-1].layer != layer:
+                history = histories[path] = self._extend(past, added)
+            else:
+                history = past  # deleted by this very layer's whiteout, and written again
+            # FileEntry(meta=..., layer=layer, history=history), without its __init__
+            entry = new_entry(FileEntry)
+            set_meta(entry, entries[path])
+            set_layer(entry, layer)
+            set_history(entry, history)
+            set_visible(entry, True)
+            set_removed_in(entry, None)
+            current[path] = entry
+            if path in hidden_at:
+                self._unstamped.add(path)  # its hidden versions' history changed
+            # _link, inline
+            child = path
+            while child != ROOT:
+                parent = child[: child.rfind("/")] or ROOT
+                siblings = children.get(parent)
+                if siblings is not None:
+                    siblings.add(child)
+                    break
+                if parent not in current:
+                    self._imply(parent, layer)
+                children[parent] = {child}
+                child = parent
 
     def _put(self, meta: FileMeta, layer: int) -> None:
         path = meta.path
-        history = self._history.setdefault(path, [])
+        history = self._history.get(path, ())
         old = self._current.get(path)
         if old is not None:
             if old.meta.is_dir and not meta.is_dir:
@@ -214,27 +304,29 @@ class SquashedView:
             self._index = None
         action = "add" if old is None else "modify"
         if not history or history[-1].layer != layer:
-            history.append(self._change(layer, action))
+            history = self._history[path] = self._extend(history, self._change(layer, action))
         # Stamped with its history so far: for most paths (written once) that is final, and
         # _stamp() has nothing to redo for them.
-        self._current[path] = FileEntry(meta=meta, layer=layer, history=self._shared(history))
+        self._current[path] = _entry(meta, layer, history)
         if path in self._hidden_at:
             self._unstamped.add(path)  # its hidden versions' history changed
         self._link(path, layer)
 
     def _link(self, path: str, layer: int) -> None:
+        """Make ``path`` a child of its parent, and so on up to the first parent already in
+        ``_children``: every path there other than the root is in its parent's set (paths
+        enter it only through here, and _remove_tree drops a path with all below it)."""
         while path != ROOT:
             parent = _parent(path)
             siblings = self._children.get(parent)
-            if siblings is None:
-                if parent not in self._current:
-                    # An implicit parent directory (tars may omit it): it exists without
-                    # metadata or history, and costs its path string and its children's set.
-                    self._imply(parent, layer)
-                siblings = self._children[parent] = set()
-            elif path in siblings:
+            if siblings is not None:
+                siblings.add(path)
                 return
-            siblings.add(path)
+            if parent not in self._current:
+                # An implicit parent directory (tars may omit it): it exists without
+                # metadata or history, and costs its path string and its children's set.
+                self._imply(parent, layer)
+            self._children[parent] = {path}
             path = parent
 
     def _imply(self, directory: str, layer: int) -> None:
@@ -257,10 +349,11 @@ class SquashedView:
             self._hidden_at[old.path] = [at, position]
         else:
             at.append(position)
-        self._hidden.append(FileEntry(meta=old.meta, layer=old.layer, history=old.history,
-                                      visible=False, removed_in=layer))
+        self._hidden.append(_entry(old.meta, old.layer, old.history, False, layer))
 
     def _remove_tree(self, path: str, layer: int) -> None:
+        deleted = self._change(layer, "delete")
+        histories = self._history
         stack = [path]
         while stack:
             p = stack.pop()
@@ -269,7 +362,7 @@ class SquashedView:
             if entry is not None:
                 self._index = None
                 self._retire(entry, layer)
-                self._history.setdefault(p, []).append(self._change(layer, "delete"))
+                histories[p] = self._extend(histories.get(p, ()), deleted)
                 self._unstamped.add(p)
         self._children.get(_parent(path), set()).discard(path)
 
@@ -279,28 +372,36 @@ class SquashedView:
             change = self._changes[(layer, action)] = Change(layer=layer, action=action)
         return change
 
-    def _shared(self, history: list[Change]) -> tuple[Change, ...]:
+    def _extend(self, history: tuple[Change, ...], change: Change) -> tuple[Change, ...]:
+        """The shared tuple of ``history`` (a shared tuple) followed by ``change``. Paths
+        deleted together mostly had one history: one lookup by the two ids, not a tuple of
+        ids per path."""
+        key = (id(history), id(change))  # both are kept by the view, so their ids stay theirs
+        extended = self._extended.get(key)
+        if extended is None:
+            extended = self._extended[key] = self._shared((*history, change))
+        return extended
+
+    def _shared(self, history: tuple[Change, ...]) -> tuple[Change, ...]:
         key = tuple(map(id, history))
         shared = self._histories.get(key)
         if shared is None:
-            shared = self._histories[key] = tuple(history)
+            shared = self._histories[key] = history
         return shared
 
     def _stamp(self) -> None:
         """Give the entries of every path changed since the last query their full history,
         once: queries then hand out the same objects instead of a copy per call."""
         for path in self._unstamped:
-            history = self._shared(self._history.get(path, []))
+            history = self._history.get(path, ())
             current = self._current.get(path)
             if current is not None and current.history is not history:
-                self._current[path] = FileEntry(meta=current.meta, layer=current.layer,
-                                                history=history)
+                self._current[path] = _entry(current.meta, current.layer, history)
             for i in self._hidden_positions(path):
                 old = self._hidden[i]
                 if old.history is not history:
-                    self._hidden[i] = FileEntry(meta=old.meta, layer=old.layer,
-                                                history=history, visible=False,
-                                                removed_in=old.removed_in)
+                    self._hidden[i] = _entry(old.meta, old.layer, history, False,
+                                             old.removed_in)
         self._unstamped.clear()
 
     def _hidden_positions(self, path: str) -> list[int]:
@@ -320,11 +421,15 @@ class SquashedView:
 
     def entry(self, path: str) -> FileEntry | None:
         """The visible entry at ``path`` itself (a symlink is returned, not followed)."""
-        self._stamp()
-        return self._current.get(normalize(path))
+        if self._unstamped:
+            self._stamp()
+        # Tree analyzers ask ~10k times a scan, mostly for paths that are there: every key is
+        # normalised, so a path found as given needs no normalize().
+        found = self._current.get(path)
+        return found if found is not None else self._current.get(normalize(path))
 
     def history(self, path: str) -> tuple[Change, ...]:
-        return tuple(self._history.get(normalize(path), ()))
+        return self._history.get(normalize(path), ())
 
     def exists(self, path: str) -> bool:
         p = normalize(path)
