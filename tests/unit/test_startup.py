@@ -117,3 +117,51 @@ def test_discovery_for_no_scanner_skips_the_declared_packages() -> None:
     found = {c.__module__ for c in analyzer_classes(frozenset())}
     assert "portcullis.analyze.os.os_release" in found  # runs for every scan
     assert offending(sorted(found), NOT_FOR_NONE) == []
+
+
+_GC_PROBE = """
+import gc, json, sys
+sys.argv = ['portcullis'] + sys.argv[1:]
+from portcullis.analyze import engine
+from portcullis.cli.main import main
+seen = {{}}
+read_layers = engine.read_layers
+def probe(*args, **kwargs):
+    seen["frozen_at_layer_pass"] = gc.get_freeze_count()
+    return read_layers(*args, **kwargs)
+engine.read_layers = probe
+try:
+    main()
+except SystemExit as e:
+    seen["code"] = e.code
+seen["enabled_after"] = gc.isenabled()
+print(json.dumps(seen), file=sys.__stderr__)
+"""
+
+
+def _gc_after(*args: str) -> dict[str, object]:
+    proc = subprocess.run([sys.executable, "-c", _GC_PROBE.format(), *args],
+                          capture_output=True, text=True, timeout=120, check=False)
+    last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+    assert last.startswith("{"), f"no probe output; stderr: {proc.stderr[-2000:]}"
+    return dict(json.loads(last))
+
+
+@pytest.mark.parametrize("args", [("version",), ("scan", "--no-such-option", "x"), ("--help",)])
+def test_the_collector_paused_for_start_up_runs_again_after_main(args: tuple[str, ...]) -> None:
+    """main() pauses the cyclic collector while modules load; whichever way the command ends
+    (done, usage error, help) it is running again when main() returns."""
+    seen = _gc_after(*args)
+    assert seen["enabled_after"] is True
+    assert seen.get("code") in (None, 0, 2)
+
+
+def test_a_scan_freezes_what_start_up_made_before_the_layer_pass(tiny_archive: Path,
+                                                                   tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    seen = _gc_after("scan", f"oci-archive:{tiny_archive}", "--scanners", "none", "--no-cache",
+                     "--format", "json", "--quiet", "--output", str(out))
+    assert seen["code"] == 0 and json.loads(out.read_text())["files"]["count"] > 0
+    # start-up's modules and classes are out of every later collection
+    assert isinstance(seen["frozen_at_layer_pass"], int) and seen["frozen_at_layer_pass"] > 10_000
+    assert seen["enabled_after"] is True
