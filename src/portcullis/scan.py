@@ -22,20 +22,21 @@ from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
 from portcullis.analyze.layer_cache import LayerCache
 from portcullis.analyze.malware.settings import MalwareSettings
-from portcullis.analyze.secrets.analyzer import matcher as secret_matcher
 from portcullis.analyze.secrets.image_config import redact_image
+from portcullis.analyze.secrets.matcher import matcher as secret_matcher
 from portcullis.errors import ConfigError, VulnDBError
 from portcullis.model.compliance import CompliancePolicy, ComplianceSettings
 from portcullis.model.finding import Severity, Warning
 from portcullis.model.image import ImageConfig, ImageInfo
 from portcullis.model.report import Report, ScannerResult
 from portcullis.policy.verdict import Gate, apply_gate
-from portcullis.sbom_input import SCHEME as SBOM_SCHEME
-from portcullis.sbom_input import read_sbom
 from portcullis.source.base import SourceOptions
 from portcullis.source.resolve import open_image
 
 log = logging.getLogger(__name__)
+
+# sbom_input.SCHEME: the SBOM reader (its typed records) is imported only for an SBOM.
+SBOM_SCHEME = "sbom:"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +134,8 @@ def _layer_cache(options: ScanOptions) -> tuple[LayerCache | None, Warning | Non
 def _scan_sbom(reference: str, options: ScanOptions, now: datetime) -> Report:
     """An SBOM instead of an image: its packages against today's database. No layers, so
     every scanner but ``vuln`` (and ``packages``, the list as read) is not applicable."""
+    from portcullis.sbom_input import read_sbom
+
     inventory = read_sbom(Path(reference.removeprefix(SBOM_SCHEME)))
     result = AnalysisResult(packages=list(inventory.packages), distro=inventory.distro)
     vuln, db = _vulnerabilities(result, options, now)

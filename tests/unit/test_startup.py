@@ -28,11 +28,14 @@ HEAVY = LIBRARIES + SUBCOMMANDS
 
 # Analyzer code only a scan that asks for its scanner may import. (Discovery reads each
 # package's __init__ for its SERVES; the malware settings are part of every scan's options;
-# the secret rules mask the image config in every report.)
+# the secret rules and their matcher mask the image config in every report, the secret
+# analyzers are not needed for that.) Nor the SBOM reader, for an image.
 NOT_FOR_NONE = ("portcullis.analyze.baseline.", "portcullis.analyze.compliance.",
                 "portcullis.analyze.lang.", "portcullis.analyze.binary.",
                 "portcullis.analyze.malware.analyzer", "portcullis.analyze.malware.yara_rules",
-                "portcullis.analyze.malware.hashes", "portcullis.analyze.malware.clamav")
+                "portcullis.analyze.malware.hashes", "portcullis.analyze.malware.clamav",
+                "portcullis.analyze.secrets.analyzer", "portcullis.analyze.secrets.stream",
+                "portcullis.sbom_input")
 
 _REPORT = """
 import json, sys
@@ -100,6 +103,12 @@ def test_a_json_scan_with_no_scanners_loads_nothing_heavy(tiny_archive: Path,
     assert json.loads(out.read_text())["files"]["count"] > 0  # the scan ran, wrote its report
     assert offending(modules, HEAVY) == []
     assert offending(modules, NOT_FOR_NONE) == []
+
+
+def test_the_scan_knows_the_sbom_scheme_without_importing_the_sbom_reader() -> None:
+    from portcullis import sbom_input, scan
+
+    assert scan.SBOM_SCHEME == sbom_input.SCHEME
 
 
 @pytest.mark.parametrize("scanner", SCANNERS)
