@@ -31,6 +31,7 @@ HEAVY = LIBRARIES + SUBCOMMANDS
 # the secret rules and their matcher mask the image config in every report, the secret
 # analyzers are not needed for that.) Nor the SBOM reader, for an image.
 NOT_FOR_NONE = ("portcullis.analyze.baseline.", "portcullis.analyze.compliance.",
+                "portcullis.analyze.secrets.sensitive",
                 "portcullis.analyze.lang.", "portcullis.analyze.binary.",
                 "portcullis.analyze.malware.analyzer", "portcullis.analyze.malware.yara_rules",
                 "portcullis.analyze.malware.hashes", "portcullis.analyze.malware.clamav",
