@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portcullis import __version__
 from portcullis.analyze.base import (
@@ -25,13 +25,15 @@ from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.analyze.secrets.image_config import redact_image
 from portcullis.analyze.secrets.matcher import matcher as secret_matcher
 from portcullis.errors import ConfigError, VulnDBError
-from portcullis.model.compliance import CompliancePolicy, ComplianceSettings
 from portcullis.model.finding import Severity, Warning
 from portcullis.model.image import ImageConfig, ImageInfo
 from portcullis.model.report import Report, ScannerResult
 from portcullis.policy.verdict import Gate, apply_gate
 from portcullis.source.base import SourceOptions
 from portcullis.source.resolve import open_image
+
+if TYPE_CHECKING:  # loaded only by a scan with the compliance scanner (see _compliance)
+    from portcullis.model.compliance import CompliancePolicy, ComplianceSettings
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +167,7 @@ def _compliance(options: ScanOptions) -> ComplianceSettings | None:
     database), and the version order of package ecosystems for the policy's version ranges."""
     if "compliance" not in options.scanners:
         return None
+    from portcullis.model.compliance import CompliancePolicy, ComplianceSettings
     from portcullis.vulndb.eol import eol_path
     from portcullis.vulndb.location import default_db_path
 

@@ -29,14 +29,15 @@ HEAVY = LIBRARIES + SUBCOMMANDS
 # Analyzer code only a scan that asks for its scanner may import. (Discovery reads each
 # package's __init__ for its SERVES; the malware settings are part of every scan's options;
 # the secret rules and their matcher mask the image config in every report, the secret
-# analyzers are not needed for that.) Nor the SBOM reader, for an image.
+# analyzers are not needed for that.) Nor the SBOM reader, for an image, nor the compliance
+# policy model.
 NOT_FOR_NONE = ("portcullis.analyze.baseline.", "portcullis.analyze.compliance.",
                 "portcullis.analyze.secrets.sensitive",
                 "portcullis.analyze.lang.", "portcullis.analyze.binary.",
                 "portcullis.analyze.malware.analyzer", "portcullis.analyze.malware.yara_rules",
                 "portcullis.analyze.malware.hashes", "portcullis.analyze.malware.clamav",
                 "portcullis.analyze.secrets.analyzer", "portcullis.analyze.secrets.stream",
-                "portcullis.sbom_input")
+                "portcullis.sbom_input", "portcullis.model.compliance")
 
 _REPORT = """
 import json, sys
