@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portcullis import __version__
 from portcullis.analyze.base import (
@@ -22,20 +22,23 @@ from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
 from portcullis.analyze.layer_cache import LayerCache
 from portcullis.analyze.malware.settings import MalwareSettings
-from portcullis.analyze.secrets.analyzer import matcher as secret_matcher
 from portcullis.analyze.secrets.image_config import redact_image
+from portcullis.analyze.secrets.matcher import matcher as secret_matcher
 from portcullis.errors import ConfigError, VulnDBError
-from portcullis.model.compliance import CompliancePolicy, ComplianceSettings
 from portcullis.model.finding import Severity, Warning
 from portcullis.model.image import ImageConfig, ImageInfo
 from portcullis.model.report import Report, ScannerResult
 from portcullis.policy.verdict import Gate, apply_gate
-from portcullis.sbom_input import SCHEME as SBOM_SCHEME
-from portcullis.sbom_input import read_sbom
 from portcullis.source.base import SourceOptions
 from portcullis.source.resolve import open_image
 
+if TYPE_CHECKING:  # loaded only by a scan with the compliance scanner (see _compliance)
+    from portcullis.model.compliance import CompliancePolicy, ComplianceSettings
+
 log = logging.getLogger(__name__)
+
+# sbom_input.SCHEME: the SBOM reader (its typed records) is imported only for an SBOM.
+SBOM_SCHEME = "sbom:"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +136,8 @@ def _layer_cache(options: ScanOptions) -> tuple[LayerCache | None, Warning | Non
 def _scan_sbom(reference: str, options: ScanOptions, now: datetime) -> Report:
     """An SBOM instead of an image: its packages against today's database. No layers, so
     every scanner but ``vuln`` (and ``packages``, the list as read) is not applicable."""
+    from portcullis.sbom_input import read_sbom
+
     inventory = read_sbom(Path(reference.removeprefix(SBOM_SCHEME)))
     result = AnalysisResult(packages=list(inventory.packages), distro=inventory.distro)
     vuln, db = _vulnerabilities(result, options, now)
@@ -162,6 +167,7 @@ def _compliance(options: ScanOptions) -> ComplianceSettings | None:
     database), and the version order of package ecosystems for the policy's version ranges."""
     if "compliance" not in options.scanners:
         return None
+    from portcullis.model.compliance import CompliancePolicy, ComplianceSettings
     from portcullis.vulndb.eol import eol_path
     from portcullis.vulndb.location import default_db_path
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from portcullis.analyze.sensitive import SensitiveFiles, classify
+from portcullis.analyze.secrets.sensitive import SensitiveFiles, classify
 from portcullis.model.files import FileKind, FileMeta
 from tests.analyzers.malware_samples import CERT_ONLY_PEM, private_key_pem
 from tests.unit.layer_helpers import analysis_context

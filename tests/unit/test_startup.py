@@ -21,18 +21,24 @@ from tests.images import kit
 
 # Each belongs to a command or an output that a plain JSON scan of a local archive does not use.
 LIBRARIES = ("httpx", "rich", "yaml", "yara_x", "fastapi", "starlette", "uvicorn", "sqlalchemy",
-             "ssl", "http.client", "portcullis.server", "portcullis.upload")
+             "ssl", "http.client", "portcullis.server", "portcullis.upload",
+             "html")  # its entity table: the HTML writer escapes without it
 SUBCOMMANDS = ("portcullis.cli.db", "portcullis.cli.server", "portcullis.cli.upload",
                "portcullis.cli.pipeline", "portcullis.cli.base")
 HEAVY = LIBRARIES + SUBCOMMANDS
 
 # Analyzer code only a scan that asks for its scanner may import. (Discovery reads each
 # package's __init__ for its SERVES; the malware settings are part of every scan's options;
-# the secret rules mask the image config in every report.)
+# the secret rules and their matcher mask the image config in every report, the secret
+# analyzers are not needed for that.) Nor the SBOM reader, for an image, nor the compliance
+# policy model.
 NOT_FOR_NONE = ("portcullis.analyze.baseline.", "portcullis.analyze.compliance.",
+                "portcullis.analyze.secrets.sensitive",
                 "portcullis.analyze.lang.", "portcullis.analyze.binary.",
                 "portcullis.analyze.malware.analyzer", "portcullis.analyze.malware.yara_rules",
-                "portcullis.analyze.malware.hashes", "portcullis.analyze.malware.clamav")
+                "portcullis.analyze.malware.hashes", "portcullis.analyze.malware.clamav",
+                "portcullis.analyze.secrets.analyzer", "portcullis.analyze.secrets.stream",
+                "portcullis.sbom_input", "portcullis.model.compliance")
 
 _REPORT = """
 import json, sys
@@ -102,6 +108,12 @@ def test_a_json_scan_with_no_scanners_loads_nothing_heavy(tiny_archive: Path,
     assert offending(modules, NOT_FOR_NONE) == []
 
 
+def test_the_scan_knows_the_sbom_scheme_without_importing_the_sbom_reader() -> None:
+    from portcullis import sbom_input, scan
+
+    assert scan.SBOM_SCHEME == sbom_input.SCHEME
+
+
 @pytest.mark.parametrize("scanner", SCANNERS)
 def test_discovery_for_a_scanner_finds_every_analyzer_that_serves_it(scanner: str) -> None:
     """Skipping packages by their SERVES declaration must never drop an analyzer a scan
@@ -117,3 +129,51 @@ def test_discovery_for_no_scanner_skips_the_declared_packages() -> None:
     found = {c.__module__ for c in analyzer_classes(frozenset())}
     assert "portcullis.analyze.os.os_release" in found  # runs for every scan
     assert offending(sorted(found), NOT_FOR_NONE) == []
+
+
+_GC_PROBE = """
+import gc, json, sys
+sys.argv = ['portcullis'] + sys.argv[1:]
+from portcullis.analyze import engine
+from portcullis.cli.main import main
+seen = {{}}
+read_layers = engine.read_layers
+def probe(*args, **kwargs):
+    seen["frozen_at_layer_pass"] = gc.get_freeze_count()
+    return read_layers(*args, **kwargs)
+engine.read_layers = probe
+try:
+    main()
+except SystemExit as e:
+    seen["code"] = e.code
+seen["enabled_after"] = gc.isenabled()
+print(json.dumps(seen), file=sys.__stderr__)
+"""
+
+
+def _gc_after(*args: str) -> dict[str, object]:
+    proc = subprocess.run([sys.executable, "-c", _GC_PROBE.format(), *args],
+                          capture_output=True, text=True, timeout=120, check=False)
+    last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+    assert last.startswith("{"), f"no probe output; stderr: {proc.stderr[-2000:]}"
+    return dict(json.loads(last))
+
+
+@pytest.mark.parametrize("args", [("version",), ("scan", "--no-such-option", "x"), ("--help",)])
+def test_the_collector_paused_for_start_up_runs_again_after_main(args: tuple[str, ...]) -> None:
+    """main() pauses the cyclic collector while modules load; whichever way the command ends
+    (done, usage error, help) it is running again when main() returns."""
+    seen = _gc_after(*args)
+    assert seen["enabled_after"] is True
+    assert seen.get("code") in (None, 0, 2)
+
+
+def test_a_scan_freezes_what_start_up_made_before_the_layer_pass(tiny_archive: Path,
+                                                                   tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    seen = _gc_after("scan", f"oci-archive:{tiny_archive}", "--scanners", "none", "--no-cache",
+                     "--format", "json", "--quiet", "--output", str(out))
+    assert seen["code"] == 0 and json.loads(out.read_text())["files"]["count"] > 0
+    # start-up's modules and classes are out of every later collection
+    assert isinstance(seen["frozen_at_layer_pass"], int) and seen["frozen_at_layer_pass"] > 10_000
+    assert seen["enabled_after"] is True

@@ -7,19 +7,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.layers.view import Filesystem
 from portcullis.limits import ScanLimits
 from portcullis.model.baseline import BaselineResult
-from portcullis.model.compliance import ComplianceSettings
 from portcullis.model.distro import Distro
 from portcullis.model.files import FileEntry, FileMeta
 from portcullis.model.finding import Finding, Warning
 from portcullis.model.image import ImageInfo
 from portcullis.model.package import Package
 from portcullis.model.report import BaseImageInfo, LayerTotals
+
+if TYPE_CHECKING:  # imported by the compliance analyzers and scan.py when compliance runs
+    from portcullis.model.compliance import ComplianceSettings
 
 # Every scan item of CONTRACT.md §3. An analyzer serves one or more of them; analyzers that
 # serve none (OS detection) always run, because the others depend on them.

@@ -11,6 +11,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from portcullis.analyze.base import (
     STAGE_INVENTORY,
@@ -56,12 +57,14 @@ from portcullis.layers.stream import LayerStream
 from portcullis.layers.view import SquashedView
 from portcullis.limits import ScanLimits
 from portcullis.model.blob import Image, Reader
-from portcullis.model.compliance import ComplianceSettings
 from portcullis.model.finding import Warning
 from portcullis.model.image import LayerRef
 from portcullis.model.package import Package
 from portcullis.model.report import FileStats
 from portcullis.progress import NullProgress, Progress
+
+if TYPE_CHECKING:  # loaded only by a scan with the compliance scanner
+    from portcullis.model.compliance import ComplianceSettings
 
 log = logging.getLogger(__name__)
 

@@ -16,13 +16,16 @@ import hashlib
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from portcullis.analyze.base import AnalysisResult, CheckSettings
 from portcullis.analyze.base_catalog import user_catalog_path
-from portcullis.model.compliance import ComplianceSettings
 from portcullis.model.image import ImageInfo
+
+if TYPE_CHECKING:  # loaded only by a scan with the compliance scanner
+    from portcullis.model.compliance import ComplianceSettings
 
 # Warnings whose text says the result depended on the wall clock (a time budget ran out):
 # such a result is not kept, a rescan might finish the work.

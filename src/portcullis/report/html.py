@@ -10,12 +10,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from html import escape
 from typing import Any, TextIO
 
 from portcullis.model.finding import SCANNER_OF_KIND
 from portcullis.model.report import Report
 from portcullis.report.base import WriterSpec
+
+
+def escape(text: str) -> str:
+    """``html.escape(text)`` (quotes too), written out: importing ``html`` loads its table of
+    2,000 named entities, and every scan imports this module (the ``--format`` choice lists
+    the writers)."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", "&#x27;"))
+
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
 COLOURS = {"CRITICAL": "#7b1020", "HIGH": "#d1242f", "MEDIUM": "#d4a72c", "LOW": "#3572b0",

@@ -15,8 +15,6 @@ Findings are of kind ``secret``, id = rule id, with ``match``: the masked secret
 from __future__ import annotations
 
 import re
-from functools import cache
-from pathlib import Path
 from typing import ClassVar
 
 from portcullis.analyze.base import (
@@ -26,8 +24,7 @@ from portcullis.analyze.base import (
     AnalyzerSpec,
     FileScan,
 )
-from portcullis.analyze.secrets.matcher import Match, Matcher
-from portcullis.analyze.secrets.rules import load_ruleset
+from portcullis.analyze.secrets.matcher import Match, matcher
 from portcullis.analyze.secrets.stream import MAX_PER_FILE, FileSearch
 from portcullis.layers.view import Filesystem
 from portcullis.model.files import FileMeta
@@ -52,12 +49,6 @@ def binary_name(path: str) -> bool:
     if lowered.endswith(_BINARY_SUFFIXES):
         return True
     return ".so." in lowered and _SONAME.match(lowered) is not None
-
-
-@cache
-def matcher(user_file: Path | None) -> Matcher:
-    """One matcher per process and secret config: the automaton and regexes build once."""
-    return Matcher(load_ruleset(user_file))
 
 
 def secret_finding(match: Match, *, path: str | None, line: int | None, layer: int | None,

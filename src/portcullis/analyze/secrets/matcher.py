@@ -7,10 +7,19 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from portcullis.analyze.secrets.prefilter import Prefilter
 from portcullis.analyze.secrets.redact import mask
-from portcullis.analyze.secrets.rules import KNOWN_EXAMPLES, STOPWORDS, Rule, RuleSet, globs
+from portcullis.analyze.secrets.rules import (
+    KNOWN_EXAMPLES,
+    STOPWORDS,
+    Rule,
+    RuleSet,
+    globs,
+    load_ruleset,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,3 +133,10 @@ class Matcher:
             done = m.secret_end
         out.append(data[done:])
         return b"".join(out).decode("utf-8", "surrogateescape")
+
+
+@cache
+def matcher(user_file: Path | None) -> Matcher:
+    """One matcher per process and secret config: the automaton and regexes build once (every
+    scan has one: it masks the image config; the secret analyzers share it)."""
+    return Matcher(load_ruleset(user_file))

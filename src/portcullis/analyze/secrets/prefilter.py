@@ -18,10 +18,12 @@ AFTER = 640
 
 class Prefilter:
     def __init__(self, rules: Sequence[Rule]) -> None:
-        keywords = sorted({k for rule in rules for k in rule.keywords})
-        self._rules_of: list[tuple[int, ...]] = [
-            tuple(i for i, rule in enumerate(rules) if k in rule.keywords) for k in keywords
-        ]
+        rules_of: dict[str, list[int]] = {}
+        for i, rule in enumerate(rules):
+            for k in dict.fromkeys(rule.keywords):  # a keyword twice in a rule counts once
+                rules_of.setdefault(k, []).append(i)
+        keywords = sorted(rules_of)
+        self._rules_of: list[tuple[int, ...]] = [tuple(rules_of[k]) for k in keywords]
         self._window = [rule.window or (BEFORE, AFTER) for rule in rules]
         # The DFA takes more memory to build (fine for a few hundred keywords) and searches
         # about five times faster than the default NFA.

@@ -100,11 +100,17 @@ class GlobSet:
         # each glob's regex is compiled when its literal is first seen in a path: every scan
         # loads the rules (they mask the image config), few scans meet most globs
         self._items = [(_literal(p), p) for p in patterns]
-        # one C-speed search rejects a path that holds none of the literals (most paths)
-        self._any = re.compile("|".join(re.escape(literal) for literal, _ in self._items))
+        self._any: re.Pattern[str] | None = None  # compiled on the first match (see _prefilter)
+
+    def _prefilter(self) -> re.Pattern[str]:
+        """One C-speed search that rejects a path holding none of the literals (most paths);
+        compiled when first needed, for the same reason as the globs' regexes."""
+        if self._any is None:
+            self._any = re.compile("|".join(re.escape(literal) for literal, _ in self._items))
+        return self._any
 
     def match(self, path: str) -> bool:
-        if self._any.search(path) is None:
+        if self._prefilter().search(path) is None:
             return False
         candidates = [glob for literal, glob in self._items if literal in path]
         return bool(candidates) and any(_glob_regex(glob).match(path) for glob in candidates)
