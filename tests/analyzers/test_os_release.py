@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portcullis.analyze.os.os_release import detect
+from portcullis.analyze.os_release import detect
 from tests.fixtures import DATA, fixture_path
 from tests.images import kit
 from tests.unit.layer_helpers import view_of

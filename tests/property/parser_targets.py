@@ -15,9 +15,10 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from portcullis.analyze import os_release
 from portcullis.analyze.lang import dotnet, go_binary, java, npm, php, python, ruby, rust
 from portcullis.analyze.lang.package_files import PackageFiles
-from portcullis.analyze.os import apk, control, dpkg, os_release, rpm
+from portcullis.analyze.os import apk, control, dpkg, rpm
 from portcullis.analyze.os.rpmdb import RpmdbError, read_database
 from portcullis.analyze.os.rpmdb.header import MAGIC, parse_package
 

@@ -35,6 +35,7 @@ HEAVY = LIBRARIES + SUBCOMMANDS
 NOT_FOR_NONE = ("portcullis.analyze.baseline.", "portcullis.analyze.compliance.",
                 "portcullis.analyze.secrets.sensitive",
                 "portcullis.analyze.lang.", "portcullis.analyze.binary.",
+                "portcullis.analyze.os.",
                 "portcullis.analyze.malware.analyzer", "portcullis.analyze.malware.yara_rules",
                 "portcullis.analyze.malware.hashes", "portcullis.analyze.malware.clamav",
                 "portcullis.analyze.secrets.analyzer", "portcullis.analyze.secrets.stream",
@@ -127,7 +128,7 @@ def test_discovery_for_a_scanner_finds_every_analyzer_that_serves_it(scanner: st
 
 def test_discovery_for_no_scanner_skips_the_declared_packages() -> None:
     found = {c.__module__ for c in analyzer_classes(frozenset())}
-    assert "portcullis.analyze.os.os_release" in found  # runs for every scan
+    assert "portcullis.analyze.os_release" in found  # runs for every scan
     assert offending(sorted(found), NOT_FOR_NONE) == []
 
 

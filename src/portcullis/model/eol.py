@@ -10,7 +10,7 @@ The document (``portcullis/data/eol.json``, or the file ``db update --eol-source
 ``eol`` is the end of free security support, ``extended`` a later end of free extended
 support (Debian LTS), both ``YYYY-MM-DD`` or ``YYYY-MM`` (a project that publishes only a month
 means the end of that month); ``eol`` null means no end is announced yet. OS products are keyed
-by the distro family names of ``analyze/os/os_release.py``.
+by the distro family names of ``analyze/os_release.py``.
 """
 
 from __future__ import annotations
