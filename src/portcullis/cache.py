@@ -6,6 +6,8 @@ only keeps the bytes. The layout under the cache folder::
     layers/<key>.entry       one CachedLayer: magic, sha256 of the payload, msgpack payload
     inventories/<key>.entry  one CachedInventory (a whole image's inventory stages), the same way
     images/<key>.entry       one CachedImage (a whole scan's engine result), the same way
+    compiled-rules/<key>.entry  a compiled YARA-X rule set (analyze/malware/compiled_cache.py,
+                         which writes, bounds and reads it; counted, evicted and cleaned here)
     lock                 flock'ed by writers and by eviction and ``clean``
     tmp-*                an entry being written (renamed into place when complete)
 
@@ -47,6 +49,7 @@ _ENTRY = ".entry"
 
 _encoder = msgspec.msgpack.Encoder()
 _KINDS = ("layers", "inventories", "images")
+RULES = "compiled-rules"
 _decoders: dict[str, msgspec.msgpack.Decoder[Any]] = {
     "layers": msgspec.msgpack.Decoder(CachedLayer),
     "inventories": msgspec.msgpack.Decoder(CachedInventory),
@@ -83,6 +86,7 @@ class CacheInfo:
     results: int  # whole-scan entries (``images/``)
     bytes: int
     max_bytes: int
+    rule_sets: int = 0  # compiled YARA-X rule sets
 
 
 class LayerCacheDir:
@@ -96,6 +100,11 @@ class LayerCacheDir:
                 (root / kind).mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise ConfigError(f"cache folder {root} cannot be created: {e.strerror}") from e
+
+    @property
+    def compiled_rules(self) -> Path:
+        """Where the malware analyzer keeps compiled rule sets (made when first written)."""
+        return self.root / RULES
 
     def _path(self, kind: str, key: str) -> Path:
         return self.root / kind / f"{key}{_ENTRY}"
@@ -181,7 +190,7 @@ class LayerCacheDir:
 
     def _entries(self) -> list[tuple[float, int, Path]]:
         out = []
-        for kind in _KINDS:
+        for kind in (*_KINDS, RULES):
             with suppress(OSError):
                 for path in (self.root / kind).iterdir():
                     if not path.name.endswith(_ENTRY):
@@ -212,7 +221,8 @@ class LayerCacheDir:
         kinds = [path.parent.name for _, _, path in entries]
         return CacheInfo(path=self.root, layers=kinds.count("layers"),
                          inventories=kinds.count("inventories"), results=kinds.count("images"),
-                         bytes=sum(size for _, size, _ in entries), max_bytes=self.max_bytes)
+                         bytes=sum(size for _, size, _ in entries), max_bytes=self.max_bytes,
+                         rule_sets=kinds.count(RULES))
 
     def clean(self) -> int:
         """Remove every entry; returns how many."""
@@ -222,7 +232,7 @@ class LayerCacheDir:
                 with suppress(OSError):
                     path.unlink()
                     removed += 1
-            for path in self.root.glob("tmp-*"):
+            for path in [*self.root.glob("tmp-*"), *self.compiled_rules.glob("tmp-*")]:
                 with suppress(OSError):
                     path.unlink()
         return removed

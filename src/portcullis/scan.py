@@ -104,7 +104,7 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
                 EngineOptions(limits=source.limits, verify_diff_ids=options.verify_diff_ids,
                               temp_dir=tmp, progress=source.progress, now=now,
                               checks=options.checks, compliance=_compliance(options),
-                              malware=options.malware,
+                              malware=_malware(options, cache),
                               settings=AnalyzerSettings(secret_config=options.secret_config),
                               cache=cache, workers=options.workers),
             )
@@ -131,6 +131,18 @@ def _layer_cache(options: ScanOptions) -> tuple[LayerCache | None, Warning | Non
                              options.cache_max_bytes or DEFAULT_MAX_BYTES), None
     except ConfigError as e:
         return None, Warning(message=f"{e}; scanned without the layer cache")
+
+
+def _malware(options: ScanOptions, cache: LayerCache | None) -> MalwareSettings:
+    """The malware settings, with the layer cache's folder for compiled rule sets (none
+    without a cache: ``--no-cache`` writes nothing)."""
+    if cache is None:
+        return options.malware
+    from portcullis.cache import LayerCacheDir
+
+    if not isinstance(cache, LayerCacheDir):
+        return options.malware
+    return replace(options.malware, compiled_rules=cache.compiled_rules)
 
 
 def _scan_sbom(reference: str, options: ScanOptions, now: datetime) -> Report:
