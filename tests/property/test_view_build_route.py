@@ -72,7 +72,7 @@ class Reference:
         stack = [path]
         while stack:
             p = stack.pop()
-            stack.extend(self.children.pop(p, ()))
+            stack.extend(sorted(self.children.pop(p, ())))
             entry = self.current.pop(p, None)
             if entry is not None:
                 self.retire(entry, layer)

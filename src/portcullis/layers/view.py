@@ -357,7 +357,9 @@ class SquashedView:
         stack = [path]
         while stack:
             p = stack.pop()
-            stack.extend(self._children.pop(p, ()))
+            # Sorted: a set's order depends on the process's string hashes, and the order of
+            # the hidden versions (and so of what is reported from them) must not.
+            stack.extend(sorted(self._children.pop(p, ())))
             entry = self._current.pop(p, None)
             if entry is not None:
                 self._index = None
