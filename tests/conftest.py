@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,6 +97,16 @@ def _network_guard() -> Iterator[None]:
     yield
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+def stable_report(doc: Any) -> Any:
+    """A JSON report without what differs between two runs of the same scan (times)."""
+    if isinstance(doc, dict):
+        return {k: stable_report(v) for k, v in doc.items()
+                if k not in ("created_at", "seconds")}
+    if isinstance(doc, list):
+        return [stable_report(v) for v in doc]
+    return doc
 
 
 def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,

@@ -25,7 +25,6 @@ import fcntl
 import hashlib
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -36,6 +35,7 @@ from typing import Any
 import msgspec
 
 from portcullis.analyze.layer_cache import CachedImage, CachedInventory, CachedLayer
+from portcullis.atomic import write_atomic
 from portcullis.errors import ConfigError
 from portcullis.limits import GiB
 
@@ -170,23 +170,10 @@ class LayerCacheDir:
             return
         try:
             with self._locked():
-                self._write(self._path(kind, key), data)
+                write_atomic(self._path(kind, key), data, tmp_dir=self.root)
                 self._evict()
         except OSError as e:
             log.warning("layer cache at %s not written: %s", self.root, e)
-
-    def _write(self, path: Path, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(prefix="tmp-", dir=self.root)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            Path(tmp).replace(path)
-        except BaseException:
-            with suppress(OSError):
-                Path(tmp).unlink()
-            raise
 
     def _entries(self) -> list[tuple[float, int, Path]]:
         out = []

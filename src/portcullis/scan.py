@@ -57,7 +57,7 @@ class ScanOptions:
     secret_config: Path | None = None  # extra secret rules and allow rules (TOML)
     cache_dir: Path | None = None  # the layer cache (portcullis.cache); None: no cache
     cache_max_bytes: int | None = None  # its size bound (default: cache.DEFAULT_MAX_BYTES)
-    workers: int = 1  # processes analysing layers at once (the CLI: the CPUs available)
+    workers: int = 1  # processes analysing layers at once (the CLI: default_workers())
 
 
 def parse_scanners(text: str) -> frozenset[str]:

@@ -9,19 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, stable_report
 from tests.images.debian import DebianImage
 
 SCANNERS = "packages,files,base-image"
-
-
-def _stable(doc: Any) -> Any:
-    """The report without what differs between two runs of the same scan (times)."""
-    if isinstance(doc, dict):
-        return {k: _stable(v) for k, v in doc.items() if k not in ("created_at", "seconds")}
-    if isinstance(doc, list):
-        return [_stable(v) for v in doc]
-    return doc
 
 
 def _scan(image: str, cache: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
@@ -32,7 +23,7 @@ def _scan(image: str, cache: Path, out: Path, *extra: str) -> subprocess.Popen[s
 
 
 def _report(path: Path) -> Any:
-    return _stable(json.loads(path.read_text()))
+    return stable_report(json.loads(path.read_text()))
 
 
 def test_two_concurrent_scans_sharing_a_cache_give_identical_reports(

@@ -12,16 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import stable_report
 from tests.images.debian import DebianImage
-
-
-def _stable(doc: Any) -> Any:
-    """The report without what differs between two runs of the same scan (times)."""
-    if isinstance(doc, dict):
-        return {k: _stable(v) for k, v in doc.items() if k not in ("created_at", "seconds")}
-    if isinstance(doc, list):
-        return [_stable(v) for v in doc]
-    return doc
 
 
 def _scan(image: str, cache: Path, out: Path, db: Path) -> Any:
@@ -30,7 +22,7 @@ def _scan(image: str, cache: Path, out: Path, db: Path) -> Any:
          "--format", "json", "--output", str(out), "--cache-dir", str(cache), image],
         capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr
-    return _stable(json.loads(out.read_text()))
+    return stable_report(json.loads(out.read_text()))
 
 
 def _cold_then_warm(image: str, tmp_path: Path) -> tuple[Any, Any]:

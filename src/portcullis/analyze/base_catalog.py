@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from portcullis.atomic import write_atomic
 from portcullis.errors import ConfigError
 from portcullis.model.digest import Digest
 
@@ -140,14 +140,7 @@ def add_entry(path: Path, entry: CatalogEntry) -> None:
     doc = {"schema": SCHEMA, "images": [e.to_dict() for e in entries]}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".base-images-", suffix=".json", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(doc, out, indent=2)
-                out.write("\n")
-            Path(tmp).replace(path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, (json.dumps(doc, indent=2) + "\n").encode("utf-8"),
+                     prefix=".base-images-")
     except OSError as e:
         raise ConfigError(f"cannot write base image catalog {path}: {e.strerror or e}") from e
