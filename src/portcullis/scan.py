@@ -17,6 +17,7 @@ from portcullis.analyze.base import (
     CheckSettings,
     expand_scanners,
 )
+from portcullis.analyze.blob_hashes import HashAhead
 from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.discovery import analyzer_classes
 from portcullis.analyze.engine import EngineOptions, EngineResult, run
@@ -98,16 +99,24 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
         source = replace(options.source, temp_dir=Path(tmp))
         with open_image(reference, source) as image:
             cache, unusable = _layer_cache(options)
-            engine = run(
-                image,
-                _selected_analyzers(options.scanners),
-                EngineOptions(limits=source.limits, verify_diff_ids=options.verify_diff_ids,
-                              temp_dir=tmp, progress=source.progress, now=now,
-                              checks=options.checks, compliance=_compliance(options),
-                              malware=_malware(options, cache),
-                              settings=AnalyzerSettings(secret_config=options.secret_config),
-                              cache=cache, workers=options.workers),
-            )
+            # A cached layer is served only for a blob hashed in this scan: begin hashing now,
+            # while the analyzers are imported and their rules loaded.
+            ahead = HashAhead.start(image, source.progress) \
+                if cache is not None and image.info.source != "dir" else None
+            try:
+                engine = run(
+                    image,
+                    _selected_analyzers(options.scanners),
+                    EngineOptions(limits=source.limits, verify_diff_ids=options.verify_diff_ids,
+                                  temp_dir=tmp, progress=source.progress, now=now,
+                                  checks=options.checks, compliance=_compliance(options),
+                                  malware=_malware(options, cache),
+                                  settings=AnalyzerSettings(secret_config=options.secret_config),
+                                  cache=cache, workers=options.workers, hashes=ahead),
+                )
+            finally:
+                if ahead is not None:
+                    ahead.stop()
             if unusable is not None:
                 engine.result.warnings.append(unusable)
             info = redact_image(image.info, secrets)

@@ -11,7 +11,9 @@ reports the hash it computed, so such a blob is hashed once, not twice.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -52,3 +54,129 @@ def _hash_one(image: Image, layer: LayerRef, progress: Progress) -> str:
     finally:
         raw.close()
         progress.finish(key)
+
+
+class HashAhead:
+    """The blobs' sha256, computed bottom-up on a background thread from the moment the image
+    is open, while the scan is still starting (importing its analyzers, loading rules): a
+    rescan that serves layers from the cache then finds their hashes ready instead of hashing
+    ~70 MB after start-up (~0.07 s of a 0.5 s rescan of the Debian test image).
+
+    Only for images whose blobs are separate files (``concurrent_reads``). Each blob is
+    claimed once, by the thread (bottom-up) or by ``take`` (top-down, for the layers it needs
+    that the thread has not reached), so none is hashed twice. ``stop`` is called when the
+    first layer is read for real (a cold scan hashes a layer while reading it, and the thread
+    must not compete with the read) and, in any case, before the image closes.
+    """
+
+    def __init__(self, image: Image, progress: Progress) -> None:
+        self._image = image
+        self._progress = progress
+        self._lock = threading.Condition()
+        self._claimed: set[int] = set()
+        self._done: dict[int, str | BaseException] = {}
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="blob-hash-ahead", daemon=True)
+
+    @classmethod
+    def start(cls, image: Image, progress: Progress) -> HashAhead | None:
+        if getattr(image, "concurrent_reads", False) is not True or not image.info.layers:
+            return None
+        ahead = cls(image, progress)
+        ahead._thread.start()
+        return ahead
+
+    def _claim(self, layer: LayerRef) -> bool:
+        with self._lock:
+            if layer.index in self._claimed:
+                return False
+            self._claimed.add(layer.index)
+            return True
+
+    def _record(self, layer: LayerRef, found: str | BaseException | None) -> None:
+        with self._lock:
+            if found is None:  # stopped part-way: another may hash it
+                self._claimed.discard(layer.index)
+            else:
+                self._done[layer.index] = found
+            self._lock.notify_all()
+
+    def _run(self) -> None:
+        for layer in self._image.info.layers:
+            if self._stopping.is_set():
+                return
+            if not self._claim(layer):
+                continue
+            found: str | BaseException | None
+            try:
+                found = self._hash(layer, self._stopping)
+            except BaseException as e:  # handed to whoever asks for this layer's hash
+                found = e
+            self._record(layer, found)
+            if not isinstance(found, str):
+                return
+
+    def _hash(self, layer: LayerRef, stopping: threading.Event | None) -> str | None:
+        """The blob's sha256, or None when ``stopping`` was set before its end."""
+        key = f"layer-{layer.index}"
+        self._progress.start(key, f"layer {layer.index + 1}/{len(self._image.info.layers)}",
+                             layer.size)
+        raw = self._image.open_layer(layer)
+        try:
+            checked = getattr(raw, "checks_sha256", False) is True
+            hasher = None if checked else hashlib.sha256()
+            while chunk := raw.read(CHUNK):
+                if hasher is not None:
+                    hasher.update(chunk)
+                if stopping is not None and stopping.is_set():
+                    return None
+            if hasher is not None:
+                return hasher.hexdigest()
+            found = getattr(raw, "sha256", None)
+            if not isinstance(found, str):
+                raise RuntimeError(f"layer {layer.index}: the source did not report the blob hash")
+            return found
+        finally:
+            raw.close()
+            self._progress.finish(key)
+
+    def stop(self) -> None:
+        """Stop hashing (a blob in hand is dropped) and wait for the thread to end."""
+        self._stopping.set()
+        self._thread.join()
+
+    def take(self, layers: Sequence[LayerRef]) -> list[str]:
+        """The sha256 of each layer's blob, as ``hash_blobs`` gives them (a source error is
+        raised for the layer it happened on). Blobs the thread has not claimed are hashed here,
+        top-down, while it goes on bottom-up."""
+        for layer in reversed(layers):
+            if layer.index not in self._done and self._claim(layer):
+                found: str | BaseException | None
+                try:
+                    found = self._hash(layer, None)
+                except BaseException as e:
+                    found = e
+                self._record(layer, found)
+        out: list[str] = []
+        for layer in layers:
+            found = self._wait(layer)
+            if isinstance(found, BaseException):
+                raise found
+            out.append(found)
+        return out
+
+    def _wait(self, layer: LayerRef) -> str | BaseException:
+        with self._lock:
+            while layer.index not in self._done:
+                if layer.index not in self._claimed:  # the thread stopped before it
+                    self._claimed.add(layer.index)
+                    break
+                self._lock.wait()
+            else:
+                return self._done[layer.index]
+        try:
+            found: str | BaseException | None = self._hash(layer, None)
+        except BaseException as e:
+            found = e
+        self._record(layer, found)
+        return self._done[layer.index]

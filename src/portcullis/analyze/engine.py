@@ -22,7 +22,7 @@ from portcullis.analyze.base import (
     FileAnalyzer,
     TreeAnalyzer,
 )
-from portcullis.analyze.blob_hashes import hash_blobs
+from portcullis.analyze.blob_hashes import HashAhead, hash_blobs
 from portcullis.analyze.caps import cap_warnings
 from portcullis.analyze.declared import merge_declared
 from portcullis.analyze.feed import Failures, Feed
@@ -120,6 +120,14 @@ class EngineOptions:
     compliance: ComplianceSettings | None = None
     malware: MalwareSettings = field(default_factory=MalwareSettings)
     settings: AnalyzerSettings = field(default_factory=AnalyzerSettings)
+    hashes: HashAhead | None = None  # blob hashes begun while the scan started (blob_hashes.py)
+
+
+def blob_hashes(image: Image, layers: Sequence[LayerRef], options: EngineOptions) -> list[str]:
+    """The verified sha256 of each layer's raw blob (from the hashes begun ahead, if any)."""
+    if options.hashes is not None:
+        return options.hashes.take(layers)
+    return hash_blobs(image, layers, options.progress)
 
 
 def check_image_size(image: Image, limits: ScanLimits) -> None:
@@ -200,7 +208,11 @@ def _plan(image: Image, feed: Feed, content: ContentStore, counter: FileCounter,
         if hit is not None:
             blob = hit[0]
             yield None, _apply_hit(layer, hit[1], blob, feed, content, counter)
-        elif workers is None:
+            below.append(blob)
+            continue
+        if options.hashes is not None:
+            options.hashes.stop()  # this layer is read (and hashed) now: no second reader
+        if workers is None:
             blob, index, result, stored = _read_layer(image, layer, feed, content, counter,
                                                       options, verify)
             yield key, _ready(_Step(LayerResult(index=index, result=result, blob=blob), stored))
@@ -344,7 +356,7 @@ def _from_cache(image: Image, layer: LayerRef, cache: LayerCache | None, key: st
         return None  # read it for real: that verifies the diff_id, or fails on it
     blob = cache.hashed.get(layer.index) if isinstance(cache, ScanCache) else None
     if blob is None:
-        [blob] = hash_blobs(image, [layer], options.progress)
+        [blob] = blob_hashes(image, [layer], options)
     if blob != entry.blob_sha256:
         log.info("layer %d: cache entry made from other bytes; reading the layer", layer.index)
         return None
@@ -418,7 +430,7 @@ def run(
     hit = _image_hit(image, cache, whole, options)
     if hit is not None:
         return _whole_result(image, analyzers, options, hit)
-    prefetch(image, cache, salt, verify, options.progress)
+    prefetch(image, cache, salt, verify, lambda todo: blob_hashes(image, todo, options))
     return _run(image, analyzers, replace(options, cache=cache), now, salt, whole)
 
 
@@ -430,7 +442,7 @@ def _image_hit(image: Image, cache: ScanCache, key: str,
     layers = image.info.layers
     if entry is None or len(entry.blobs) != len(layers):
         return None
-    blobs = hash_blobs(image, layers, options.progress)
+    blobs = blob_hashes(image, layers, options)
     cache.hashed.update((layer.index, blob) for layer, blob in zip(layers, blobs, strict=True))
     if blobs != entry.blobs:
         log.info("cached scan result made from other bytes; reading the layers")

@@ -11,7 +11,8 @@ in this scan is the one the entry recorded.
 
 from __future__ import annotations
 
-from portcullis.analyze.blob_hashes import hash_blobs
+from collections.abc import Callable, Sequence
+
 from portcullis.analyze.layer_cache import (
     CachedImage,
     CachedInventory,
@@ -21,7 +22,6 @@ from portcullis.analyze.layer_cache import (
 )
 from portcullis.model.blob import Image
 from portcullis.model.image import LayerRef
-from portcullis.progress import Progress
 
 
 class ScanCache:
@@ -54,9 +54,9 @@ class ScanCache:
 
 
 def prefetch(image: Image, cache: ScanCache, salt: str, verify: bool,
-             progress: Progress) -> None:
+             hash_blobs: Callable[[Sequence[LayerRef]], list[str]]) -> None:
     """Read the entries of the bottom layers that the cache seems to hold, and hash those
-    layers' blobs (those not hashed yet) into ``cache.hashed``."""
+    layers' blobs (those not hashed yet, with ``hash_blobs``) into ``cache.hashed``."""
     below: list[str] = []
     todo: list[LayerRef] = []
     for layer in image.info.layers:
@@ -71,5 +71,5 @@ def prefetch(image: Image, cache: ScanCache, salt: str, verify: bool,
         if known is None:
             todo.append(layer)
         below.append(entry.blob_sha256)
-    for layer, blob in zip(todo, hash_blobs(image, todo, progress), strict=True):
+    for layer, blob in zip(todo, hash_blobs(todo), strict=True):
         cache.hashed[layer.index] = blob
