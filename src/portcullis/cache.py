@@ -38,6 +38,7 @@ from portcullis.analyze.layer_cache import CachedImage, CachedInventory, CachedL
 from portcullis.atomic import write_atomic
 from portcullis.errors import ConfigError
 from portcullis.limits import GiB
+from portcullis.vulndb.match_cache import CachedMatch
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,15 @@ _STALE_TMP = 3600.0  # a tmp file this old belongs to a writer that died
 _ENTRY = ".entry"
 
 _encoder = msgspec.msgpack.Encoder()
-_KINDS = ("layers", "inventories", "images")
+_KINDS = ("layers", "inventories", "images", "matches")
 RULES = "compiled-rules"
 _decoders: dict[str, msgspec.msgpack.Decoder[Any]] = {
     "layers": msgspec.msgpack.Decoder(CachedLayer),
     "inventories": msgspec.msgpack.Decoder(CachedInventory),
     "images": msgspec.msgpack.Decoder(CachedImage),
+    "matches": msgspec.msgpack.Decoder(CachedMatch),
 }
-_Entry = CachedLayer | CachedInventory | CachedImage
+_Entry = CachedLayer | CachedInventory | CachedImage | CachedMatch
 
 
 def encode_entry(entry: _Entry) -> bytes:
@@ -87,6 +89,7 @@ class CacheInfo:
     bytes: int
     max_bytes: int
     rule_sets: int = 0  # compiled YARA-X rule sets
+    matches: int = 0  # vulnerability match results (``matches/``, vulndb/match_cache.py)
 
 
 class LayerCacheDir:
@@ -138,6 +141,13 @@ class LayerCacheDir:
 
     def put_image(self, key: str, image: CachedImage) -> None:
         self._put("images", key, image)
+
+    def get_match(self, key: str) -> CachedMatch | None:
+        found: CachedMatch | None = self._get("matches", key)
+        return found
+
+    def put_match(self, key: str, match: CachedMatch) -> None:
+        self._put("matches", key, match)
 
     def _get(self, kind: str, key: str) -> Any:
         path = self._path(kind, key)
@@ -209,7 +219,7 @@ class LayerCacheDir:
         return CacheInfo(path=self.root, layers=kinds.count("layers"),
                          inventories=kinds.count("inventories"), results=kinds.count("images"),
                          bytes=sum(size for _, size, _ in entries), max_bytes=self.max_bytes,
-                         rule_sets=kinds.count(RULES))
+                         rule_sets=kinds.count(RULES), matches=kinds.count("matches"))
 
     def clean(self) -> int:
         """Remove every entry; returns how many."""

@@ -33,8 +33,10 @@ from portcullis.policy.verdict import Gate, apply_gate
 from portcullis.source.base import SourceOptions
 from portcullis.source.resolve import open_image
 
-if TYPE_CHECKING:  # loaded only by a scan with the compliance scanner (see _compliance)
+if TYPE_CHECKING:  # loaded only by a scan with the compliance (or the vuln) scanner
     from portcullis.model.compliance import CompliancePolicy, ComplianceSettings
+    from portcullis.vulndb.match_cache import CachedMatch
+    from portcullis.vulndb.store import VulnStore
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +123,7 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
                 engine.result.warnings.append(unusable)
             info = redact_image(image.info, secrets)
         try:
-            vuln, db = _vulnerabilities(engine.result, options, now)
+            vuln, db = _vulnerabilities(engine.result, options, now, cache)
             return _judge(replace(_report(info, engine, options, now, vuln), db=db), options,
                           now)
         finally:
@@ -207,15 +209,17 @@ def _compare_versions(package_type: str, a: str, b: str) -> int:
 
 
 def _vulnerabilities(result: AnalysisResult, options: ScanOptions, now: datetime,
+                     cache: LayerCache | None = None,
                      ) -> tuple[ScannerResult | None, dict[str, Any] | None]:
     """The match stage: the final inventory against the vulnerability database. A missing or
     unreadable database fails the ``vuln`` scanner (and says why); it never ends the scan.
-    Also returns the report's ``db`` object: which database answered, and how old it is."""
+    Also returns the report's ``db`` object: which database answered, and how old it is.
+    With a layer cache, an earlier answer for the same packages and database is reused
+    (vulndb/match_cache.py)."""
     if "vuln" not in options.scanners:
         return None, None
     # Imported here: a scan without the vuln scanner does not pay for the matcher's imports.
     from portcullis.vulndb.location import default_db_path
-    from portcullis.vulndb.match import match_packages
     from portcullis.vulndb.store import VulnStore
 
     started = time.perf_counter()
@@ -223,7 +227,7 @@ def _vulnerabilities(result: AnalysisResult, options: ScanOptions, now: datetime
     try:
         with VulnStore(path) as store:
             meta = store.meta()
-            found = match_packages(result.packages, result.distro, store)
+            found = _match(result, store, path, cache)
     except VulnDBError as e:
         result.warnings.append(Warning(message=str(e), analyzer="vuln"))
         return ScannerResult(status="failed", message=str(e),
@@ -239,6 +243,28 @@ def _vulnerabilities(result: AnalysisResult, options: ScanOptions, now: datetime
     db = {"path": str(path), "built_at": meta.built_at, "schema": meta.schema,
           "sources": sorted({s.url for s in meta.sources}), "age_days": stale}
     return ScannerResult(status="ok", seconds=time.perf_counter() - started), db
+
+
+def _match(result: AnalysisResult, store: VulnStore, path: Path,
+           cache: LayerCache | None) -> CachedMatch:
+    from portcullis.cache import LayerCacheDir
+    from portcullis.vulndb.match_cache import CachedMatch, match_key
+
+    where = cache if isinstance(cache, LayerCacheDir) else None
+    key = match_key(path, store.meta(), result.packages, result.distro) \
+        if where is not None else None
+    if where is not None and key is not None:
+        kept = where.get_match(key)
+        if kept is not None:
+            log.debug("vulnerability matches reused from the layer cache")
+            return kept
+    from portcullis.vulndb.match import match_packages  # the matcher's imports: ~20 ms
+
+    found = match_packages(result.packages, result.distro, store)
+    answer = CachedMatch(findings=found.findings, warnings=found.warnings)
+    if where is not None and key is not None:
+        where.put_match(key, answer)
+    return answer
 
 
 def _stale(built_at: str, now: datetime, most: timedelta) -> int | None:
