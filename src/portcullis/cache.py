@@ -180,7 +180,8 @@ class LayerCacheDir:
             return
         try:
             with self._locked():
-                write_atomic(self._path(kind, key), data, tmp_dir=self.root)
+                # Entries carry a sha256 checked on read: no fsync (see write_atomic).
+                write_atomic(self._path(kind, key), data, tmp_dir=self.root, sync=False)
                 self._evict()
         except OSError as e:
             log.warning("layer cache at %s not written: %s", self.root, e)
