@@ -19,14 +19,17 @@ from portcullis.analyze.base import (
     AnalysisContext,
     AnalysisResult,
     AnalyzerSpec,
+    TreeAnalyzer,
 )
 from portcullis.analyze.engine import EngineOptions, run
 from portcullis.analyze.tree_reuse import Recorder
 from portcullis.cache import LayerCacheDir, decode_entry
 from portcullis.errors import PortcullisError
 from portcullis.layers.view import Filesystem
+from portcullis.limits import ScanLimits
+from portcullis.model.distro import Distro
 from portcullis.report.json import write_json
-from portcullis.scan import ScanOptions, scan
+from portcullis.scan import ScanOptions, _selected_analyzers, parse_scanners, scan
 from portcullis.source.base import SourceOptions
 from portcullis.source.resolve import open_image
 from tests.conftest import stable_report
@@ -241,3 +244,59 @@ def test_the_recorder_answers_the_filesystem_protocol_and_nothing_else(tmp_path:
         list(recorder.walk())
         assert not recorder.complete  # walk() is not recorded: such a run is not kept
         engine.close()
+
+
+READS: set[str] = set()
+
+
+class WatchedContext(AnalysisContext):
+    """A context that notes every attribute an analyzer reads of it."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if not name.startswith("__"):
+            READS.add(name)
+        return super().__getattribute__(name)
+
+
+# What an inventory analyzer may read of the context: the distro is digested into its
+# record's inputs, the limits are in the salt (tree_reuse.py's soundness argument).
+ALLOWED = {"distro", "limits"}
+
+
+@pytest.mark.parametrize("which", ["kit", "sample", "debian"])
+def test_inventory_analyzers_read_only_the_view_the_distro_and_the_limits(
+        tmp_path: Path, request: pytest.FixtureRequest, which: str) -> None:
+    if which == "debian":
+        ref = request.getfixturevalue("debian").oci_ref
+    elif which == "sample":
+        ref = f"oci:{kit.write_oci_layout(tmp_path / 'sample', kit.sample_image(), ref='t')}:t"
+    else:
+        ref = _image(tmp_path, "kit", [kit.whiteout("usr/share/doc/pybar/copyright")])
+    analyzers = _selected_analyzers(parse_scanners("all"))
+    early = [a for a in analyzers
+             if isinstance(a, TreeAnalyzer) and a.spec.stage <= STAGE_INVENTORY]
+    assert {"os-release", "dpkg", "npm", "python"} <= {a.spec.name for a in early}
+    with open_image(ref, SourceOptions()) as opened:
+        engine = run(opened, analyzers, EngineOptions(temp_dir=str(tmp_path), now=DAY))
+        view = engine.view
+        found = 0
+        for analyzer in early:
+            distro = engine.result.distro if analyzer.spec.stage == STAGE_INVENTORY else None
+
+            def context(cls: type[AnalysisContext], distro: Distro | None = distro,
+                        ) -> AnalysisContext:
+                return cls(image=opened.info, limits=ScanLimits(), now=DAY, distro=distro)
+
+            watched = context(WatchedContext)
+            READS.clear()
+            recorder = Recorder(view)
+            recorded = analyzer.analyze(recorder, watched)
+            assert READS <= ALLOWED, (analyzer.spec.name, READS)
+            # Through the recorder, the same result as on the view itself, and every query
+            # recorded (none went around it: an unknown one would have raised above).
+            assert recorded == analyzer.analyze(view, context(AnalysisContext))
+            assert recorder.complete, analyzer.spec.name
+            found += len(recorded.packages)
+        engine.close()
+    if which != "sample":  # the sample image has no package DB
+        assert found > 0
