@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from portcullis.report.json import write_json
 from portcullis.scan import ScanOptions, _selected_analyzers, parse_scanners, scan
 from portcullis.source.base import SourceOptions
 from portcullis.source.resolve import open_image
-from tests.conftest import stable_report
+from tests.conftest import run_cli, stable_report
 from tests.images import kit
 
 DAY = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -300,3 +301,26 @@ def test_inventory_analyzers_read_only_the_view_the_distro_and_the_limits(
         engine.close()
     if which != "sample":  # the sample image has no package DB
         assert found > 0
+
+
+def test_an_analyzer_run_again_that_finds_the_same_keeps_the_dedupe_step(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """dpkg runs again (its DB's mode changed: an answer differs) and finds what it found;
+    the dedupe steps' input is the same, in another process too (other string hashes: the
+    digest of a result does not follow a set's order)."""
+    cache = tmp_path / "cache"
+    first = _image(tmp_path, "v0", [kit.file("var/lib/dpkg/status", STATUS)])
+    then = _image(tmp_path, "v1", [kit.file("var/lib/dpkg/status", STATUS, mode=0o600)])
+    common = ["--scanners", "packages", "--format", "json", "--cache-dir", str(cache)]
+    cold = run_cli("scan", *common, "--output", str(tmp_path / "cold.json"), first,
+                   env={"PYTHONHASHSEED": "1"})
+    assert cold.returncode == 0, cold.stderr
+    warm = run_cli("--debug", "scan", *common, "--output", str(tmp_path / "warm.json"), then,
+                   env={"PYTHONHASHSEED": "2"})
+    assert warm.returncode == 0, warm.stderr
+    reused = re.findall(r"tree analyzer (\S+): result reused", warm.stderr)
+    assert "dpkg" not in reused and "dedupe" in reused
+    assert {"npm", "python"} <= set(reused)
+    plain, _ = _scan(then, None, tmp_path, caplog)
+    assert stable_report(json.loads((tmp_path / "warm.json").read_text()))["packages"] == \
+        plain["packages"]

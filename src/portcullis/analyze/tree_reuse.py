@@ -35,8 +35,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 import msgspec
 
@@ -250,7 +250,7 @@ class TreeReuse:
         recorder = Recorder(self._view)
         result = analyze(recorder)
         try:
-            encoded = _encoder.encode(result)
+            encoded = _stable_encoding(result)
         except (UnicodeEncodeError, msgspec.EncodeError) as e:
             # A path that is not UTF-8 has no msgpack form: that run is not recorded.
             log.info("tree analyzer %s not recorded: %s", name, e)
@@ -306,6 +306,16 @@ def newest_first(old: TreeRecords | None, new: TreeRecord) -> TreeRecords:
         if (record.inputs, record.answers) != (new.inputs, new.answers):
             kept.append(record)
     return TreeRecords(records=kept)
+
+
+def _stable_encoding(result: AnalysisResult) -> bytes:
+    """``result`` as msgpack, the same bytes in every process for the same value: its digest
+    is an input of the dedupe steps, which a rescan reuses when an analyzer ran again and
+    found the same (a frozenset's order follows the process's string hashes; sorted here)."""
+    if not result.owned_paths:
+        return _encoder.encode(result)
+    owned: Any = dict(owned_digest_form(result.owned_paths))  # decoded back as frozensets
+    return _encoder.encode(replace(result, owned_paths=owned))
 
 
 def owned_digest_form(owned: dict[str, frozenset[str]]) -> list[tuple[str, list[str]]]:
