@@ -23,6 +23,8 @@ from tests.conftest import stable_report
 from tests.images import kit
 from tests.images.debian import DebianImage
 
+pytestmark = pytest.mark.slow
+
 DAY = datetime(2026, 12, 1, 12, tzinfo=UTC)
 REF = "org.opencontainers.image.ref.name"
 

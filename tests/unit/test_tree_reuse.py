@@ -264,7 +264,7 @@ class WatchedContext(AnalysisContext):
 ALLOWED = {"distro", "limits"}
 
 
-@pytest.mark.parametrize("which", ["kit", "sample", "debian"])
+@pytest.mark.parametrize("which", ["kit", "sample", pytest.param("debian", marks=pytest.mark.slow)])
 def test_inventory_analyzers_read_only_the_view_the_distro_and_the_limits(
         tmp_path: Path, request: pytest.FixtureRequest, which: str) -> None:
     if which == "debian":
