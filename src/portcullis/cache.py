@@ -6,13 +6,18 @@ only keeps the bytes. The layout under the cache folder::
     layers/<key>.entry       one CachedLayer: magic, sha256 of the payload, msgpack payload
     inventories/<key>.entry  one CachedInventory (a whole image's inventory stages), the same way
     images/<key>.entry       one CachedImage (a whole scan's engine result), the same way
+    trees/<key>.entry        TreeRecords: one tree analyzer's recent recorded runs, newest
+                             first (analyze/tree_reuse.py), the same way
+    matches/<key>.entry      one CachedMatch (vulnerability matches of one inventory against
+                             one database: vulndb/match_cache.py), the same way
     compiled-rules/<key>.entry  a compiled YARA-X rule set (analyze/malware/compiled_cache.py,
                          which writes, bounds and reads it; counted, evicted and cleaned here)
     lock                 flock'ed by writers and by eviction and ``clean``
     tmp-*                an entry being written (renamed into place when complete)
 
-Safe under concurrent scans: an entry appears only by an atomic rename of a complete, synced
-file, so a reader sees a whole entry or none; writers and eviction hold the lock. A process
+Safe under concurrent scans: an entry appears only by an atomic rename of a complete file, so
+a reader sees a whole entry or none (it is not fsynced: after a power cut a torn entry fails
+its checksum like any damaged one); writers and eviction hold the lock. A process
 killed mid-write leaves a ``tmp-*`` file that is never read (the next writer removes stale ones);
 an entry damaged anyway (a disk fault, an edit) fails its checksum, is removed and read as a
 miss, so the scan rebuilds it. Least recently used entries are evicted past ``max_bytes``
@@ -35,6 +40,7 @@ from typing import Any
 import msgspec
 
 from portcullis.analyze.layer_cache import CachedImage, CachedInventory, CachedLayer
+from portcullis.analyze.tree_reuse import TreeRecord, TreeRecords, newest_first
 from portcullis.atomic import write_atomic
 from portcullis.errors import ConfigError
 from portcullis.limits import GiB
@@ -49,15 +55,16 @@ _STALE_TMP = 3600.0  # a tmp file this old belongs to a writer that died
 _ENTRY = ".entry"
 
 _encoder = msgspec.msgpack.Encoder()
-_KINDS = ("layers", "inventories", "images", "matches")
+_KINDS = ("layers", "inventories", "images", "trees", "matches")
 RULES = "compiled-rules"
 _decoders: dict[str, msgspec.msgpack.Decoder[Any]] = {
     "layers": msgspec.msgpack.Decoder(CachedLayer),
     "inventories": msgspec.msgpack.Decoder(CachedInventory),
     "images": msgspec.msgpack.Decoder(CachedImage),
+    "trees": msgspec.msgpack.Decoder(TreeRecords),
     "matches": msgspec.msgpack.Decoder(CachedMatch),
 }
-_Entry = CachedLayer | CachedInventory | CachedImage | CachedMatch
+_Entry = CachedLayer | CachedInventory | CachedImage | TreeRecords | CachedMatch
 
 
 def encode_entry(entry: _Entry) -> bytes:
@@ -89,6 +96,7 @@ class CacheInfo:
     bytes: int
     max_bytes: int
     rule_sets: int = 0  # compiled YARA-X rule sets
+    trees: int = 0  # recorded tree analyzer runs (``trees/``, one file per analyzer)
     matches: int = 0  # vulnerability match results (``matches/``, vulndb/match_cache.py)
 
 
@@ -141,6 +149,27 @@ class LayerCacheDir:
 
     def put_image(self, key: str, image: CachedImage) -> None:
         self._put("images", key, image)
+
+    def get_tree(self, key: str) -> TreeRecords | None:
+        found: TreeRecords | None = self._get("trees", key)
+        return found
+
+    def put_tree(self, key: str, record: TreeRecord) -> None:
+        """Put ``record`` in front of the ones kept under ``key`` (read and rewritten under
+        the lock, so two scans adding one each keep both)."""
+        path = self._path("trees", key)
+        try:
+            with self._locked():
+                try:
+                    old = decode_entry(path.read_bytes(), "trees")
+                except OSError:
+                    old = None  # none yet; a damaged one is simply replaced
+                data = encode_entry(newest_first(old, record))
+                if len(data) <= self.max_bytes:
+                    write_atomic(path, data, tmp_dir=self.root, sync=False)
+                    self._evict()
+        except OSError as e:
+            log.warning("layer cache at %s not written: %s", self.root, e)
 
     def get_match(self, key: str) -> CachedMatch | None:
         found: CachedMatch | None = self._get("matches", key)
@@ -220,7 +249,8 @@ class LayerCacheDir:
         return CacheInfo(path=self.root, layers=kinds.count("layers"),
                          inventories=kinds.count("inventories"), results=kinds.count("images"),
                          bytes=sum(size for _, size, _ in entries), max_bytes=self.max_bytes,
-                         rule_sets=kinds.count(RULES), matches=kinds.count("matches"))
+                         rule_sets=kinds.count(RULES), trees=kinds.count("trees"),
+                         matches=kinds.count("matches"))
 
     def clean(self) -> int:
         """Remove every entry; returns how many."""

@@ -69,10 +69,13 @@ def test_cache_info_and_clean(tmp_path: Path, _own_layer_cache: Path) -> None:
     assert info.returncode == 0, info.stderr
     assert f"path:    {_own_layer_cache}" in info.stdout
     assert f"layers:  {layers}\nimages:  1\nresults: 1\n" in info.stdout
+    # The tree analyzers recorded: os-release (it always runs) and the dedupe steps.
+    assert "trees:   2\n" in info.stdout
     cleaned = run_cli("cache", "clean")
-    # The layers, the image's inventory and its whole-scan result.
-    assert cleaned.returncode == 0 and f"removed {layers + 2} entries" in cleaned.stdout
+    # The layers, the image's inventory, its whole-scan result and the two records.
+    assert cleaned.returncode == 0 and f"removed {layers + 4} entries" in cleaned.stdout
     assert "layers:  0\nimages:  0\nresults: 0\n" in run_cli("cache", "info").stdout
+    assert "trees:   0\n" in run_cli("cache", "info").stdout
     elsewhere = run_cli("cache", "info", "--cache-dir", str(tmp_path / "other"))
     assert f"path:    {tmp_path / 'other'}" in elsewhere.stdout
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,11 +51,12 @@ from portcullis.analyze.parallel import (
     decode_done,
 )
 from portcullis.analyze.prefetch import ScanCache, prefetch
+from portcullis.analyze.tree_reuse import TreeReuse, inputs_digest, owned_digest_form
 from portcullis.errors import LimitExceededError, PortcullisError
 from portcullis.layers.content import ContentStore
 from portcullis.layers.index import FileCounter, LayerIndex, index_layer
 from portcullis.layers.stream import LayerStream
-from portcullis.layers.view import SquashedView
+from portcullis.layers.view import Filesystem, SquashedView
 from portcullis.limits import ScanLimits
 from portcullis.model.blob import Image, Reader
 from portcullis.model.finding import Warning
@@ -87,6 +89,9 @@ class EngineResult:
     statuses: dict[str, ScannerStatus] = field(default_factory=dict)
     from_cache: list[int] = field(default_factory=list)  # layers whose results were cached
     inventory_from_cache: bool = False  # the environment and inventory stages too
+    # Tree analyzers (and "dedupe") whose recorded result was reused: what they read had not
+    # changed (see tree_reuse.py); empty when the whole inventory came from the cache.
+    reused: list[str] = field(default_factory=list)
     image_from_cache: bool = False  # the whole result: no view was built, no tree analyzer ran
     built: SquashedView | None = None
     # Builds the view when it was not (a whole-result hit); call it while the image is open.
@@ -506,11 +511,12 @@ def _run(image: Image, analyzers: Sequence[object], options: EngineOptions, now:
     if options.cache is not None and image.info.source != "dir":
         key = inventory_key(salt, [lr.blob for lr in layers])
     cached = options.cache.get_inventory(key) if options.cache is not None and key else None
+    reuse = TreeReuse(options.cache, salt, view) if options.cache is not None and key else None
     if cached is not None:
         collected, ctx.distro = cached.result, cached.distro
         ctx.packages[:] = collected.packages
     else:
-        _inventory(early, view, ctx, collected, failures)
+        _inventory(early, view, ctx, collected, failures, reuse)
     inventory = _snapshot(collected)
     checks: dict[str, AnalysisResult] = {}
     for analyzer in tree_analyzers:
@@ -530,7 +536,10 @@ def _run(image: Image, analyzers: Sequence[object], options: EngineOptions, now:
     collected.warnings[:] = cap_warnings(collected.warnings)
     engine = EngineResult(result=collected, files=file_stats(view, collected), built=view,
                           from_cache=[lr.index.layer for lr in layers if lr.from_cache],
-                          inventory_from_cache=cached is not None)
+                          inventory_from_cache=cached is not None,
+                          reused=reuse.reused if reuse is not None else [])
+    if engine.reused:
+        log.debug("tree analyzer results reused: %s", ", ".join(engine.reused))
     engine.statuses = _statuses(analyzers, failures)
     if options.cache is not None and whole is not None and not failures.reasons \
             and storable(collected):
@@ -556,12 +565,26 @@ def _snapshot(result: AnalysisResult) -> AnalysisResult:
 
 
 def _inventory(early: list[TreeAnalyzer], view: SquashedView, ctx: AnalysisContext,
-               collected: AnalysisResult, failures: Failures) -> None:
+               collected: AnalysisResult, failures: Failures,
+               reuse: TreeReuse | None = None) -> None:
     """The environment and inventory stages, then the dedupe steps: what a checks-stage
-    analyzer reads as ``ctx.distro`` and ``ctx.packages``."""
+    analyzer reads as ``ctx.distro`` and ``ctx.packages``. With ``reuse``, an analyzer whose
+    recorded inputs are unchanged is not run (tree_reuse.py)."""
+    # What the layer pass found, which the dedupe steps read besides the analyzers' results.
+    before = inputs_digest(collected.packages, owned_digest_form(collected.owned_paths)) \
+        if reuse is not None else ""
     for analyzer in early:
-        _merge_tree(_run_tree(analyzer, view, ctx, failures), ctx, collected)
-    _dedupe(view, collected, ctx)
+        if reuse is None:
+            result = _run_tree(analyzer, view, ctx, failures)
+        else:
+            name = analyzer.spec.name
+            # Its inputs besides the view: the distro (the context's other fields it may
+            # read, the limits, are in the salt; a test holds it to those two).
+            result = reuse.run(name, inputs_digest(ctx.distro),
+                               partial(_run_tree, analyzer, ctx=ctx, failures=failures),
+                               partial(failures.reasons.__contains__, name))
+        _merge_tree(result, ctx, collected)
+    _dedupe(view, collected, ctx, reuse, before)
 
 
 def _merge_tree(result: AnalysisResult, ctx: AnalysisContext,
@@ -572,7 +595,7 @@ def _merge_tree(result: AnalysisResult, ctx: AnalysisContext,
     collected.merge(result)
 
 
-def _run_tree(analyzer: TreeAnalyzer, view: SquashedView, ctx: AnalysisContext,
+def _run_tree(analyzer: TreeAnalyzer, view: Filesystem, ctx: AnalysisContext,
               failures: Failures) -> AnalysisResult:
     name = analyzer.spec.name
     started = time.perf_counter()
@@ -607,26 +630,56 @@ def _hidden(view: SquashedView, path: str | None, layer: int | None) -> bool:
     return current is None or current.layer != layer
 
 
-def _dedupe(view: SquashedView, collected: AnalysisResult, ctx: AnalysisContext) -> None:
+def _dedupe(view: SquashedView, collected: AnalysisResult, ctx: AnalysisContext,
+            reuse: TreeReuse | None = None, before: str = "") -> None:
     """After the inventory stage: OS-owned files do not count twice (see ownership.py), and
     licenses are SPDX where they map (see licenses.py), and a lock file's entry folds into the
     installed package it names (see declared.py). Each step is guarded: a failure is a warning
-    and the inventory stays as it was, never a lost scan."""
+    and the inventory stays as it was, never a lost scan. With ``reuse``, a recorded run on
+    the same packages whose view queries still get the same answers is reused: the packages
+    are the same when the layer pass's (digested as ``before``) and each inventory analyzer's
+    result are."""
+    packages, owned = collected.packages, collected.owned_paths
+    if reuse is None:
+        found, _ = _deduped(view, packages, owned)
+    else:
+        failed = False
+
+        def run(fs: Filesystem) -> AnalysisResult:
+            nonlocal failed
+            result, failed = _deduped(fs, packages, owned)
+            return result
+
+        found = reuse.run("dedupe", reuse.results_digest(before), run, lambda: failed)
+    collected.packages[:] = found.packages
+    collected.warnings.extend(found.warnings)
+    ctx.packages[:] = collected.packages
+
+
+def _deduped(fs: Filesystem, packages: list[Package], owned: dict[str, frozenset[str]],
+             ) -> tuple[AnalysisResult, bool]:
+    """The dedupe steps' packages and warnings, and whether a step failed (its warning
+    quotes an exception: such a run is not recorded)."""
+    work = AnalysisResult(packages=list(packages), owned_paths=owned)
+    warnings = work.warnings
+    failed = False
     try:
-        dropped = drop_os_owned(view, collected)
+        dropped = drop_os_owned(fs, work)
     except Exception as e:
         log.debug("ownership step failed", exc_info=True)
-        collected.warnings.append(Warning(message=f"OS ownership step failed: {e!r}"))
+        warnings.append(Warning(message=f"OS ownership step failed: {e!r}"))
+        failed = True
     else:
         if dropped:
             log.debug("%d language packages dropped: OS packages own their files", len(dropped))
-    collected.packages[:] = [_normalized(p, collected.warnings) for p in collected.packages]
+    work.packages[:] = [_normalized(p, warnings) for p in work.packages]
     try:
-        collected.packages[:] = merge_declared(collected.packages)
+        work.packages[:] = merge_declared(work.packages)
     except Exception as e:
         log.debug("declared/installed merge failed", exc_info=True)
-        collected.warnings.append(Warning(message=f"lock-file merge step failed: {e!r}"))
-    ctx.packages[:] = collected.packages
+        warnings.append(Warning(message=f"lock-file merge step failed: {e!r}"))
+        failed = True
+    return AnalysisResult(packages=work.packages, warnings=warnings), failed
 
 
 def _normalized(package: Package, warnings: list[Warning]) -> Package:

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from portcullis import __version__
 from portcullis.analyze.base import AnalysisResult, AnalyzerSettings
 from portcullis.analyze.malware.settings import MalwareSettings
+from portcullis.analyze.tree_reuse import TreeRecord, TreeRecords
 from portcullis.errors import LayerError
 from portcullis.layers.index import LayerIndex
 from portcullis.limits import ScanLimits
@@ -102,6 +103,12 @@ class LayerCache(Protocol):
 
     def put_image(self, key: str, image: CachedImage) -> None: ...
 
+    def get_tree(self, key: str) -> TreeRecords | None:
+        """One tree analyzer's recorded runs (analyze/tree_reuse.py), or None."""
+        ...
+
+    def put_tree(self, key: str, record: TreeRecord) -> None: ...
+
 
 def key_salt(analyzers: Sequence[object], limits: ScanLimits, settings: str = "") -> str:
     """Everything besides the bytes that changes a layer's results: the tool and record
@@ -155,7 +162,7 @@ def _shape() -> list[object]:
 _STORED: tuple[Any, ...] = (
     CachedLayer, CachedInventory, CachedImage, LayerIndex, AnalysisResult, FileMeta, FileKind,
     Warning, Finding, Severity, Package, Location, Distro, LayerTotals, BaseImageInfo, FileStats,
-    BaselineResult,
+    BaselineResult, TreeRecord, TreeRecords,
 )
 
 

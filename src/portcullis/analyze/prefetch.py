@@ -20,6 +20,7 @@ from portcullis.analyze.layer_cache import (
     LayerCache,
     layer_key,
 )
+from portcullis.analyze.tree_reuse import TreeRecord, TreeRecords
 from portcullis.model.blob import Image
 from portcullis.model.image import LayerRef
 
@@ -51,6 +52,12 @@ class ScanCache:
 
     def put_image(self, key: str, image: CachedImage) -> None:
         self.inner.put_image(key, image)
+
+    def get_tree(self, key: str) -> TreeRecords | None:
+        return self.inner.get_tree(key)
+
+    def put_tree(self, key: str, record: TreeRecord) -> None:
+        self.inner.put_tree(key, record)
 
 
 def prefetch(image: Image, cache: ScanCache, salt: str, verify: bool,

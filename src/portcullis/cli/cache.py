@@ -37,8 +37,8 @@ def cache() -> None:
 @_cache_dir_option
 @click.pass_context
 def info(ctx: click.Context, cache_dir: Path | None) -> None:
-    """Where the cache is, how many layer, image, whole-scan, compiled-rule and match entries
-    it holds, and their size."""
+    """Where the cache is, how many layer, image, whole-scan, compiled-rule, tree-analyzer
+    and match entries it holds, and their size."""
     from portcullis.cache import LayerCacheDir
 
     with exit_codes.exit_on_error("cache info", debug=bool((ctx.obj or {}).get("debug"))):
@@ -48,6 +48,7 @@ def info(ctx: click.Context, cache_dir: Path | None) -> None:
         click.echo(f"images:  {found.inventories}")
         click.echo(f"results: {found.results}")
         click.echo(f"rules:   {found.rule_sets}")
+        click.echo(f"trees:   {found.trees}")
         click.echo(f"matches: {found.matches}")
         click.echo(f"size:    {found.bytes} bytes")
     ctx.exit(exit_codes.PASSED)

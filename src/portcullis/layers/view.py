@@ -78,6 +78,8 @@ class Filesystem(Protocol):
 
     def versions(self, path: str) -> list[FileEntry]: ...
 
+    def dirs_among(self, paths: Iterable[str]) -> frozenset[str]: ...
+
 
 class SymlinkLoopError(Exception):
     pass
@@ -502,7 +504,9 @@ class SquashedView:
         return self.read_entry(entry) if entry else None
 
     def read_entry(self, entry: FileEntry) -> bytes | None:
-        """Captured content of a version (only files some analyzer asked for are captured)."""
+        """Captured content of a version (only files some analyzer asked for are captured).
+        Depends on the entry's layer, path, kind and link target only (analyze/tree_reuse.py
+        replays a read by those four)."""
         meta = entry.meta
         if meta.kind is FileKind.HARDLINK and meta.linkname:
             data = self._content.get(entry.layer, meta.linkname)
@@ -515,6 +519,26 @@ class SquashedView:
         if meta.kind is not FileKind.FILE:
             return None
         return self._content.get(entry.layer, meta.path)
+
+    def dirs_among(self, paths: Iterable[str]) -> frozenset[str]:
+        """Those of ``paths`` (as given) that are visible directories. A narrow question for
+        a package DB's file list: its answer is small, so an analyzer's recorded answers
+        (analyze/tree_reuse.py) stay small too."""
+        return frozenset(self.dirs_in_order(paths))
+
+    def dirs_in_order(self, paths: Iterable[str]) -> list[str]:
+        """What ``dirs_among`` finds, in the order of ``paths``."""
+        if not isinstance(paths, list | tuple):
+            paths = list(paths)
+        current = self._current
+        directory = FileKind.DIR
+        found = []
+        # Entries' kinds never change after the build (no stamping needed for them).
+        for path, entry in zip(paths, map(current.get, paths), strict=True):
+            found_entry = entry if entry is not None else current.get(normalize(path))
+            if found_entry is not None and found_entry.meta.kind is directory:
+                found.append(path)
+        return found
 
     def walk(self) -> Iterator[FileEntry]:
         """Every visible entry, sorted by path."""
