@@ -38,7 +38,7 @@ class Reference:
             for child in sorted(self.children.get(directory, ())):
                 self.remove(child, layer)
         for path in sorted(index.deleted):
-            if path in self.current:
+            if path in self.current or path in self.children:  # implied directories too
                 self.remove(path, layer)
         for path in sorted(index.entries, key=lambda p: (p.count("/"), p)):
             self.put(index.entries[path], layer)
@@ -53,6 +53,9 @@ class Reference:
                     self.remove(child, layer)
             if not (old.meta.is_dir and meta.is_dir and old.layer == layer):
                 self.retire(old, layer)
+        elif not meta.is_dir and path in self.children:  # over an implied directory
+            for child in sorted(self.children.pop(path)):
+                self.remove(child, layer)
         if not history or history[-1].layer != layer:
             history.append(Change(layer=layer, action="add" if old is None else "modify"))
         self.current[path] = FileEntry(meta=meta, layer=layer)

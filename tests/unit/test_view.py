@@ -158,3 +158,37 @@ def test_every_version_carries_the_full_history_when_queried_between_layers() ->
     assert all([(c.layer, c.action) for c in v.history] == full for v in versions)
     assert [v.visible for v in versions] == [False, False, True]
     assert [(c.layer, c.action) for c in at_once.history("/app/keep")] == [(0, "add")]
+
+
+# A tar may name /a/b/c without entries for /a and /a/b (the folders are implied). A later
+# layer's whiteout of /a, or a file written at /a, still removes everything under it, as the
+# runtimes do when they unpack the layers.
+def test_whiteout_of_an_implied_directory_removes_its_subtree() -> None:
+    view = view_of([
+        Layer([file("a/b/c", "1"), file("a/d", "2"), file("ab", "3")]),
+        Layer([whiteout("a")]),
+    ])
+    assert [e.path for e in view.walk()] == ["/ab"]
+    gone = sorted((e.path, e.removed_in) for e in view.hidden())
+    assert gone == [("/a/b/c", 1), ("/a/d", 1)]
+    assert view.entry("/a") is None and view.resolve("/a/d") is None
+    assert list(view.glob("/a/**")) == []
+
+
+def test_a_file_over_an_implied_directory_removes_its_subtree() -> None:
+    view = view_of([
+        Layer([file("a/b/c", "1"), file("a/d", "2")]),
+        Layer([file("a", "now a file")]),
+    ])
+    assert [e.path for e in view.walk()] == ["/a"]
+    assert view.read("/a") == b"now a file"
+    assert sorted((e.path, e.removed_in) for e in view.hidden()) == [("/a/b/c", 1), ("/a/d", 1)]
+
+
+def test_an_implied_directory_whited_out_and_written_again_in_one_layer() -> None:
+    view = view_of([
+        Layer([file("a/old", "1")]),
+        Layer([whiteout("a"), file("a/new", "2")]),
+    ])
+    assert sorted(e.path for e in view.walk()) == ["/a/new"]
+    assert [(e.path, e.removed_in) for e in view.hidden()] == [("/a/old", 1)]

@@ -227,12 +227,14 @@ class SquashedView:
             for child in sorted(self._children.get(directory, ())):
                 self._remove_tree(child, layer)
         for path in sorted(index.deleted):
-            if path in self._current:
+            # An implied directory (files below it, no entry of its own) is deleted too.
+            if path in self._current or path in self._children:
                 self._remove_tree(path, layer)
         entries = index.entries
         current = self._current
         present = [p for p in entries if p in current]
-        if any(current[p].meta.is_dir and not entries[p].is_dir for p in present):
+        if any(current[p].meta.is_dir and not entries[p].is_dir for p in present) \
+                or self._over_implied(entries):
             # A directory replaced by a non-directory takes what is under it along, and what
             # this layer writes below it again may need parents this layer writes too: one
             # path at a time, parents first (which parents are implied depends on the order).
@@ -247,6 +249,13 @@ class SquashedView:
             if len(present) < len(entries):
                 self._add(sorted(p for p in entries if p not in current), entries, layer)
         self.layers = max(self.layers, layer + 1)
+
+    def _over_implied(self, entries: dict[str, FileMeta]) -> bool:
+        """True when the layer writes a non-directory where only an implied directory is."""
+        children = self._children
+        current = self._current
+        return any(p in children and p not in current and not meta.is_dir
+                   for p, meta in entries.items())
 
     def _add(self, paths: list[str], entries: dict[str, FileMeta], layer: int) -> None:
         """Put ``paths``, none of them visible now, sorted: what _put does for a path that is
@@ -303,6 +312,10 @@ class SquashedView:
             if not (old.meta.is_dir and meta.is_dir and old.layer == layer):
                 self._retire(old, layer)
         else:
+            if not meta.is_dir and path in self._children:
+                # Over an implied directory: what is below it goes, as below a real one.
+                for child in sorted(self._children.pop(path)):
+                    self._remove_tree(child, layer)
             self._index = None
         action = "add" if old is None else "modify"
         if not history or history[-1].layer != layer:
