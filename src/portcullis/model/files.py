@@ -20,7 +20,12 @@ class FileKind(StrEnum):
     FIFO = "fifo"
 
 
-class FileMeta(msgspec.Struct, frozen=True, kw_only=True):
+# FileMeta, Change and FileEntry: gc=False keeps them out of the cyclic collector. An image
+# has one or two of each per tar entry (100k+ on large images), and every collection walked
+# them all; they cannot be part of a cycle (their fields are strings, ints, a FileKind, None,
+# and each other, never a container that could point back). On a 100k-file image a
+# packages,files,base-image scan took ~15% less CPU.
+class FileMeta(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One tar entry of one layer. ``path`` is absolute and normalised.
 
     For a symlink ``linkname`` is the raw target as stored; for a hard link it is the
@@ -57,14 +62,14 @@ class FileMeta(msgspec.Struct, frozen=True, kw_only=True):
         return bool(self.mode & stat.S_ISGID)
 
 
-class Change(msgspec.Struct, frozen=True, kw_only=True):
+class Change(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """What one layer did to a path."""
 
     layer: int
     action: str  # "add", "modify", "delete"
 
 
-class FileEntry(msgspec.Struct, frozen=True, kw_only=True):
+class FileEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A version of a path in the squashed image.
 
     ``layer`` wrote this version; ``history`` lists every layer that touched the path, bottom
