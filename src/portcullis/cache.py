@@ -33,7 +33,6 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +86,7 @@ def decode_entry(data: bytes, kind: str = "layers") -> Any:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class CacheInfo:
+class CacheInfo(msgspec.Struct, frozen=True):
     path: Path
     layers: int
     inventories: int

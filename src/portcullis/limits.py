@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 GiB = 1 << 30
 MiB = 1 << 20
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScanLimits:
+class ScanLimits(msgspec.Struct, frozen=True, kw_only=True):
     """Defaults fit real images of several GB; tests and cautious users set them lower.
 
     - ``max_image_size``: compressed bytes of all layer blobs together.

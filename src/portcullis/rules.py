@@ -6,9 +6,11 @@ the gate decides once, with the same order as a policy file (a deny wins over an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from portcullis.policy.load import Listed, Policy
 from portcullis.policy.verdict import Gate
@@ -16,8 +18,7 @@ from portcullis.policy.verdict import Gate
 SCHEMES = ("registry:", "docker-daemon:", "docker-archive:", "oci-archive:", "oci:", "dir:")
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     rule: str
     value: str
     expires_at: datetime | None = None

@@ -14,7 +14,6 @@ its ``upstream`` qualifier (``src`` or ``src@version``) and its ``distro`` quali
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +50,7 @@ PURL_TYPES = {
 _SPDX_SOURCE = re.compile(r"built from source package (?P<name>[^\s;]+)(?: (?P<version>[^\s;]+))?")
 
 
-@dataclass(frozen=True, slots=True)
-class Inventory:
+class Inventory(msgspec.Struct, frozen=True):
     """What an SBOM says is installed."""
 
     path: Path

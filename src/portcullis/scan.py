@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec.structs import replace
 
 from portcullis import __version__
 from portcullis.analyze.base import (
@@ -44,19 +46,18 @@ log = logging.getLogger(__name__)
 SBOM_SCHEME = "sbom:"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScanOptions:
+class ScanOptions(msgspec.Struct, frozen=True, kw_only=True):
     scanners: frozenset[str] = frozenset(SCANNERS)
-    source: SourceOptions = field(default_factory=SourceOptions)
+    source: SourceOptions = msgspec.field(default_factory=SourceOptions)
     fail_on: Severity | None = None
     gate: Gate | None = None  # policy, VEX, baseline; None: only fail_on
     verify_diff_ids: bool = True
     now: datetime | None = None
     db: Path | None = None  # the vulnerability database (default: vulndb.location.default_db_path)
     db_max_age: timedelta = timedelta(days=7)  # an older database is named in a warning
-    checks: CheckSettings = field(default_factory=CheckSettings)  # baseline check settings
+    checks: CheckSettings = msgspec.field(default_factory=CheckSettings)  # baseline check settings
     compliance: CompliancePolicy | None = None  # None: the default policy
-    malware: MalwareSettings = field(default_factory=MalwareSettings)
+    malware: MalwareSettings = msgspec.field(default_factory=MalwareSettings)
     secret_config: Path | None = None  # extra secret rules and allow rules (TOML)
     cache_dir: Path | None = None  # the layer cache (portcullis.cache); None: no cache
     cache_max_bytes: int | None = None  # its size bound (default: cache.DEFAULT_MAX_BYTES)

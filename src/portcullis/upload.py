@@ -4,10 +4,10 @@ Plain HTTP client code: it never imports the server package."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import msgspec
 
 from portcullis.errors import PortcullisError, one_line
 
@@ -20,8 +20,7 @@ class UploadError(PortcullisError):
     """The console refused the report or could not be reached."""
 
 
-@dataclass(frozen=True, slots=True)
-class Uploaded:
+class Uploaded(msgspec.Struct, frozen=True):
     scan_id: int
     created: bool  # False: the console had this report already
     url: str  # the scan's page

@@ -4,9 +4,10 @@ that cannot be checked."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from portcullis.analyze.base import AnalysisContext, TreeAnalyzer
 from portcullis.analyze.compliance.analyzer import Compliance

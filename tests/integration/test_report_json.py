@@ -9,9 +9,9 @@ policy suppression and a --baseline, and the kitchen-sink image of test_report_s
 from __future__ import annotations
 
 import io
-from dataclasses import replace
 
 import pytest
+from msgspec.structs import replace
 
 from portcullis.errors import DocumentError
 from portcullis.model.files import Location

@@ -8,13 +8,13 @@ symlinks, paths whose parents no layer wrote (implied directories).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from portcullis.layers.index import LayerIndex
-from portcullis.layers.view import _ENTRY_FIELDS, IMPLIED_DIR_OVERHEAD, SquashedView
+from portcullis.layers.view import IMPLIED_DIR_OVERHEAD, SquashedView
 from portcullis.model.files import Change, FileEntry, FileKind, FileMeta
 
 NAMES = ["/a", "/a/b", "/a/b/c", "/a/b/d", "/a/e", "/f", "/f/g", "/h/i/j"]
@@ -149,8 +149,3 @@ def test_view_equals_one_path_at_a_time(indexes: list[LayerIndex]) -> None:
         for spelling in (path.lstrip("/"), path + "/", "/." + path, path.replace("/", "//")):
             assert view.entry(spelling) == found, spelling
 
-
-def test_the_fast_route_sets_every_field_of_an_entry() -> None:
-    """_add makes entries without FileEntry's __init__: a field added to FileEntry must be
-    added there too (else entries lack it)."""
-    assert tuple(f.name for f in fields(FileEntry)) == _ENTRY_FIELDS

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
 from junitparser import Failure, JUnitXml
+from msgspec.structs import replace
 
 from portcullis.model.finding import Severity
 from portcullis.model.report import Report, ScannerResult

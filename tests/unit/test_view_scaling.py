@@ -15,7 +15,7 @@ from typing import Any
 from portcullis.analyze.provenance import restamp
 from portcullis.layers.index import LayerIndex
 from portcullis.layers.view import SquashedView
-from portcullis.model.files import FileEntry, FileKind, FileMeta
+from portcullis.model.files import FileKind, FileMeta
 from portcullis.model.package import Package
 
 PACKAGE = "/app/node_modules/left-pad/package.json"
@@ -80,11 +80,11 @@ def test_queries_do_not_grow_with_the_image() -> None:
 def test_walk_hands_out_the_same_entries_without_copying() -> None:
     view = _view(300)
     first = list(view.walk())
-    created = _calls(lambda: list(view.walk()),
-                     only=lambda frame: frame.f_code is FileEntry.__init__.__code__)
-    assert created == 0
     second = list(view.walk())
+    # FileEntry is a msgspec Struct, built in C where a profiler cannot count the calls:
+    # every walk hands out the very objects the view holds.
     assert all(a is b for a, b in zip(first, second, strict=True))
+    assert all(e is view.entry(e.path) for e in second)
     assert len(first) == 300 + 3
     assert [(c.layer, c.action) for c in view.entry(PACKAGE).history] == [  # type: ignore[union-attr]
         (0, "add"), (1, "modify")]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+
+import msgspec
 
 from portcullis.analyze.malware.settings import MalwareSettings
 from portcullis.layers.view import Filesystem
@@ -51,8 +52,7 @@ STAGE_INVENTORY = 1  # packages
 STAGE_CHECKS = 2  # baseline, compliance, base image: may read the inventory
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AnalyzerSpec:
+class AnalyzerSpec(msgspec.Struct, frozen=True, kw_only=True):
     """Identity of an analyzer. ``name`` is stable kebab-case; bump ``version`` when output
     changes (it is part of cache keys). ``paths`` are fnmatch globs over absolute image paths:
     for a tree analyzer, the files to capture; for a file analyzer, the files to be shown
@@ -67,20 +67,19 @@ class AnalyzerSpec:
     stage: int = STAGE_CHECKS
 
 
-@dataclass
-class AnalysisResult:
+class AnalysisResult(msgspec.Struct):
     """What an analyzer hands on. Typed fields only: no string-keyed bags between stages."""
 
-    packages: list[Package] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    warnings: list[Warning] = field(default_factory=list)
+    packages: list[Package] = msgspec.field(default_factory=list)
+    findings: list[Finding] = msgspec.field(default_factory=list)
+    warnings: list[Warning] = msgspec.field(default_factory=list)
     distro: Distro | None = None
     # analyzer name → the paths its package database says the package manager installed
-    owned_paths: dict[str, frozenset[str]] = field(default_factory=dict)
+    owned_paths: dict[str, frozenset[str]] = msgspec.field(default_factory=dict)
     layer_totals: tuple[LayerTotals, ...] | None = None
     wasted_bytes: int | None = None
     base_image: BaseImageInfo | None = None
-    baselines: list[BaselineResult] = field(default_factory=list)
+    baselines: list[BaselineResult] = msgspec.field(default_factory=list)
     os_eol: bool | None = None  # the OS release is past its end of life (compliance scanner)
 
     def merge(self, other: AnalysisResult) -> None:
@@ -101,8 +100,7 @@ class AnalysisResult:
             self.os_eol = other.os_eol
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CheckSettings:
+class CheckSettings(msgspec.Struct, frozen=True, kw_only=True):
     """What the user tells the baseline checks (``--password-dictionary``,
     ``--password-budget``)."""
 
@@ -110,27 +108,25 @@ class CheckSettings:
     password_budget: float = 60.0  # seconds of wall time for the weak-password check
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AnalyzerSettings:
+class AnalyzerSettings(msgspec.Struct, frozen=True, kw_only=True):
     """What the user configured for the analyzers that take configuration (files named on
     the command line). Loaded and checked before the scan starts: a bad file is an error then."""
 
     secret_config: Path | None = None  # --secret-config: extra rules and allow rules
 
 
-@dataclass
-class AnalysisContext:
+class AnalysisContext(msgspec.Struct):
     """What analyzers may know besides the files. No global state: all of it is here."""
 
     image: ImageInfo
     limits: ScanLimits
     now: datetime
-    settings: AnalyzerSettings = field(default_factory=AnalyzerSettings)
+    settings: AnalyzerSettings = msgspec.field(default_factory=AnalyzerSettings)
     distro: Distro | None = None
-    packages: list[Package] = field(default_factory=list)
-    checks: CheckSettings = field(default_factory=CheckSettings)
+    packages: list[Package] = msgspec.field(default_factory=list)
+    checks: CheckSettings = msgspec.field(default_factory=CheckSettings)
     compliance: ComplianceSettings | None = None  # None: the default policy and data
-    malware: MalwareSettings = field(default_factory=MalwareSettings)
+    malware: MalwareSettings = msgspec.field(default_factory=MalwareSettings)
 
 
 def matched_files(fs: Filesystem, patterns: Iterable[str]) -> list[FileEntry]:

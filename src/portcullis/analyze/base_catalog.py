@@ -20,10 +20,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from portcullis.atomic import write_atomic
 from portcullis.errors import ConfigError
@@ -34,8 +35,7 @@ CATALOG_FILE = "base-images.json"
 SCHEMA = 1
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CatalogEntry:
+class CatalogEntry(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     version: str | None
     os_name: str | None

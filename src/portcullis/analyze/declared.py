@@ -19,7 +19,9 @@ import logging
 import posixpath
 import re
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, replace
+
+import msgspec
+from msgspec.structs import replace
 
 from portcullis.model.files import Location
 from portcullis.model.package import Package
@@ -102,8 +104,7 @@ def _same(name: str) -> str:
     return name
 
 
-@dataclass(frozen=True, slots=True)
-class _Rules:
+class _Rules(msgspec.Struct, frozen=True):
     name: Callable[[str], str]
     version: Callable[[str], Hashable | None]
 

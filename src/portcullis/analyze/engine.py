@@ -8,11 +8,13 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import msgspec
+from msgspec.structs import replace
 
 from portcullis.analyze.base import (
     STAGE_INVENTORY,
@@ -75,23 +77,21 @@ log = logging.getLogger(__name__)
 MAX_CACHED_CAPTURE = 64 << 20
 
 
-@dataclass
-class ScannerStatus:
+class ScannerStatus(msgspec.Struct):
     status: str = "ok"  # ok, failed, skipped
     message: str | None = None
     seconds: float = 0.0
 
 
-@dataclass
-class EngineResult:
+class EngineResult(msgspec.Struct):
     result: AnalysisResult
     files: FileStats  # totals over the view's visible files (the report's ``files``)
-    statuses: dict[str, ScannerStatus] = field(default_factory=dict)
-    from_cache: list[int] = field(default_factory=list)  # layers whose results were cached
+    statuses: dict[str, ScannerStatus] = msgspec.field(default_factory=dict)
+    from_cache: list[int] = msgspec.field(default_factory=list)  # layers whose results were cached
     inventory_from_cache: bool = False  # the environment and inventory stages too
     # Tree analyzers (and "dedupe") whose recorded result was reused: what they read had not
     # changed (see tree_reuse.py); empty when the whole inventory came from the cache.
-    reused: list[str] = field(default_factory=list)
+    reused: list[str] = msgspec.field(default_factory=list)
     image_from_cache: bool = False  # the whole result: no view was built, no tree analyzer ran
     built: SquashedView | None = None
     # Builds the view when it was not (a whole-result hit); call it while the image is open.
@@ -112,19 +112,18 @@ class EngineResult:
             self.built.close()
 
 
-@dataclass
-class EngineOptions:
-    limits: ScanLimits = field(default_factory=ScanLimits)
+class EngineOptions(msgspec.Struct):
+    limits: ScanLimits = msgspec.field(default_factory=ScanLimits)
     verify_diff_ids: bool = True
     temp_dir: str | None = None
     cache: LayerCache | None = None  # per-layer results of earlier scans (see layer_cache.py)
     workers: int = 1  # processes analysing layers at once (see parallel.py); 1: this process
-    progress: Progress = field(default_factory=NullProgress)
+    progress: Progress = msgspec.field(default_factory=NullProgress)
     now: datetime | None = None
-    checks: CheckSettings = field(default_factory=CheckSettings)
+    checks: CheckSettings = msgspec.field(default_factory=CheckSettings)
     compliance: ComplianceSettings | None = None
-    malware: MalwareSettings = field(default_factory=MalwareSettings)
-    settings: AnalyzerSettings = field(default_factory=AnalyzerSettings)
+    malware: MalwareSettings = msgspec.field(default_factory=MalwareSettings)
+    settings: AnalyzerSettings = msgspec.field(default_factory=AnalyzerSettings)
     hashes: HashAhead | None = None  # blob hashes begun while the scan started (blob_hashes.py)
 
 
@@ -147,8 +146,7 @@ def check_image_size(image: Image, limits: ScanLimits) -> None:
                                      f"layer {layer.index} ({layer.size} bytes)")
 
 
-@dataclass
-class LayerResult:
+class LayerResult(msgspec.Struct):
     """One layer's index and what the file analyzers found in it."""
 
     index: LayerIndex
@@ -194,8 +192,7 @@ def read_layers(image: Image, feed: Feed, content: ContentStore,
             workers.close()
 
 
-@dataclass
-class _Step:
+class _Step(msgspec.Struct):
     layer: LayerResult
     stored: CachedLayer | None = None  # what the cache may keep of a layer just read
 

@@ -13,7 +13,9 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+
+import msgspec
+from msgspec.structs import replace
 
 from portcullis.analyze.base import AnalysisContext, AnalysisResult, FileAnalyzer, FileScan
 from portcullis.layers.content import ContentStore, ContentWriter
@@ -32,12 +34,11 @@ def compile_globs(patterns: Sequence[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in sorted(set(patterns))))
 
 
-@dataclass
-class Failures:
+class Failures(msgspec.Struct):
     """Per analyzer: the first reason it failed, and the seconds it spent."""
 
-    reasons: dict[str, str] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
+    reasons: dict[str, str] = msgspec.field(default_factory=dict)
+    seconds: dict[str, float] = msgspec.field(default_factory=dict)
 
     def fail(self, name: str, reason: str) -> None:
         self.reasons.setdefault(name, reason)
@@ -46,8 +47,7 @@ class Failures:
         self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
 
-@dataclass
-class _Interest:
+class _Interest(msgspec.Struct):
     capture: bool
     analyzers: list[FileAnalyzer]
 

@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+import msgspec
 
 from portcullis.analyze.base import STAGE_CHECKS, AnalysisContext, AnalysisResult, AnalyzerSpec
 from portcullis.layers.view import Filesystem
@@ -81,25 +82,23 @@ def _ids(data: bytes | None, column: int) -> frozenset[int] | None:
     return frozenset(out)
 
 
-@dataclass
-class _Owners:
+class _Owners(msgspec.Struct):
     """First path and count per unknown id."""
 
-    first: dict[int, FileEntry] = field(default_factory=dict)
-    count: dict[int, int] = field(default_factory=dict)
+    first: dict[int, FileEntry] = msgspec.field(default_factory=dict)
+    count: dict[int, int] = msgspec.field(default_factory=dict)
 
     def add(self, ident: int, entry: FileEntry) -> None:
         self.first.setdefault(ident, entry)
         self.count[ident] = self.count.get(ident, 0) + 1
 
 
-@dataclass
-class _LayerTotals:
+class _LayerTotals(msgspec.Struct):
     files: int = 0
     bytes: int = 0
     removed_files: int = 0
     removed_bytes: int = 0
-    removed_paths: list[tuple[int, str]] = field(default_factory=list)  # (size, path)
+    removed_paths: list[tuple[int, str]] = msgspec.field(default_factory=list)  # (size, path)
 
 
 def _finding(entry: FileEntry, id_: str, severity: Severity, title: str,

@@ -20,10 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
+
+import msgspec
+from msgspec.structs import asdict
 
 from portcullis import __version__
 from portcullis.analyze.base import AnalysisResult, AnalyzerSettings
@@ -42,12 +44,11 @@ from portcullis.model.package import Package
 from portcullis.model.report import BaseImageInfo, FileStats, LayerTotals
 
 # Bump when the engine's per-layer record or its meaning changes.
-FORMAT = 1
+FORMAT = 2  # 2: the records are msgspec Structs
 _CHUNK = 1 << 20
 
 
-@dataclass
-class CachedLayer:
+class CachedLayer(msgspec.Struct):
     """One layer's share of a scan: its index, the file analyzers' results, the files the
     tree analyzers asked to capture, and the identity of the bytes that produced them."""
 
@@ -56,11 +57,10 @@ class CachedLayer:
     index: LayerIndex
     result: AnalysisResult
     files: int  # tar entries counted against max_files
-    captured: list[tuple[str, bytes]] = field(default_factory=list)
+    captured: list[tuple[str, bytes]] = msgspec.field(default_factory=list)
 
 
-@dataclass
-class CachedInventory:
+class CachedInventory(msgspec.Struct):
     """What the environment and inventory stages made of a whole image (after the dedupe
     steps): the combined result of every layer and of those tree analyzers, and the distro.
     Those analyzers read only the files, so the key is the layers' verified blob hashes (their
@@ -71,11 +71,10 @@ class CachedInventory:
 
     result: AnalysisResult
     distro: Distro | None
-    checks: dict[str, AnalysisResult] = field(default_factory=dict)
+    checks: dict[str, AnalysisResult] = msgspec.field(default_factory=dict)
 
 
-@dataclass
-class CachedImage:
+class CachedImage(msgspec.Struct):
     """A whole scan's engine result, for a rescan of the same image with the same settings:
     what every analyzer found (after the tree analyzers, visibility marks and warning caps)
     and the file totals of the view. Its key (``engine_key.image_key``) is made of claims and
@@ -155,7 +154,9 @@ def _shape() -> list[object]:
         if isinstance(cls, type) and issubclass(cls, Enum):
             shape.append([cls.__name__, [m.name for m in cls]])
         else:
-            shape.append([cls.__name__, [(f.name, str(f.type)) for f in fields(cls)]])
+            # The annotations as written (strings): msgspec.structs.fields would resolve them.
+            hints = cls.__annotations__
+            shape.append([cls.__name__, [(n, str(hints[n])) for n in cls.__struct_fields__]])
     return shape
 
 

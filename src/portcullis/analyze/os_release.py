@@ -6,10 +6,11 @@ release files for images that predate os-release or strip it.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shlex
 from typing import ClassVar
+
+import msgspec
 
 from portcullis.analyze.base import (
     STAGE_ENVIRONMENT,
@@ -227,5 +228,5 @@ def _refine_debian(fs: Filesystem, distro: Distro) -> Distro:
         return distro
     text = found[0].strip()
     if text[:1].isdigit():
-        return dataclasses.replace(distro, version=text.split(".")[0])
+        return msgspec.structs.replace(distro, version=text.split(".")[0])
     return distro

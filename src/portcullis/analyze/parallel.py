@@ -17,7 +17,6 @@ import os
 import pickle
 import threading
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -71,8 +70,7 @@ def default_workers(cpu_max: Path = _CPU_MAX) -> int:
     return max(1, available_cpus(cpu_max) // 2)
 
 
-@dataclass
-class LayerJob:
+class LayerJob(msgspec.Struct):
     analyzers: list[str]  # "module:qualname" of every analyzer, in the engine's order
     limits: ScanLimits
     image: ImageInfo
@@ -84,20 +82,19 @@ class LayerJob:
     what: str
     # What the user configured for file analyzers (rule dirs, hash lists, clamd, secret
     # config): a worker's analyzers must see the same as the parent's.
-    malware: MalwareSettings = field(default_factory=MalwareSettings)
-    settings: AnalyzerSettings = field(default_factory=AnalyzerSettings)
+    malware: MalwareSettings = msgspec.field(default_factory=MalwareSettings)
+    settings: AnalyzerSettings = msgspec.field(default_factory=AnalyzerSettings)
 
 
-@dataclass
-class LayerDone:
+class LayerDone(msgspec.Struct):
     index: LayerIndex
     result: AnalysisResult
     files: int
-    captured: list[tuple[str, bytes]] = field(default_factory=list)
-    failures: dict[str, str] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
+    captured: list[tuple[str, bytes]] = msgspec.field(default_factory=list)
+    failures: dict[str, str] = msgspec.field(default_factory=dict)
+    seconds: dict[str, float] = msgspec.field(default_factory=dict)
     failed_files: int = 0
-    links: list[FileMeta] = field(default_factory=list)  # hard links into lower layers
+    links: list[FileMeta] = msgspec.field(default_factory=list)  # hard links into lower layers
     error: tuple[str, str] | None = None  # (PortcullisError subclass, message)
 
 

@@ -8,8 +8,9 @@ after its last absence.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import replace
 from typing import Protocol, TypeVar
+
+from msgspec.structs import replace
 
 from portcullis.layers.view import Filesystem
 from portcullis.model.files import FileEntry

@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import msgspec
@@ -58,8 +57,7 @@ _queries = msgspec.msgpack.Decoder(list[Query])
 _result = msgspec.msgpack.Decoder(AnalysisResult)
 
 
-@dataclass
-class TreeRecord:
+class TreeRecord(msgspec.Struct):
     """One run of one analyzer: what it was given, what it asked and the digest of the
     answers, and what it found (both kept encoded: decoded only when needed)."""
 
@@ -69,11 +67,10 @@ class TreeRecord:
     result: msgspec.Raw  # AnalysisResult, msgpack
 
 
-@dataclass
-class TreeRecords:
+class TreeRecords(msgspec.Struct):
     """What the layer cache keeps per (salt, analyzer): recent records, newest first."""
 
-    records: list[TreeRecord] = field(default_factory=list)
+    records: list[TreeRecord] = msgspec.field(default_factory=list)
 
 
 def record_key(salt: str, name: str) -> str:
@@ -315,7 +312,7 @@ def _stable_encoding(result: AnalysisResult) -> bytes:
     if not result.owned_paths:
         return _encoder.encode(result)
     owned: Any = dict(owned_digest_form(result.owned_paths))  # decoded back as frozensets
-    return _encoder.encode(replace(result, owned_paths=owned))
+    return _encoder.encode(msgspec.structs.replace(result, owned_paths=owned))
 
 
 def owned_digest_form(owned: dict[str, frozenset[str]]) -> list[tuple[str, list[str]]]:

@@ -241,8 +241,9 @@ def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
           secret_config: Path | None, upload: tuple[str | None, str | None, bool],
           cache: tuple[Path, int] | None, parallel: int | None,
           limits: dict[str, int | None]) -> int:
-    from dataclasses import replace
     from datetime import timedelta
+
+    from msgspec.structs import replace
 
     from portcullis.analyze.parallel import default_workers
     from portcullis.limits import ScanLimits
@@ -376,9 +377,9 @@ def _write_to(write: Any, report: Report, out: TextIO) -> None:
 # The cyclic garbage collector is paused from the start of main() until a command's own work
 # begins (for a scan: once the command line, the model and the scan's modules are loaded).
 # Start-up makes tens of thousands of objects that live as long as the process (modules,
-# classes, the methods dataclasses generate, compiled patterns) and no garbage: the collector
-# would walk them again and again, for nothing. They are then frozen (moved out of every later
-# collection, and not written to by a forked layer worker's collections).
+# classes, compiled patterns) and no garbage: the collector would walk them again and again,
+# for nothing. They are then frozen (moved out of every later collection, and not written to
+# by a forked layer worker's collections).
 class _StartupGC:
     def __init__(self) -> None:
         self.paused = False

@@ -8,8 +8,9 @@ written to disk here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
+
+import msgspec
 
 from portcullis.errors import LimitExceededError
 from portcullis.layers import whiteout
@@ -52,13 +53,12 @@ class ContentSink(Protocol):
         ...
 
 
-@dataclass
-class LayerIndex:
+class LayerIndex(msgspec.Struct):
     layer: int
-    entries: dict[str, FileMeta] = field(default_factory=dict)
-    deleted: set[str] = field(default_factory=set)
-    opaque: set[str] = field(default_factory=set)
-    warnings: list[Warning] = field(default_factory=list)
+    entries: dict[str, FileMeta] = msgspec.field(default_factory=dict)
+    deleted: set[str] = msgspec.field(default_factory=set)
+    opaque: set[str] = msgspec.field(default_factory=set)
+    warnings: list[Warning] = msgspec.field(default_factory=list)
     file_bytes: int = 0
     tar_bytes: int = 0
     compression: str = "none"
@@ -69,8 +69,7 @@ class LayerIndex:
         )
 
 
-@dataclass
-class FileCounter:
+class FileCounter(msgspec.Struct):
     limit: int
     count: int = 0
 

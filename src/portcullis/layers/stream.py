@@ -19,11 +19,11 @@ import io
 import queue
 import threading
 import zlib
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import isal.igzip
 import isal.isal_zlib
+import msgspec
 import zstandard
 
 from portcullis.errors import (
@@ -81,8 +81,7 @@ def sniff(head: bytes) -> str:
     return "none"
 
 
-@dataclass
-class _End:
+class _End(msgspec.Struct):
     """The last item the thread hands over, with what draining the raw stream after the
     compressed data raised (given at ``finish()``, where it always was)."""
 

@@ -43,8 +43,9 @@ import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Protocol
+
+import msgspec
 
 from portcullis.errors import TarFormatError
 
@@ -68,8 +69,7 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-@dataclass(slots=True)
-class TarHeader:
+class TarHeader(msgspec.Struct):
     """One member. ``type`` is the tar type flag ('0' file, '1' hard link, '2' symlink,
     '3' char device, '4' block device, '5' directory, '6' fifo, '7' contiguous file, or an
     unknown flag as found); ``offset`` is where its first header (extended ones included)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
+
+import msgspec
 
 from portcullis.errors import LimitExceededError
 from portcullis.layers.content import ContentStore
@@ -33,28 +34,6 @@ IMPLIED_DIR_BUDGET = 128 << 20
 their sets of children): room for ~300,000 of them, far more than real images imply."""
 IMPLIED_DIR_OVERHEAD = 300
 """About the bytes one implicit directory takes besides its path: a dict slot and a set."""
-
-
-_ENTRY_FIELDS = ("meta", "layer", "history", "visible", "removed_in")
-# FileEntry is a frozen dataclass: its __init__ sets each field through object.__setattr__,
-# which takes as long as all the rest of adding a path to the view. The fields' own slot
-# setters do the same job in a third of the time (tests/property/test_view_build_route.py
-# checks the entries are equal, and that these are all of FileEntry's fields).
-_ENTRY_SLOTS: tuple[Callable[[FileEntry, object], None], ...] = tuple(
-    vars(FileEntry)[name].__set__ for name in _ENTRY_FIELDS)
-
-
-def _entry(meta: FileMeta, layer: int, history: tuple[Change, ...], visible: bool = True,
-           removed_in: int | None = None) -> FileEntry:
-    """FileEntry(meta=meta, layer=layer, ...), without its __init__ (see _ENTRY_SLOTS)."""
-    entry = object.__new__(FileEntry)
-    set_meta, set_layer, set_history, set_visible, set_removed_in = _ENTRY_SLOTS
-    set_meta(entry, meta)
-    set_layer(entry, layer)
-    set_history(entry, history)
-    set_visible(entry, visible)
-    set_removed_in(entry, removed_in)
-    return entry
 
 
 class Filesystem(Protocol):
@@ -127,13 +106,12 @@ def literal_suffix(pattern: str) -> str:
     return pattern[cut + 1 :]
 
 
-@dataclass
-class PathIndex:
+class PathIndex(msgspec.Struct):
     """The visible paths, sorted, and grouped (each group sorted too) by basename extension,
     or by the whole basename when it has no dot: a glob only matches paths that could match."""
 
     paths: list[str]
-    groups: dict[str, list[str]] = field(default_factory=dict)
+    groups: dict[str, list[str]] = msgspec.field(default_factory=dict)
 
     @classmethod
     def of(cls, paths: Iterable[str]) -> PathIndex:
@@ -198,7 +176,7 @@ class SquashedView:
         # and one tuple per distinct history keep 100k+ entries from holding 100k+ copies.
         self._changes: dict[tuple[int, str], Change] = {}
         # Keyed by the ids of the (shared) changes: hashing ints is C work, hashing a Change
-        # calls its dataclass __hash__.
+        # hashes its fields.
         self._histories: dict[tuple[int, ...], tuple[Change, ...]] = {}
         self._extended: dict[tuple[int, int], tuple[Change, ...]] = {}  # see _extend
         self._content = content or ContentStore()
@@ -268,8 +246,6 @@ class SquashedView:
         added = self._change(layer, "add")
         only_added = self._shared((added,))
         self._index = None
-        new_entry = object.__new__
-        set_meta, set_layer, set_history, set_visible, set_removed_in = _ENTRY_SLOTS
         for path in paths:
             past = histories.get(path)
             if past is None:
@@ -278,14 +254,7 @@ class SquashedView:
                 history = histories[path] = self._extend(past, added)
             else:
                 history = past  # deleted by this very layer's whiteout, and written again
-            # FileEntry(meta=..., layer=layer, history=history), without its __init__
-            entry = new_entry(FileEntry)
-            set_meta(entry, entries[path])
-            set_layer(entry, layer)
-            set_history(entry, history)
-            set_visible(entry, True)
-            set_removed_in(entry, None)
-            current[path] = entry
+            current[path] = FileEntry(meta=entries[path], layer=layer, history=history)
             if path in hidden_at:
                 self._unstamped.add(path)  # its hidden versions' history changed
             # _link, inline
@@ -322,7 +291,7 @@ class SquashedView:
             history = self._history[path] = self._extend(history, self._change(layer, action))
         # Stamped with its history so far: for most paths (written once) that is final, and
         # _stamp() has nothing to redo for them.
-        self._current[path] = _entry(meta, layer, history)
+        self._current[path] = FileEntry(meta=meta, layer=layer, history=history)
         if path in self._hidden_at:
             self._unstamped.add(path)  # its hidden versions' history changed
         self._link(path, layer)
@@ -364,7 +333,8 @@ class SquashedView:
             self._hidden_at[old.path] = [at, position]
         else:
             at.append(position)
-        self._hidden.append(_entry(old.meta, old.layer, old.history, False, layer))
+        self._hidden.append(FileEntry(meta=old.meta, layer=old.layer, history=old.history,
+                                     visible=False, removed_in=layer))
 
     def _remove_tree(self, path: str, layer: int) -> None:
         deleted = self._change(layer, "delete")
@@ -413,12 +383,13 @@ class SquashedView:
             history = self._history.get(path, ())
             current = self._current.get(path)
             if current is not None and current.history is not history:
-                self._current[path] = _entry(current.meta, current.layer, history)
+                self._current[path] = FileEntry(meta=current.meta, layer=current.layer,
+                                                history=history)
             for i in self._hidden_positions(path):
                 old = self._hidden[i]
                 if old.history is not history:
-                    self._hidden[i] = _entry(old.meta, old.layer, history, False,
-                                             old.removed_in)
+                    self._hidden[i] = FileEntry(meta=old.meta, layer=old.layer, history=history,
+                                                visible=False, removed_in=old.removed_in)
         self._unstamped.clear()
 
     def _hidden_positions(self, path: str) -> list[int]:

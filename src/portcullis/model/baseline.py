@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from portcullis.model.finding import Severity
 
@@ -12,8 +13,7 @@ FAILED = "failed"
 NOT_APPLICABLE = "not-applicable"  # what the check looks at is not in the image
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CheckResult:
+class CheckResult(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     title: str
     severity: Severity
@@ -26,8 +26,7 @@ class CheckResult:
                 "status": self.status, "findings": self.findings, "reference": self.reference}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BaselineResult:
+class BaselineResult(msgspec.Struct, frozen=True, kw_only=True):
     """One named baseline ("CIS Docker 4", "SSH", ...) as HSS reports it."""
 
     name: str

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from portcullis.errors import ConfigError
 from portcullis.model.finding import Severity
@@ -66,8 +67,7 @@ _CONSTRAINT = re.compile(r"^\s*(<=|>=|!=|==|<|>|=)\s*(\S+)\s*$")
 VersionOrder = Callable[[str, str, str], int]
 
 
-@dataclass(frozen=True, slots=True)
-class Constraint:
+class Constraint(msgspec.Struct, frozen=True):
     op: str  # one of OPERATORS ("=" and "==" are the same)
     version: str
 
@@ -77,8 +77,7 @@ class Constraint:
                 "=": sign == 0, "==": sign == 0, "!=": sign != 0}[self.op]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BannedRule:
+class BannedRule(msgspec.Struct, frozen=True, kw_only=True):
     """One entry of the user's banned list: a package name, optionally only some versions."""
 
     name: str
@@ -91,11 +90,10 @@ class BannedRule:
         return ", ".join(f"{c.op} {c.version}" for c in self.versions) or None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CompliancePolicy:
-    licenses: Mapping[str, str] = field(default_factory=dict)  # SPDX id → category
-    packages: Mapping[str, str] = field(default_factory=dict)  # package name → category
-    severities: Mapping[str, Severity | None] = field(
+class CompliancePolicy(msgspec.Struct, frozen=True, kw_only=True):
+    licenses: Mapping[str, str] = msgspec.field(default_factory=dict)  # SPDX id → category
+    packages: Mapping[str, str] = msgspec.field(default_factory=dict)  # package name → category
+    severities: Mapping[str, Severity | None] = msgspec.field(
         default_factory=lambda: dict(DEFAULT_SEVERITIES))
     banned: tuple[BannedRule, ...] = ()
     allow: frozenset[str] = frozenset()
@@ -232,13 +230,12 @@ def _rule(item: Any, where: str) -> BannedRule:
                       versions=parse_versions(versions, where) if versions else ())
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ComplianceSettings:
+class ComplianceSettings(msgspec.Struct, frozen=True, kw_only=True):
     """What the compliance analyzer gets from the scan: the policy, the refreshed end-of-life
     file (``db update --eol-source`` writes it; None or missing: the shipped one), and the
     version order of the package ecosystems (the analyzers cannot import the vulnerability
     code that knows it; None: version ranges in the policy cannot be checked)."""
 
-    policy: CompliancePolicy = field(default_factory=CompliancePolicy)
+    policy: CompliancePolicy = msgspec.field(default_factory=CompliancePolicy)
     eol_file: Path | None = None
     version_order: VersionOrder | None = None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+
+import msgspec
 
 from portcullis.errors import ConfigError
 
@@ -12,8 +13,7 @@ _HEX_LEN = {"sha256": 64, "sha384": 96, "sha512": 128}
 _DIGEST_RE = re.compile(r"^(?P<alg>[a-z0-9]+(?:[.+_-][a-z0-9]+)*):(?P<hex>[a-fA-F0-9]+)$")
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Digest:
+class Digest(msgspec.Struct, frozen=True, order=True):
     algorithm: str
     hex: str
 

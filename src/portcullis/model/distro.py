@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Distro:
+
+class Distro(msgspec.Struct, frozen=True, kw_only=True):
     family: str
     name: str
     version: str | None = None

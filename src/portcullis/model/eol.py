@@ -18,9 +18,10 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import msgspec
 
 from portcullis.errors import ConfigError
 
@@ -29,8 +30,7 @@ KINDS = ("os", "runtime")
 _DATE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Cycle:
+class Cycle(msgspec.Struct, frozen=True, kw_only=True):
     cycle: str  # "12", "3.11", "1.22"
     eol: date | None
     extended: date | None = None
@@ -43,8 +43,7 @@ class Cycle:
         return version == self.cycle or version.startswith(self.cycle + ".")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Product:
+class Product(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     kind: str
     title: str
@@ -75,8 +74,7 @@ def _numbers(text: str) -> tuple[int, ...] | None:
     return tuple(int(p) for p in parts)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EolTable:
+class EolTable(msgspec.Struct, frozen=True, kw_only=True):
     updated: str | None
     products: Mapping[str, Product]
     origin: str  # the file it was read from, for messages

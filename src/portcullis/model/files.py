@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import posixpath
 import stat
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+import msgspec
 
 
 class FileKind(StrEnum):
@@ -19,8 +20,12 @@ class FileKind(StrEnum):
     FIFO = "fifo"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FileMeta:
+# FileMeta, Change and FileEntry: gc=False keeps them out of the cyclic collector. An image
+# has one or two of each per tar entry (100k+ on large images), and every collection walked
+# them all; they cannot be part of a cycle (their fields are strings, ints, a FileKind, None,
+# and each other, never a container that could point back). On a 100k-file image a
+# packages,files,base-image scan took ~15% less CPU.
+class FileMeta(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One tar entry of one layer. ``path`` is absolute and normalised.
 
     For a symlink ``linkname`` is the raw target as stored; for a hard link it is the
@@ -57,16 +62,14 @@ class FileMeta:
         return bool(self.mode & stat.S_ISGID)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Change:
+class Change(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """What one layer did to a path."""
 
     layer: int
     action: str  # "add", "modify", "delete"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FileEntry:
+class FileEntry(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A version of a path in the squashed image.
 
     ``layer`` wrote this version; ``history`` lists every layer that touched the path, bottom
@@ -76,7 +79,7 @@ class FileEntry:
 
     meta: FileMeta
     layer: int
-    history: tuple[Change, ...] = field(default_factory=tuple)
+    history: tuple[Change, ...] = msgspec.field(default_factory=tuple)
     visible: bool = True
     removed_in: int | None = None
 
@@ -98,8 +101,7 @@ class FileEntry:
         return start
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Location:
+class Location(msgspec.Struct, frozen=True, kw_only=True):
     path: str
     layer: int | None = None
     line: int | None = None

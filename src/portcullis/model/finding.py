@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
+
+import msgspec
 
 KINDS = ("vulnerability", "malware", "secret", "sensitive-file", "baseline", "compliance", "file")
 
@@ -32,8 +33,7 @@ class Severity(IntEnum):
             raise ValueError(f"unknown severity {text!r} (one of {names})") from e
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True, kw_only=True):
     kind: str
     id: str
     severity: Severity
@@ -42,7 +42,7 @@ class Finding:
     line: int | None = None
     layer: int | None = None
     visible: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
     @property
     def fingerprint(self) -> str:
@@ -77,8 +77,7 @@ class Finding:
         return doc
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Warning:
+class Warning(msgspec.Struct, frozen=True, kw_only=True):
     message: str
     path: str | None = None
     layer: int | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform as _platform
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -20,8 +19,7 @@ _ARCH_ALIASES = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Platform:
+class Platform(msgspec.Struct, frozen=True, kw_only=True):
     os: str = "linux"
     architecture: str = "amd64"
     variant: str | None = None
@@ -57,22 +55,20 @@ class Platform:
         return {"os": self.os, "architecture": self.architecture, "variant": self.variant}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HistoryEntry:
+class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
     created_by: str = ""
     empty_layer: bool = False
     created: str | None = None
     comment: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ImageConfig:
+class ImageConfig(msgspec.Struct, frozen=True, kw_only=True):
     user: str = ""
     env: tuple[str, ...] = ()
     entrypoint: tuple[str, ...] = ()
     cmd: tuple[str, ...] = ()
     exposed_ports: tuple[str, ...] = ()
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = msgspec.field(default_factory=dict)
     healthcheck: dict[str, Any] | None = None
     working_dir: str = ""
     os: str = "linux"
@@ -199,8 +195,7 @@ class _ConfigDoc(msgspec.Struct):
     created: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LayerRef:
+class LayerRef(msgspec.Struct, frozen=True, kw_only=True):
     """One filesystem layer. ``index`` 0 is the bottom layer."""
 
     index: int
@@ -225,15 +220,14 @@ class LayerRef:
         }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ImageInfo:
+class ImageInfo(msgspec.Struct, frozen=True, kw_only=True):
     reference: str
     source: str
     manifest_digest: str | None
     config_digest: str | None
     config: ImageConfig
     layers: tuple[LayerRef, ...]
-    annotations: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = msgspec.field(default_factory=dict)
     repo_tags: tuple[str, ...] = ()
 
     @property

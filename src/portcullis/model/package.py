@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from portcullis.model.files import Location
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Package:
+class Package(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     version: str
     type: str
@@ -20,7 +20,7 @@ class Package:
     source_name: str | None = None
     source_version: str | None = None
     licenses: tuple[str, ...] = ()
-    properties: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, str] = msgspec.field(default_factory=dict)
     # Read from a file that says what should be installed (a lock file, pinned requirements),
     # not from what an installer left behind. Set by the analyzer that parsed the file;
     # analyze/declared.py folds such entries into the installed package they describe.

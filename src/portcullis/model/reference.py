@@ -6,7 +6,8 @@ Pure parsing (no I/O): sources use it to pull, analyzers and writers to name ima
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+import msgspec
 
 from portcullis.errors import ConfigError
 from portcullis.model.digest import Digest
@@ -18,8 +19,7 @@ _REPO_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RegistryRef:
+class RegistryRef(msgspec.Struct, frozen=True, kw_only=True):
     """``registry/repository[:tag][@digest]`` after Docker's normalisation."""
 
     registry: str

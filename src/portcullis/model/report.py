@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import msgspec
 
 from portcullis.model.baseline import BaselineResult
 from portcullis.model.distro import Distro
@@ -15,8 +16,7 @@ from portcullis.model.package import Package
 SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LayerTotals:
+class LayerTotals(msgspec.Struct, frozen=True, kw_only=True):
     """What one layer wrote that is still visible, and what it removed of lower layers."""
 
     layer: int
@@ -30,8 +30,7 @@ class LayerTotals:
                 "removed_files": self.removed_files, "removed_bytes": self.removed_bytes}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BaseImageInfo:
+class BaseImageInfo(msgspec.Struct, frozen=True, kw_only=True):
     """The ``base_image`` object of the report: which image this one was built on."""
 
     name: str | None
@@ -48,8 +47,7 @@ class BaseImageInfo:
                 "layer_digest": self.layer_digest, "method": self.method}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FileStats:
+class FileStats(msgspec.Struct, frozen=True, kw_only=True):
     count: int = 0
     total_size: int = 0
     largest: tuple[tuple[str, int, int], ...] = ()  # (path, size, layer)
@@ -66,8 +64,7 @@ class FileStats:
         }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScannerResult:
+class ScannerResult(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     message: str | None = None
     seconds: float = 0.0
@@ -76,15 +73,13 @@ class ScannerResult:
         return {"status": self.status, "message": self.message, "seconds": round(self.seconds, 3)}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Violation:
+class Violation(msgspec.Struct, frozen=True, kw_only=True):
     fingerprint: str
     reason: str
     rule: str = "fail-on"  # which rule fired: "--fail-on HIGH", "rules.vulnerability[0] (p.yaml:7)"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Suppression:
+class Suppression(msgspec.Struct, frozen=True, kw_only=True):
     """Why a finding does not count: a policy suppression, the allowlist or a VEX statement."""
 
     by: str  # "suppression" | "allowlist" | "vex"
@@ -98,16 +93,14 @@ class Suppression:
                 "expires": self.expires, "justification": self.justification}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Mark:
+class Mark(msgspec.Struct, frozen=True, kw_only=True):
     """What the gate decided about one finding (keyed by fingerprint in ``Report.marks``)."""
 
     suppressed: Suppression | None = None
     new: bool | None = None  # None: no --baseline to compare with
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExpiredSuppression:
+class ExpiredSuppression(msgspec.Struct, frozen=True, kw_only=True):
     source: str
     expires: str
     reason: str
@@ -118,8 +111,7 @@ class ExpiredSuppression:
                 "matches": self.matches}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Verdict:
+class Verdict(msgspec.Struct, frozen=True, kw_only=True):
     passed: bool
     policy: str
     violations: tuple[Violation, ...] = ()
@@ -148,8 +140,7 @@ class Verdict:
         }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Report:
+class Report(msgspec.Struct, frozen=True, kw_only=True):
     tool_version: str
     created_at: datetime
     image: ImageInfo
@@ -157,13 +148,13 @@ class Report:
     packages: tuple[Package, ...] = ()
     findings: tuple[Finding, ...] = ()
     warnings: tuple[Warning, ...] = ()
-    files: FileStats = field(default_factory=FileStats)
-    scanners: dict[str, ScannerResult] = field(default_factory=dict)
+    files: FileStats = msgspec.field(default_factory=FileStats)
+    scanners: dict[str, ScannerResult] = msgspec.field(default_factory=dict)
     base_image: BaseImageInfo | None = None
     baselines: tuple[BaselineResult, ...] = ()
     db: dict[str, Any] | None = None
-    verdict: Verdict = field(default_factory=lambda: Verdict(passed=True, policy="default"))
-    marks: dict[str, Mark] = field(default_factory=dict)  # fingerprint → the gate's marks
+    verdict: Verdict = msgspec.field(default_factory=lambda: Verdict(passed=True, policy="default"))
+    marks: dict[str, Mark] = msgspec.field(default_factory=dict)  # fingerprint → the gate's marks
 
     def by_severity(self) -> dict[str, int]:
         counts = {s.name: 0 for s in sorted(Severity, reverse=True)}

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
+import msgspec
+
 from portcullis import pipeline as _package
 
 SCENARIOS = ("local", "registry")
@@ -21,6 +23,9 @@ REPORT_FILES = {"json": "portcullis-report.json", "junit": "portcullis-junit.xml
                 "sarif": "portcullis-report.sarif"}
 
 
+# A dataclass, not a msgspec Struct like the other records: __post_init__ fills in
+# ``scenario`` on a frozen instance, which a frozen Struct cannot do (and only the
+# ``pipeline`` command imports it, never a scan).
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PipelineRequest:
     """``image`` is NAME[:TAG] as built (scenario ``local``) or as stored in ``registry``."""
@@ -82,8 +87,7 @@ def _stored_name(credentials_id: str) -> str:
     return credentials_id.upper().replace("-", "_").replace(".", "_")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GeneratorSpec:
+class GeneratorSpec(msgspec.Struct, frozen=True, kw_only=True):
     name: str  # the sub-command of ``portcullis pipeline``
     description: str
     render: Callable[[PipelineRequest], str]

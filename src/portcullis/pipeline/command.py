@@ -9,7 +9,8 @@ through), never on a command line.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+
+import msgspec
 
 from portcullis.pipeline.base import REPORT_FILES, PipelineRequest, secret_bindings
 
@@ -18,8 +19,7 @@ DB_DIR = "/var/lib/portcullis"  # where the scanner image looks for it ($PORTCUL
 DOCKER_SOCKET = "/var/run/docker.sock"
 
 
-@dataclass(frozen=True, slots=True)
-class ScanCommands:
+class ScanCommands(msgspec.Struct, frozen=True):
     pull: str
     db_update: str | None
     run: str

@@ -7,16 +7,16 @@ gives the same ones; a finding whose fingerprint the old report lists is known, 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from portcullis.errors import PolicyError
 
 MAX_BASELINE_BYTES = 512 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Baseline:
+class Baseline(msgspec.Struct, frozen=True, kw_only=True):
     path: str
     fingerprints: frozenset[str]
 

@@ -8,10 +8,11 @@ rule off silently. docs/policy.md is the reference for the format.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path as FilePath
 from typing import Any
+
+import msgspec
 
 from portcullis.errors import PolicyError
 from portcullis.model.finding import KINDS, Severity
@@ -24,8 +25,7 @@ MAX_POLICY_BYTES = 4 * 1024 * 1024
 BASE_IMAGE_MODES = ("same", "ignore")  # or a mapping with its own rules
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Listed:
+class Listed(msgspec.Struct, frozen=True, kw_only=True):
     """One entry of an allow or deny list, with where it was written."""
 
     pattern: str
@@ -33,8 +33,7 @@ class Listed:
     source: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Policy:
+class Policy(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     source: str  # the file
     blocking: bool = True
@@ -47,7 +46,7 @@ class Policy:
     allow_vulnerabilities: tuple[Listed, ...] = ()
     deny_vulnerabilities: tuple[Listed, ...] = ()
     allow_images: tuple[Listed, ...] = ()
-    compliance: dict[str, Any] = field(default_factory=dict)  # for the compliance scanner
+    compliance: dict[str, Any] = msgspec.field(default_factory=dict)  # for the compliance scanner
 
 
 def load_policy(path: FilePath) -> Policy:

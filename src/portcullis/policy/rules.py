@@ -9,17 +9,17 @@ added later are covered by ``severity``, ``ids``, ``paths``, ``categories`` and 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
+
+import msgspec
 
 from portcullis.model.finding import Severity
 
 ANY_KIND = "any"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True, kw_only=True):
     kind: str  # a finding kind, or "any"
     name: str  # how the verdict names it: "rules.vulnerability[0] (policy.yaml:7)"
     severity: Severity | None = None  # at or above

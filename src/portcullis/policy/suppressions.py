@@ -5,15 +5,15 @@ looked at again instead of lasting for ever."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import msgspec
 
 from portcullis.policy.rules import any_glob, finding_ids
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SuppressionRule:
+class SuppressionRule(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
     source: str  # "policy.yaml:12"
     ids: tuple[str, ...] = ()  # globs on the id or an alias

@@ -15,9 +15,11 @@ blocks; it stops the pipeline (exit 1) only when the policy is blocking.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec.structs import replace
 
 from portcullis.model.finding import Finding, Severity, Warning
 from portcullis.model.report import (
@@ -37,8 +39,7 @@ if TYPE_CHECKING:  # a scan without --policy, --vex or --baseline does not impor
     from portcullis.policy.vex import VexStatement
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Gate:
+class Gate(msgspec.Struct, frozen=True, kw_only=True):
     policy: Policy | None = None
     fail_on: Severity | None = None
     vex: tuple[VexStatement, ...] = ()

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from packageurl import PackageURL
 
 from portcullis.errors import PolicyError
@@ -35,8 +35,7 @@ IMAGE_PURL_TYPES = {"oci", "docker"}
 MAX_VEX_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VexStatement:
+class VexStatement(msgspec.Struct, frozen=True, kw_only=True):
     vulnerability: str
     status: str  # as the document writes it
     resolved: bool  # the status means not affected (or fixed)

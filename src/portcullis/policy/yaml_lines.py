@@ -7,9 +7,9 @@ constructors, and ``Located.lines`` maps each value's path (``("rules", "secret"
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import yaml
 
 from portcullis.errors import PolicyError
@@ -22,11 +22,10 @@ MAX_VALUES = 100_000
 MAX_DEPTH = 64
 
 
-@dataclass(slots=True)
-class Located:
+class Located(msgspec.Struct):
     value: Any
     name: str  # the file, for messages
-    lines: dict[Path, int] = field(default_factory=dict)
+    lines: dict[Path, int] = msgspec.field(default_factory=dict)
 
     def line(self, path: Path) -> int:
         """The line of ``path``, else of its nearest parent that has one."""

@@ -5,16 +5,16 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from typing import TextIO
+
+import msgspec
 
 from portcullis import report as _package
 from portcullis.model.report import Report
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WriterSpec:
+class WriterSpec(msgspec.Struct, frozen=True, kw_only=True):
     name: str  # the --format value, stable kebab-case
     description: str
     write: Callable[[Report, TextIO, bool], None]  # (report, out, colour)

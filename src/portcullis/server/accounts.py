@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -32,8 +31,7 @@ def project(session: Session, name: str, *, create: bool = False) -> Project | N
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class IssuedToken:
+class IssuedToken(msgspec.Struct, frozen=True):
     token: str  # shown once, never stored
     row: ApiToken
 

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
+import msgspec
 from fastapi import HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,8 +18,7 @@ SESSION_DAYS = 7
 LAST_USED_EVERY = timedelta(seconds=60)  # fewer writes: last-used is a day-scale fact
 
 
-@dataclass(frozen=True, slots=True)
-class TokenIdentity:
+class TokenIdentity(msgspec.Struct, frozen=True):
     token_id: int
     project_id: int
 
@@ -41,8 +40,7 @@ def bearer(request: Request, session: Session) -> TokenIdentity:
     return TokenIdentity(row.id, row.project_id)
 
 
-@dataclass(frozen=True, slots=True)
-class Visitor:
+class Visitor(msgspec.Struct, frozen=True):
     user: User
     csrf: str
 

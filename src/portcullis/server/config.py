@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # a report of a very large image is tens of MB
 
@@ -22,8 +23,7 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'console.db').resolve()}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerConfig:
+class ServerConfig(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     # Cookies get the Secure flag when the request came over https, or always with this set

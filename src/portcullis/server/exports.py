@@ -6,8 +6,9 @@ details the JSON report does not carry (docs/console.md)."""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from portcullis.model.report_json import read_report
 from portcullis.report.base import writers
@@ -20,8 +21,7 @@ _MEDIA_BY_EXTENSION = {"json": "application/json", "html": "text/html; charset=u
                        "xml": "application/xml", "txt": "text/plain; charset=utf-8"}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Export:
+class Export(msgspec.Struct, frozen=True, kw_only=True):
     body: bytes
     media_type: str
     filename: str

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
@@ -20,8 +20,7 @@ HAS = {"vulnerabilities": Scan.vulnerabilities, "malware": Scan.malware,
 PER_PAGE_MAX = 500
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScanFilter:
+class ScanFilter(msgspec.Struct, frozen=True, kw_only=True):
     project_ids: tuple[int, ...]  # what the caller may see (a token: its one project)
     project: str | None = None
     image: str | None = None  # substring of the image name

@@ -5,10 +5,10 @@ build no longer counts against the team."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -29,18 +29,18 @@ def _day(value: Any) -> str:
     return str(value)[:10]  # SQLite answers a string, PostgreSQL a date
 
 
-@dataclass
-class Dashboard:
+class Dashboard(msgspec.Struct):
     scans: int = 0
     images: int = 0
     blocked: int = 0
     passed: int = 0
-    per_day: list[tuple[str, int, int]] = field(default_factory=list)  # day, passed, blocked
-    by_severity: dict[str, int] = field(default_factory=dict)
-    by_kind: dict[str, int] = field(default_factory=dict)
-    top_images: list[Scan] = field(default_factory=list)
-    top_vulns: list[tuple[str, str, int]] = field(default_factory=list)  # id, title, images
-    kev: list[tuple[FindingRow, Scan]] = field(default_factory=list)
+    # day, passed, blocked
+    per_day: list[tuple[str, int, int]] = msgspec.field(default_factory=list)
+    by_severity: dict[str, int] = msgspec.field(default_factory=dict)
+    by_kind: dict[str, int] = msgspec.field(default_factory=dict)
+    top_images: list[Scan] = msgspec.field(default_factory=list)
+    top_vulns: list[tuple[str, str, int]] = msgspec.field(default_factory=list)  # id, title, images
+    kev: list[tuple[FindingRow, Scan]] = msgspec.field(default_factory=list)
 
 
 def dashboard(session: Session, project_ids: tuple[int, ...]) -> Dashboard:
@@ -96,8 +96,7 @@ def _per_day(session: Session, project_ids: tuple[int, ...]) -> list[tuple[str, 
     return [(d, p, b) for d, (p, b) in sorted(counts.items())]
 
 
-@dataclass
-class Risk:
+class Risk(msgspec.Struct):
     kind: str
     id: str
     severity: str
@@ -139,8 +138,7 @@ def _rank(severity: str) -> int:
     return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else len(SEVERITY_ORDER)
 
 
-@dataclass
-class Usage:
+class Usage(msgspec.Struct):
     per_day: list[tuple[str, int, int]]  # day, scans, bytes scanned
     images: int
     scans: int

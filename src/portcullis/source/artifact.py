@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from portcullis.errors import ConfigError, SourceError
 from portcullis.model.digest import Digest
@@ -26,8 +27,7 @@ from portcullis.source.registry import RegistryClient
 _CHUNK = 1 << 20
 
 
-@dataclass(frozen=True, slots=True)
-class ArtifactKind:
+class ArtifactKind(msgspec.Struct, frozen=True):
     config_type: str  # also the manifest's artifactType
     layer_type: str
     title: str  # what the file is, for messages ("vulnerability database")

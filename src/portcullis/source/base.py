@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+
+import msgspec
 
 from portcullis.errors import SourceError
 from portcullis.limits import ScanLimits
@@ -16,8 +17,7 @@ from portcullis.model.image import ImageInfo, Platform
 from portcullis.progress import NullProgress, Progress
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SourceOptions:
+class SourceOptions(msgspec.Struct, frozen=True, kw_only=True):
     platform: Platform | None = None
     username: str | None = None
     password: str | None = None
@@ -27,8 +27,8 @@ class SourceOptions:
     backoff: float = 0.5
     docker_config: Path | None = None
     temp_dir: Path | None = None
-    limits: ScanLimits = field(default_factory=ScanLimits)
-    progress: Progress = field(default_factory=NullProgress)
+    limits: ScanLimits = msgspec.field(default_factory=ScanLimits)
+    progress: Progress = msgspec.field(default_factory=NullProgress)
 
     def wanted_platform(self) -> Platform:
         return self.platform or Platform.host()

@@ -20,9 +20,10 @@ import logging
 import os
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from portcullis.errors import ConfigError
 
@@ -38,15 +39,18 @@ _HELPER_TIMEOUT = 30.0
 _TOKEN_USERNAME = "<token>"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Credentials:
+class Credentials(msgspec.Struct, frozen=True, kw_only=True):
     """A username/password pair or an identity (OAuth2 refresh) token."""
 
     username: str = ""
-    password: str = field(default="", repr=False)
-    identity_token: str | None = field(default=None, repr=False)
+    password: str = ""
+    identity_token: str | None = None
     origin: str = ""
     """Where they came from (for log lines), e.g. ``options`` or ``config.json auths``."""
+
+    def __repr__(self) -> str:
+        # Never the secrets: a repr ends up in log lines and tracebacks.
+        return f"Credentials(username={self.username!r}, origin={self.origin!r})"
 
 
 def find_credentials(

@@ -16,8 +16,9 @@ the copy at once. Bytes after the end-of-archive marker are never read: tar read
 from __future__ import annotations
 
 import tarfile
-from dataclasses import dataclass
 from typing import BinaryIO, Protocol
+
+import msgspec
 
 from portcullis.errors import LimitExceededError
 from portcullis.limits import ScanLimits
@@ -30,8 +31,7 @@ MAX_MEMBERS = 20_000
 since every entry's header is kept to find files by name."""
 
 
-@dataclass(frozen=True, slots=True)
-class Bound:
+class Bound(msgspec.Struct, frozen=True):
     """Stop past ``value`` bytes; the error names the user's ``limit`` and its ``setting``."""
 
     limit: str
@@ -42,8 +42,7 @@ class Bound:
         return LimitExceededError(self.limit, self.setting, where)
 
 
-@dataclass(frozen=True, slots=True)
-class InflateBounds:
+class InflateBounds(msgspec.Struct, frozen=True):
     member: Bound
     total: Bound
 

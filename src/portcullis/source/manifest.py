@@ -6,7 +6,6 @@ optional ``mediaType`` field is required (umoci omits it), the shape of the docu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import msgspec
@@ -28,13 +27,12 @@ ALL_TYPES = (OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST)
 REF_NAME = "org.opencontainers.image.ref.name"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Descriptor:
+class Descriptor(msgspec.Struct, frozen=True, kw_only=True):
     media_type: str | None
     digest: Digest
     size: int | None
     platform: Platform | None = None
-    annotations: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = msgspec.field(default_factory=dict)
 
     @classmethod
     def from_json(cls, doc: Any, where: str) -> Descriptor:
@@ -62,16 +60,14 @@ class Descriptor:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Manifest:
+class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     config: Descriptor
     layers: tuple[Descriptor, ...]
     media_type: str | None
     annotations: dict[str, str]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Index:
+class Index(msgspec.Struct, frozen=True, kw_only=True):
     manifests: tuple[Descriptor, ...]
     media_type: str | None
     annotations: dict[str, str]

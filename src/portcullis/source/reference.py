@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from portcullis.errors import ConfigError
 from portcullis.model.reference import RegistryRef, parse_registry_ref
@@ -13,8 +14,7 @@ from portcullis.source.archive import stat_path
 SCHEMES = ("docker-archive", "oci-archive", "oci", "docker-daemon", "registry", "dir")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ImageReference:
+class ImageReference(msgspec.Struct, frozen=True, kw_only=True):
     """A parsed reference: which source, and what it points at."""
 
     scheme: str

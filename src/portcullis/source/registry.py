@@ -28,11 +28,11 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
 import httpx
+import msgspec
 
 from portcullis.errors import (
     AuthError,
@@ -79,12 +79,11 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhos
 # --------------------------------------------------------------------------- challenges
 
 
-@dataclass(frozen=True, slots=True)
-class Challenge:
+class Challenge(msgspec.Struct, frozen=True):
     """One ``WWW-Authenticate`` challenge: ``scheme`` in lower case, parameter names too."""
 
     scheme: str
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -153,17 +152,15 @@ class _RetryableStatus(Exception):
         self.retry_after = retry_after
 
 
-@dataclass(frozen=True, slots=True)
-class _Unauthorized:
+class _Unauthorized(msgspec.Struct, frozen=True):
     challenges: list[Challenge]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Call:
+class _Call(msgspec.Struct, frozen=True, kw_only=True):
     what: str
     path: str
     method: str = "GET"
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
     params: dict[str, str] | None = None
     data: dict[str, str] | None = None
     auth: tuple[str, str] | None = None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,8 +31,7 @@ MAX_LISTED_SKIPS = 200
 _encode = msgspec.json.Encoder().encode
 
 
-@dataclass(frozen=True)
-class Download:
+class Download(msgspec.Struct, frozen=True):
     """One fetched export, ready to be read."""
 
     ecosystem: str
@@ -52,10 +50,9 @@ FEED_READERS = {
 }
 
 
-@dataclass
-class BuildResult:
+class BuildResult(msgspec.Struct):
     meta: Meta
-    skips: list[Skip] = field(default_factory=list)  # the first MAX_LISTED_SKIPS
+    skips: list[Skip] = msgspec.field(default_factory=list)  # the first MAX_LISTED_SKIPS
 
 
 def now_utc() -> str:

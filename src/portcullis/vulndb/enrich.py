@@ -13,7 +13,6 @@ import gzip
 import io
 import re
 import zlib
-from dataclasses import dataclass
 
 import msgspec
 
@@ -26,30 +25,26 @@ _CVE = re.compile(r"CVE-\d{4}-\d{4,}")
 _EPSS_HEADER = re.compile(r"#model_version:(?P<model>[^,]*),score_date:(?P<date>\S+)")
 
 
-@dataclass(frozen=True, slots=True)
-class KevRow:
+class KevRow(msgspec.Struct, frozen=True):
     cve: str
     date_added: str
     ransomware: str  # "Known" or "Unknown", as CISA writes it
 
 
-@dataclass(frozen=True, slots=True)
-class EpssRow:
+class EpssRow(msgspec.Struct, frozen=True):
     cve: str
     score: float
     percentile: float
 
 
-@dataclass(frozen=True, slots=True)
-class Kev:
+class Kev(msgspec.Struct, frozen=True):
     version: str  # catalogVersion
     rows: tuple[KevRow, ...]
     url: str = ""  # where it was read from, and when (set by the update)
     fetched_at: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Epss:
+class Epss(msgspec.Struct, frozen=True):
     version: str  # "<score_date> (model <model_version>)", or "" without the header line
     rows: tuple[EpssRow, ...]
     url: str = ""

@@ -15,10 +15,10 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import msgspec
 
 from portcullis.errors import VulnDBError
 from portcullis.progress import Progress
@@ -34,15 +34,13 @@ class _Transient(Exception):
     """Worth another try (5xx, 429, truncated body, checksum mismatch)."""
 
 
-@dataclass(frozen=True)
-class Fetched:
+class Fetched(msgspec.Struct, frozen=True):
     path: Path
     bytes: int
     last_modified: str | None
 
 
-@dataclass(frozen=True)
-class Retry:
+class Retry(msgspec.Struct, frozen=True):
     retries: int = 4
     backoff: float = 1.0  # seconds before the first retry; doubles each time
     sleep: Callable[[float], None] = time.sleep

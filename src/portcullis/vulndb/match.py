@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -104,8 +103,7 @@ UNMATCHED_WHY = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(msgspec.Struct, frozen=True):
     """What to look up for one package: OSV ecosystem, the name records use, the version."""
 
     ecosystem: str
@@ -138,8 +136,7 @@ def _source_target(package: Package, target: Target) -> Target | None:
                   package.source_version or package.version)
 
 
-@dataclass
-class Hit:
+class Hit(msgspec.Struct):
     """One record that affects one package."""
 
     row: AffectedRow
@@ -151,10 +148,9 @@ class Hit:
     wont_fix: bool = False  # the source says the distribution will not fix it
 
 
-@dataclass
-class MatchResult:
-    findings: list[Finding] = field(default_factory=list)
-    warnings: list[Warning] = field(default_factory=list)
+class MatchResult(msgspec.Struct):
+    findings: list[Finding] = msgspec.field(default_factory=list)
+    warnings: list[Warning] = msgspec.field(default_factory=list)
     matched_packages: int = 0
     unsupported: int = 0
 
@@ -270,8 +266,7 @@ def _primary(ids: set[str]) -> str:
     return cves[0] if cves else sorted(ids)[0]
 
 
-@dataclass(frozen=True, slots=True)
-class _NvdSeverity:
+class _NvdSeverity(msgspec.Struct, frozen=True):
     type: str
     score: str
 

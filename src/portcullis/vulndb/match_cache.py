@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,8 +37,7 @@ if TYPE_CHECKING:  # the cache imports this module on every scan; the store only
 FORMAT = 1
 
 
-@dataclass
-class CachedMatch:
+class CachedMatch(msgspec.Struct):
     findings: list[Finding]
     warnings: list[Warning]
 

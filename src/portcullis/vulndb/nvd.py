@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
-from dataclasses import dataclass
 
 import msgspec
 
@@ -26,15 +25,13 @@ _METRICS = (("cvssMetricV40", "CVSS_V4"), ("cvssMetricV31", "CVSS_V3"),
             ("cvssMetricV30", "CVSS_V3"), ("cvssMetricV2", "CVSS_V2"))
 
 
-@dataclass(frozen=True, slots=True)
-class NvdRow:
+class NvdRow(msgspec.Struct, frozen=True):
     cve: str
     type: str  # CVSS_V4, CVSS_V3, CVSS_V2
     vector: str
 
 
-@dataclass(frozen=True, slots=True)
-class Nvd:
+class Nvd(msgspec.Struct, frozen=True):
     version: str  # the response's timestamp, or "" for a single CVE object
     rows: tuple[NvdRow, ...]
     url: str = ""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +80,7 @@ class _IdOnly(msgspec.Struct):
     id: str
 
 
-@dataclass(frozen=True)
-class Skip:
+class Skip(msgspec.Struct, frozen=True):
     """A member that is not a usable record: where, which record (if known), and why."""
 
     source: str

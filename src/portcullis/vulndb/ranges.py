@@ -20,9 +20,10 @@ string; an unparsable event skips its whole range rather than widening or narrow
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+import msgspec
 
 from portcullis.vulndb.versions import InvalidVersion, Scheme, SortKey, UnknownEcosystem
 from portcullis.vulndb.versions import scheme_for as _scheme_for
@@ -34,8 +35,7 @@ _WALK_ORDER = {"introduced": 0, "last_affected": 1, "fixed": 2}
 _SEMVER_ORDERED = frozenset({"semver", "go"})
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(msgspec.Struct, frozen=True):
     """Whether the version is affected, the fixes that apply to it, and what could not be read.
 
     ``fixed`` lists, oldest first, the ``fixed`` event that closes each range the version is
@@ -65,8 +65,7 @@ def _key(scheme: Scheme, version: str) -> SortKey:
     return parsed
 
 
-@dataclass(frozen=True)
-class _Event:
+class _Event(msgspec.Struct, frozen=True):
     kind: str
     version: str
     key: SortKey | None  # None: introduced "0" or limit "*"
@@ -155,8 +154,7 @@ def _in_versions(version: str, versions: Sequence[Any], scheme: Scheme,
     return False
 
 
-@dataclass(frozen=True)
-class _Range:
+class _Range(msgspec.Struct, frozen=True):
     """One range's events, parsed and sorted once: limits apart, the rest in walk order."""
 
     limits: tuple[_Event, ...]

@@ -11,9 +11,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+import msgspec
 from cvss import CVSS2, CVSS3, CVSS4
 from cvss.exceptions import CVSSError
 
@@ -34,8 +34,7 @@ class OsvSeverity(Protocol):
     def score(self) -> str: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Rating:
+class Rating(msgspec.Struct, frozen=True):
     severity: Severity
     source: str  # "distro", "cvss", "advisory", "none"
     cvss: dict[str, Any] | None = None  # {"score": 9.8, "vector": "CVSS:3.1/..."}

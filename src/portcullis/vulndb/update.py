@@ -15,12 +15,13 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
 import httpx
+import msgspec
+from msgspec.structs import replace
 
 from portcullis.errors import PortcullisError, VulnDBError
 from portcullis.progress import NullProgress, Progress
@@ -35,14 +36,13 @@ from portcullis.vulndb.osv import open_zip
 from portcullis.vulndb.store import check_database, locked, swap_in
 
 
-@dataclass(frozen=True)
-class UpdateOptions:
+class UpdateOptions(msgspec.Struct, frozen=True):
     db_path: Path
     source: str = DEFAULT_SOURCE
     ecosystems: Sequence[str] = DEFAULT_ECOSYSTEMS
-    retry: Retry = field(default_factory=Retry)
+    retry: Retry = msgspec.field(default_factory=Retry)
     timeout: float = 60.0
-    progress: Progress = field(default_factory=NullProgress)
+    progress: Progress = msgspec.field(default_factory=NullProgress)
     kev: str | None = None  # CISA KEV JSON: a URL, file:// URL or path
     epss: str | None = None  # FIRST EPSS CSV (or .csv.gz): the same
     debian_tracker: str | None = None  # the Debian security tracker JSON: the same

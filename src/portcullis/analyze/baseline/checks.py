@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from portcullis.analyze.baseline.history import Step
 from portcullis.model.baseline import FAILED, NOT_APPLICABLE, PASSED, BaselineResult, CheckResult
@@ -26,8 +27,7 @@ PRIVILEGES = "Privileges"
 BASELINES = (CIS_DOCKER, ACCOUNTS, PASSWORD_POLICY, SSH, PRIVILEGES)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Check:
+class Check(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     title: str
     severity: Severity
@@ -37,8 +37,7 @@ class Check:
     reference: str | None = None  # e.g. "CIS Docker Benchmark 4.1"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Hit:
+class Hit(msgspec.Struct, frozen=True, kw_only=True):
     """One place a check failed: a file line or a history line (or the config itself)."""
 
     detail: str | None = None  # appended to the title; never a secret's value
@@ -56,14 +55,12 @@ class Hit:
 Run = Callable[[Any], "list[Hit] | None"]
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     check: Check
     run: Run
 
 
-@dataclass
-class Outcome:
+class Outcome(msgspec.Struct):
     check: Check
     hits: list[Hit] | None  # None: not applicable
 
@@ -74,11 +71,10 @@ class Outcome:
         return FAILED if self.hits else PASSED
 
 
-@dataclass
-class Registry:
+class Registry(msgspec.Struct):
     """The rules of one module, registered with ``@rules.add(Check(...))``."""
 
-    rules: list[Rule] = field(default_factory=list)
+    rules: list[Rule] = msgspec.field(default_factory=list)
 
     def add(self, check: Check) -> Callable[[Run], Run]:
         def register(fn: Run) -> Run:

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from portcullis.layers.view import Filesystem
 from portcullis.model.files import FileEntry
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Row:
+class Row(msgspec.Struct, frozen=True, kw_only=True):
     """One line of a colon-separated table: its fields and where it is."""
 
     fields: tuple[str, ...]
@@ -24,8 +23,7 @@ class Row:
         return self.get(0)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Table:
+class Table(msgspec.Struct, frozen=True, kw_only=True):
     path: str
     entry: FileEntry
     rows: tuple[Row, ...]

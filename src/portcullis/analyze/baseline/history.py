@@ -10,7 +10,8 @@ build arguments in effect prefix a RUN as ``|2 A=1 B=2 /bin/sh -c cmd``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+import msgspec
 
 from portcullis.model.image import ImageInfo
 
@@ -25,8 +26,7 @@ _ARGS = re.compile(r"^\|(\d+) ")
 _FINAL_STEP = re.compile(r"^(?:/bin/sh -c )?(?:#\(nop\)\s*)?(?:CMD|ENTRYPOINT)\b", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Step:
+class Step(msgspec.Struct, frozen=True, kw_only=True):
     index: int  # position in the config's history (0-based)
     layer: int | None  # the layer this line wrote; None for metadata-only lines
     created_by: str

@@ -13,9 +13,10 @@ import hmac
 import os
 import threading
 import time
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+
+import msgspec
 
 from portcullis.analyze.baseline.libcrypt import CryptUnavailable, Hasher
 
@@ -23,17 +24,15 @@ MAX_USER_WORDS = 1_000_000
 CHUNK = 32  # words per work item: small enough to stop near the deadline
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Target:
+class Target(msgspec.Struct, frozen=True, kw_only=True):
     account: str
     hash: str
 
 
-@dataclass
-class Outcome:
-    cracked: set[str] = field(default_factory=set)  # account names (never the password)
-    unfinished: dict[str, int] = field(default_factory=dict)  # account → words tried
-    unsupported: set[str] = field(default_factory=set)  # this libcrypt cannot compute them
+class Outcome(msgspec.Struct):
+    cracked: set[str] = msgspec.field(default_factory=set)  # account names (never the password)
+    unfinished: dict[str, int] = msgspec.field(default_factory=dict)  # account → words tried
+    unsupported: set[str] = msgspec.field(default_factory=set)  # this libcrypt cannot compute them
     words: int = 0
 
 

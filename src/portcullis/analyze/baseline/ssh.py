@@ -4,7 +4,8 @@ keys baked into the image."""
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+
+import msgspec
 
 from portcullis.analyze.baseline.checks import SSH, Check, Hit, Registry
 from portcullis.analyze.baseline.etc_files import read_text
@@ -27,8 +28,7 @@ WEAK_MACS = frozenset({
 })
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Setting:
+class Setting(msgspec.Struct, frozen=True, kw_only=True):
     value: str
     entry: FileEntry
     line: int

@@ -3,8 +3,9 @@ the account tables (parsed once, on first use)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property
+
+import msgspec
 
 from portcullis.analyze.base import AnalysisContext
 from portcullis.analyze.baseline.checks import Hit
@@ -15,12 +16,11 @@ from portcullis.model.files import FileEntry
 from portcullis.model.finding import Warning
 
 
-@dataclass
-class Subject:
+class Subject(msgspec.Struct, dict=True):  # dict: room for the cached_property values
     fs: Filesystem
     ctx: AnalysisContext
     base_last_layer: int | None = None
-    warnings: list[Warning] = field(default_factory=list)
+    warnings: list[Warning] = msgspec.field(default_factory=list)
 
     @cached_property
     def steps(self) -> list[Step]:

@@ -5,7 +5,7 @@ Reports the account, never the password."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from portcullis.analyze.baseline.accounts import password_rows, usable_hash
 from portcullis.analyze.baseline.checks import ACCOUNTS, Check, Hit, Registry
@@ -20,8 +20,7 @@ rules = Registry()
 ANALYZER = "baseline"
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
+class Source(msgspec.Struct, frozen=True):
     """Where a hash to test was found."""
 
     entry: FileEntry

@@ -8,7 +8,8 @@ are untrusted input.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+
+import msgspec
 
 ELF_MAGIC = b"\x7fELF"
 _SHT_NOBITS = 8
@@ -21,8 +22,7 @@ class ElfError(ValueError):
     """Bytes that claim to be ELF but are not readable as such."""
 
 
-@dataclass(frozen=True, slots=True)
-class Section:
+class Section(msgspec.Struct, frozen=True):
     name: str
     type: int
     addr: int
@@ -30,8 +30,7 @@ class Section:
     size: int
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(msgspec.Struct, frozen=True):
     type: int
     flags: int
     offset: int

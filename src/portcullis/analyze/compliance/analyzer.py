@@ -3,8 +3,9 @@ kind ``compliance``, each at the layer (and Dockerfile instruction) that brought
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, ClassVar
+
+from msgspec.structs import replace
 
 from portcullis.analyze.base import STAGE_CHECKS, AnalysisContext, AnalysisResult, AnalyzerSpec
 from portcullis.analyze.compliance import banned, eol

@@ -10,8 +10,9 @@ makes ``nc`` a link to itself in every Alpine image.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cache
+
+import msgspec
 
 from portcullis.analyze.compliance.data import BANNED_SOFTWARE, shipped
 from portcullis.errors import ConfigError
@@ -21,8 +22,7 @@ LOCAL_BIN_DIRS = ("/usr/local/bin", "/usr/local/sbin")
 SYSTEM_BIN_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BannedSoftware:
+class BannedSoftware(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     packages: frozenset[str]
     binaries: frozenset[str]

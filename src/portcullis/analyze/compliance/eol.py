@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+import msgspec
 
 from portcullis.analyze.compliance.data import EOL, shipped
 from portcullis.errors import ConfigError
@@ -60,8 +61,7 @@ _IMAGE_ENV = (
 _UPSTREAM = re.compile(r"^(?:\d+:)?v?(?:jdk-?)?(\d+(?:\.\d+)*)")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Runtime:
+class Runtime(msgspec.Struct, frozen=True, kw_only=True):
     product: str
     version: str  # as precise as the evidence goes: "3.11", "18.19.0"
     evidence: str  # package name, variable or binary
@@ -70,8 +70,7 @@ class Runtime:
     os_package: bool = False  # the distribution ships it (and may patch it past upstream's end)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Verdict:
+class Verdict(msgspec.Struct, frozen=True, kw_only=True):
     product: Product
     cycle: Cycle
     ended: date | None  # the end of all free support, when past

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import cache
+
+import msgspec
 
 from portcullis.analyze.compliance.data import LICENSE_CATEGORIES, shipped
 from portcullis.analyze.licenses import MAX_EXPRESSION, _licensing, normalize, spdx_ids
@@ -163,8 +164,7 @@ def _symbol_key(written: list[str], words: list[str]) -> str:
     return key if _VALID_KEY.match(key) else REFUSED
 
 
-@dataclass(frozen=True, slots=True)
-class Judged:
+class Judged(msgspec.Struct, frozen=True):
     """A category, and the license names it could not place that still matter (an unknown
     term of an AND; an OR with a known option drops its unknown ones)."""
 

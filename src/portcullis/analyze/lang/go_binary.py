@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import struct
-from dataclasses import dataclass
 from typing import ClassVar
 
+import msgspec
 from packageurl import PackageURL
 
 from portcullis.analyze.base import (
@@ -51,16 +51,14 @@ class BuildInfoError(ValueError):
 # ELF ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Module:
+class Module(msgspec.Struct, frozen=True):
     path: str
     version: str
     sum: str = ""
     replace: Module | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class BuildInfo:
+class BuildInfo(msgspec.Struct, frozen=True):
     go_version: str
     path: str
     main: Module | None

@@ -11,9 +11,9 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import ClassVar
 
+import msgspec
 from packageurl import PackageURL
 
 from portcullis.analyze.base import (
@@ -50,8 +50,7 @@ _ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError
                    EOFError, OSError, ValueError, zlib.error)
 
 
-@dataclass(frozen=True, slots=True)
-class Coordinates:
+class Coordinates(msgspec.Struct, frozen=True):
     group: str
     artifact: str
     version: str
@@ -59,21 +58,19 @@ class Coordinates:
     licenses: tuple[str, ...] = ()
 
 
-@dataclass
-class _Budget:
+class _Budget(msgspec.Struct):
     left: int  # uncompressed bytes
     entries: int
     nested: int
 
 
-@dataclass
-class _Archive:
+class _Archive(msgspec.Struct):
     """What one archive holds, before deciding its identity."""
 
-    poms: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    poms: list[tuple[str, dict[str, str]]] = msgspec.field(default_factory=list)
     manifest: dict[str, str] | None = None
-    maven_dirs: list[tuple[str, str]] = field(default_factory=list)  # (group, artifact)
-    nested: list[zipfile.ZipInfo] = field(default_factory=list)
+    maven_dirs: list[tuple[str, str]] = msgspec.field(default_factory=list)  # (group, artifact)
+    nested: list[zipfile.ZipInfo] = msgspec.field(default_factory=list)
 
 
 # parsers --------------------------------------------------------------------------------------
@@ -358,8 +355,7 @@ class JavaArchives:
                                        analyzer=self.spec.name))
 
 
-@dataclass
-class _Walk:
+class _Walk(msgspec.Struct):
     """One top archive found in the image, and everything nested in it."""
 
     analyzer: JavaArchives

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
+
+import msgspec
 
 from portcullis.analyze.base import AnalysisContext, AnalysisResult, AnalyzerSpec, matched_files
 from portcullis.analyze.guard import one_file
@@ -28,8 +29,7 @@ class ParseError(ValueError):
     """A file that is not what its name promises."""
 
 
-@dataclass(frozen=True, slots=True)
-class Found:
+class Found(msgspec.Struct, frozen=True):
     """One package as a file lists it, before it becomes a Package."""
 
     name: str
@@ -39,8 +39,7 @@ class Found:
     properties: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(msgspec.Struct, frozen=True):
     """The kind of file that listed a package: its ``found_by`` and the properties saying so
     (``source=lockfile`` for what an application declares rather than what is installed)."""
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import ClassVar, TypeAlias
 
+import msgspec
 from packageurl import PackageURL
 
 from portcullis.analyze.base import (
@@ -40,11 +40,10 @@ Key = tuple[str, str]  # (name, version)
 # --- the installed DB ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Record:
+class Record(msgspec.Struct, frozen=True, kw_only=True):
     """One record of the DB, as written (fields may be missing)."""
 
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = msgspec.field(default_factory=dict)
     files: tuple[str, ...] = ()
     line: int = 0
 

@@ -9,15 +9,15 @@ Lenient on purpose: a line that is neither a field nor a continuation is skipped
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+
+import msgspec
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Paragraph:
+class Paragraph(msgspec.Struct, frozen=True, kw_only=True):
     """One paragraph. ``fields`` is keyed by the lower-cased field name; ``line`` is the
     1-based line number of its first field."""
 
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = msgspec.field(default_factory=dict)
     line: int = 0
 
     def get(self, name: str, default: str = "") -> str:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
 from typing import ClassVar
 
+import msgspec
 from packageurl import PackageURL
 
 from portcullis.analyze.base import (
@@ -54,8 +54,7 @@ Key = tuple[str, str, str]  # (name, version, architecture)
 # --- the status DB -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Record:
+class Record(msgspec.Struct, frozen=True, kw_only=True):
     """One installed package as the status DB describes it."""
 
     name: str

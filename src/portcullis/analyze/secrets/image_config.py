@@ -3,7 +3,7 @@ label values, entrypoint and cmd, and ``created_by`` in the history and in the l
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from portcullis.analyze.secrets.matcher import Matcher
 from portcullis.model.image import ImageInfo

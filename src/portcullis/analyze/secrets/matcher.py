@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+import msgspec
 
 from portcullis.analyze.secrets.prefilter import Prefilter
 from portcullis.analyze.secrets.redact import mask
@@ -22,8 +23,7 @@ from portcullis.analyze.secrets.rules import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(msgspec.Struct, frozen=True):
     """One secret found: where (offsets into the searched buffer) and its masked form.
     The secret itself is not kept."""
 

@@ -13,11 +13,12 @@ import fnmatch
 import re
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from portcullis.errors import ConfigError
 from portcullis.model.finding import Severity
@@ -129,8 +130,7 @@ def globs(patterns: Sequence[str]) -> GlobSet | None:
     return GlobSet(patterns) if patterns else None
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     id: str
     title: str
     severity: Severity
@@ -162,8 +162,7 @@ def _compiled(pattern: bytes) -> re.Pattern[bytes]:
     return re.compile(pattern)
 
 
-@dataclass(frozen=True, slots=True)
-class Allow:
+class Allow(msgspec.Struct, frozen=True):
     """What is never reported: paths (globs), secrets a regex matches, exact known values."""
 
     paths: GlobSet | None = None
@@ -174,10 +173,9 @@ class Allow:
         return secret in self.values or any(r.search(secret) for r in self.regexes)
 
 
-@dataclass(frozen=True, slots=True)
-class RuleSet:
+class RuleSet(msgspec.Struct, frozen=True):
     rules: tuple[Rule, ...]
-    allow: Allow = field(default_factory=Allow)
+    allow: Allow = msgspec.field(default_factory=Allow)
     excluded: GlobSet | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
 

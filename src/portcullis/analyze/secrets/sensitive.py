@@ -12,8 +12,9 @@ with ``visible: false`` (the engine settles that after the view is built).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import ClassVar
+
+import msgspec
 
 from portcullis.analyze.base import AnalysisContext, AnalysisResult, AnalyzerSpec, FileScan
 from portcullis.model.files import FileMeta
@@ -23,8 +24,7 @@ NAME = "sensitive-files"
 _OVERLAP = 64  # a marker split between two chunks is still seen
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Kind:
+class Kind(msgspec.Struct, frozen=True, kw_only=True):
     """One kind of sensitive file: ``path`` (a regex over the absolute path) and, when the name
     is not enough, ``content``: byte regexes that must all occur in the file."""
 

@@ -8,7 +8,7 @@ reported exactly once, from the search that saw the most of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 from portcullis.analyze.secrets.matcher import Match, Matcher
 
@@ -17,19 +17,17 @@ SNIFF = 8192  # a NUL byte in the first bytes: not a text file
 MAX_PER_FILE = 50  # a minified bundle can hold hundreds of tokens: list the first ones
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
+class Located(msgspec.Struct, frozen=True):
     match: Match
     line: int  # 1-based
 
 
-@dataclass
-class FileSearch:
+class FileSearch(msgspec.Struct):
     matcher: Matcher
     wanted: frozenset[int]
     limit: int
     size: int | None = None  # the file's size, when known: its last chunk is searched at once
-    found: list[Located] = field(default_factory=list)
+    found: list[Located] = msgspec.field(default_factory=list)
     binary: bool = False
     truncated: bool = False  # more than ``limit`` bytes: the rest was not searched
     dropped: int = 0  # matches over MAX_PER_FILE

@@ -9,7 +9,8 @@ raises :class:`RpmdbError`; a single bad record is skipped and described in ``pr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+import msgspec
 
 from portcullis.analyze.os.rpmdb import bdb, ndb, sqlite
 from portcullis.analyze.os.rpmdb.header import (
@@ -42,8 +43,7 @@ _READERS: dict[str, Callable[[bytes], tuple[list[bytes], list[str]]]] = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Database:
+class Database(msgspec.Struct, frozen=True, kw_only=True):
     format: str  # "sqlite", "ndb" or "bdb"
     packages: tuple[RpmPackage, ...]
     problems: tuple[str, ...] = ()

@@ -15,7 +15,8 @@ Every offset and count is checked before it is used: a truncated or hostile blob
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+
+import msgspec
 
 from portcullis.errors import AnalyzerError
 
@@ -80,8 +81,7 @@ class HeaderError(RpmdbError):
     """A header blob that is truncated or inconsistent."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(msgspec.Struct, frozen=True):
     type: int
     offset: int
     count: int
@@ -203,8 +203,7 @@ class Header:
 NevraKey = tuple[str, int | None, str, str, str]  # (name, epoch, version, release, arch)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RpmPackage:
+class RpmPackage(msgspec.Struct, frozen=True, kw_only=True):
     """What the analyzers use of one installed package's header."""
 
     name: str
