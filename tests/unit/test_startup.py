@@ -179,3 +179,32 @@ def test_a_scan_freezes_what_start_up_made_before_the_layer_pass(tiny_archive: P
     # start-up's modules and classes are out of every later collection
     assert isinstance(seen["frozen_at_layer_pass"], int) and seen["frozen_at_layer_pass"] > 10_000
     assert seen["enabled_after"] is True
+
+
+# Imported only when an image has something for them: a Python METADATA file (email.parser),
+# a password hash to try (ctypes, for libcrypt), a layer worker's fallback answer (pickle).
+ON_DEMAND = ("email.parser", "ctypes", "pickle")
+
+
+def _scan_all(tmp_path: Path, extra: list[kit.Entry]) -> list[str]:
+    layers = [kit.Layer([kit.file("etc/os-release", "ID=debian\nVERSION_ID=12\n"),
+                         kit.file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+                         kit.file("srv/readme.txt", "hello\n"), *extra])]
+    tmp_path.mkdir()
+    archive = kit.write_oci_archive(tmp_path / "img.tar", kit.ImageSpec(layers=layers))
+    out = tmp_path / "report.json"
+    run = ("sys.argv = ['portcullis'] + sys.argv[1:]\n    from portcullis.cli.main import main"
+           "\n    try:\n        main()\n    except SystemExit as e:\n"
+           "        assert not e.code, e.code")
+    modules = loaded(run, "scan", f"oci-archive:{archive}", "--scanners", "all",
+                     "--no-cache", "--format", "json", "--quiet", "--output", str(out))
+    assert json.loads(out.read_text())["scanners"]["secret"]["status"] == "ok"
+    return modules
+
+
+def test_a_scan_with_every_scanner_loads_parsers_only_for_what_the_image_has(
+        tmp_path: Path) -> None:
+    assert offending(_scan_all(tmp_path / "plain", []), ON_DEMAND) == []
+    metadata = kit.file("usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA",
+                        "Metadata-Version: 2.1\nName: six\nVersion: 1.16.0\n")
+    assert "email.parser" in _scan_all(tmp_path / "python", [metadata])

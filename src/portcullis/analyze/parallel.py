@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import pickle
 import threading
 from concurrent.futures import Future
 from datetime import datetime
@@ -127,6 +126,8 @@ def analyze_layer(job: LayerJob) -> bytes:
     except (UnicodeEncodeError, msgspec.EncodeError):
         # A file name that is not UTF-8 (kept as surrogate escapes) has no msgpack form;
         # pickle (about 50 times slower on an index) carries it.
+        import pickle  # only a worker's rare fallback, and its parent, import it
+
         return b"P" + pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -159,8 +160,12 @@ def _analyze(job: LayerJob) -> LayerDone:
 
 def decode_done(data: bytes) -> LayerDone:
     """The worker's answer; its error raised again here, as the same kind of error."""
-    done: LayerDone = (_decoder.decode(memoryview(data)[1:]) if data[:1] == b"M"
-                       else pickle.loads(data[1:]))  # our own worker's bytes
+    if data[:1] == b"M":
+        done: LayerDone = _decoder.decode(memoryview(data)[1:])
+    else:
+        import pickle
+
+        done = pickle.loads(data[1:])  # our own worker's bytes
     if done.error is not None:
         name, message = done.error
         cls = getattr(errors, name, errors.LayerError)

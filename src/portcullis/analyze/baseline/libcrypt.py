@@ -1,12 +1,16 @@
 """The system's libcrypt (libxcrypt: yescrypt, sha512/sha256/md5-crypt, bcrypt, DES) through
 ctypes. ``crypt_rn`` keeps its state in a buffer we pass, so calls are thread-safe, and
-ctypes drops the GIL for the call: threads hash on every core."""
+ctypes drops the GIL for the call: threads hash on every core.
+
+ctypes is imported on first use (~7 ms): most images have no password hash to check."""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ctypes
 
 # libxcrypt's struct crypt_data is 32 KiB; glibc's old one ~128 KiB. Room for either.
 _DATA_SIZE = 256 * 1024
@@ -19,6 +23,9 @@ class CryptUnavailable(Exception):
 @cache
 def _library() -> tuple[ctypes.CDLL, bool]:
     """The library and whether it has ``crypt_rn`` (else ``crypt_r``)."""
+    import ctypes
+    import ctypes.util
+
     names = [n for n in ("libcrypt.so.1", ctypes.util.find_library("crypt"), "libcrypt.so.2")
              if n]
     for name in names:
@@ -42,15 +49,18 @@ class Hasher:
     """One thread's hashing state (its own crypt_data buffer)."""
 
     def __init__(self) -> None:
+        import ctypes
+
         self._lib, self._rn = _library()
         self._data = ctypes.create_string_buffer(_DATA_SIZE)
+        self._memset = ctypes.memset
 
     def crypt(self, phrase: bytes, setting: bytes) -> bytes | None:
         """The hash of ``phrase`` with ``setting`` (a full hash works as its own setting),
         or None when this libcrypt does not know the method."""
         if b"\0" in phrase or b"\0" in setting:
             return None
-        ctypes.memset(self._data, 0, 8)  # "initialized" must be 0 before the first call
+        self._memset(self._data, 0, 8)  # "initialized" must be 0 before the first call
         if self._rn:
             out = self._lib.crypt_rn(phrase, setting, self._data, _DATA_SIZE)
         else:
