@@ -182,8 +182,9 @@ def test_a_scan_freezes_what_start_up_made_before_the_layer_pass(tiny_archive: P
 
 
 # Imported only when an image has something for them: a Python METADATA file (email.parser),
-# a password hash to try (ctypes, for libcrypt), a layer worker's fallback answer (pickle).
-ON_DEMAND = ("email.parser", "ctypes", "pickle")
+# a password hash to try (ctypes, for libcrypt), a layer worker's fallback answer (pickle),
+# a clamd to ask (socket).
+ON_DEMAND = ("email.parser", "ctypes", "pickle", "socket")
 
 
 def _scan_all(tmp_path: Path, extra: list[kit.Entry]) -> list[str]:
