@@ -1,3 +1,3 @@
-from portcullis.cli.main import main
+from portcullis.cli.main import run
 
-main()
+run()

@@ -21,12 +21,7 @@ from portcullis.analyze.base import (
 )
 from portcullis.analyze.blob_hashes import HashAhead
 from portcullis.analyze.caps import cap_warnings
-from portcullis.analyze.discovery import analyzer_classes
-from portcullis.analyze.engine import EngineOptions, EngineResult, run
-from portcullis.analyze.layer_cache import LayerCache
 from portcullis.analyze.malware.settings import MalwareSettings
-from portcullis.analyze.secrets.image_config import redact_image
-from portcullis.analyze.secrets.matcher import matcher as secret_matcher
 from portcullis.errors import ConfigError, VulnDBError
 from portcullis.model.finding import Severity, Warning
 from portcullis.model.image import ImageConfig, ImageInfo
@@ -35,7 +30,13 @@ from portcullis.policy.verdict import Gate, apply_gate
 from portcullis.source.base import SourceOptions
 from portcullis.source.resolve import open_image
 
-if TYPE_CHECKING:  # loaded only by a scan with the compliance (or the vuln) scanner
+# The engine, the analyzers and the secret rules are imported inside scan(), once the image
+# is open and its blobs are being hashed (HashAhead): those imports then overlap the ~70 ms
+# of hashing a rescan must do before it can use the layer cache.
+if TYPE_CHECKING:
+    from portcullis.analyze.engine import EngineResult
+    from portcullis.analyze.layer_cache import LayerCache
+    from portcullis.model.blob import Image
     from portcullis.model.compliance import CompliancePolicy, ComplianceSettings
     from portcullis.vulndb.match_cache import CachedMatch
     from portcullis.vulndb.store import VulnStore
@@ -80,6 +81,8 @@ def parse_scanners(text: str) -> frozenset[str]:
 
 
 def _selected_analyzers(scanners: frozenset[str]) -> list[object]:
+    from portcullis.analyze.discovery import analyzer_classes
+
     out: list[object] = []
     scanners = expand_scanners(scanners)
     for cls in analyzer_classes(scanners):  # imports only the packages these scanners need
@@ -94,41 +97,52 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
     now = options.now or datetime.now().astimezone()
     if reference.startswith(SBOM_SCHEME):
         return _scan_sbom(reference, options, now)
-    # Loaded (and checked: a bad file is a ConfigError) before any layer is read; it also
-    # masks secrets in the report's copy of the image config, whichever scanners run.
-    secrets = secret_matcher(options.secret_config)
     with options.source.make_temp_dir(prefix="portcullis-scan-") as tmp:
         # Everything the scan spools (inflated archives, captured files) lives below tmp.
         source = replace(options.source, temp_dir=Path(tmp))
         with open_image(reference, source) as image:
             cache, unusable = _layer_cache(options)
             # A cached layer is served only for a blob hashed in this scan: begin hashing now,
-            # while the analyzers are imported and their rules loaded.
+            # while the engine and the analyzers are imported and their rules loaded.
             ahead = HashAhead.start(image, source.progress) \
                 if cache is not None and image.info.source != "dir" else None
             try:
-                engine = run(
-                    image,
-                    _selected_analyzers(options.scanners),
-                    EngineOptions(limits=source.limits, verify_diff_ids=options.verify_diff_ids,
-                                  temp_dir=tmp, progress=source.progress, now=now,
-                                  checks=options.checks, compliance=_compliance(options),
-                                  malware=_malware(options, cache),
-                                  settings=AnalyzerSettings(secret_config=options.secret_config),
-                                  cache=cache, workers=options.workers, hashes=ahead),
-                )
+                engine, info = _analyze(image, options, source, tmp, now, cache, ahead)
             finally:
                 if ahead is not None:
                     ahead.stop()
             if unusable is not None:
                 engine.result.warnings.append(unusable)
-            info = redact_image(image.info, secrets)
         try:
             vuln, db = _vulnerabilities(engine.result, options, now, cache)
             return _judge(replace(_report(info, engine, options, now, vuln), db=db), options,
                           now)
         finally:
             engine.close()
+
+
+def _analyze(image: Image, options: ScanOptions, source: SourceOptions, tmp: str,
+             now: datetime, cache: LayerCache | None,
+             ahead: HashAhead | None) -> tuple[EngineResult, ImageInfo]:
+    """The engine over the open image, and the image's description with secrets masked."""
+    from portcullis.analyze.engine import EngineOptions, run
+    from portcullis.analyze.secrets.image_config import redact_image
+    from portcullis.analyze.secrets.matcher import matcher as secret_matcher
+
+    # Loaded (and checked: a bad file is a ConfigError) before any layer is read; it also
+    # masks secrets in the report's copy of the image config, whichever scanners run.
+    secrets = secret_matcher(options.secret_config)
+    engine = run(
+        image,
+        _selected_analyzers(options.scanners),
+        EngineOptions(limits=source.limits, verify_diff_ids=options.verify_diff_ids,
+                      temp_dir=tmp, progress=source.progress, now=now,
+                      checks=options.checks, compliance=_compliance(options),
+                      malware=_malware(options, cache),
+                      settings=AnalyzerSettings(secret_config=options.secret_config),
+                      cache=cache, workers=options.workers, hashes=ahead),
+    )
+    return engine, redact_image(image.info, secrets)
 
 
 def _layer_cache(options: ScanOptions) -> tuple[LayerCache | None, Warning | None]:

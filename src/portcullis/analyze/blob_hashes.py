@@ -17,13 +17,13 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from portcullis.analyze.layer_cache import blob_sha256
 from portcullis.model.blob import Image
 from portcullis.model.image import LayerRef
 from portcullis.progress import Progress
 
 MAX_THREADS = 4
-CHUNK = 1 << 20
+CHUNK = 4 << 20  # big reads: the hashing thread takes the GIL once per chunk, and the
+# main thread, busy importing, hands it over only every switch interval (5 ms)
 
 
 def hash_blobs(image: Image, layers: Sequence[LayerRef], progress: Progress) -> list[str]:
@@ -37,16 +37,30 @@ def hash_blobs(image: Image, layers: Sequence[LayerRef], progress: Progress) -> 
 
 
 def _hash_one(image: Image, layer: LayerRef, progress: Progress) -> str:
+    found = _sha256(image, layer, progress, None)
+    assert found is not None  # only a stop event makes it None
+    return found
+
+
+def _sha256(image: Image, layer: LayerRef, progress: Progress,
+            stopping: threading.Event | None) -> str | None:
+    """The sha256 of the layer's raw blob, read to its end (so the source checks what it checks
+    at EOF); None when ``stopping`` was set before the end."""
     key = f"layer-{layer.index}"
     progress.start(key, f"layer {layer.index + 1}/{len(image.info.layers)}", layer.size)
     raw = image.open_layer(layer)
     try:
-        if getattr(raw, "checks_sha256", False) is not True:
-            return blob_sha256(raw)
-        # The source checks the bytes against a sha256 digest as they are read: reading to
-        # the end (it raises on a mismatch there) gives their hash, hashed once, in this scan.
-        while raw.read(CHUNK):
-            pass
+        # A source that checks the bytes against a sha256 digest as they are read (it raises
+        # on a mismatch at the end) hands over their hash: hashed once, in this scan.
+        checked = getattr(raw, "checks_sha256", False) is True
+        hasher = None if checked else hashlib.sha256()
+        while chunk := raw.read(CHUNK):
+            if hasher is not None:
+                hasher.update(chunk)
+            if stopping is not None and stopping.is_set():
+                return None
+        if hasher is not None:
+            return hasher.hexdigest()
         found = getattr(raw, "sha256", None)
         if not isinstance(found, str):
             raise RuntimeError(f"layer {layer.index}: the source did not report the blob hash")
@@ -117,28 +131,7 @@ class HashAhead:
                 return
 
     def _hash(self, layer: LayerRef, stopping: threading.Event | None) -> str | None:
-        """The blob's sha256, or None when ``stopping`` was set before its end."""
-        key = f"layer-{layer.index}"
-        self._progress.start(key, f"layer {layer.index + 1}/{len(self._image.info.layers)}",
-                             layer.size)
-        raw = self._image.open_layer(layer)
-        try:
-            checked = getattr(raw, "checks_sha256", False) is True
-            hasher = None if checked else hashlib.sha256()
-            while chunk := raw.read(CHUNK):
-                if hasher is not None:
-                    hasher.update(chunk)
-                if stopping is not None and stopping.is_set():
-                    return None
-            if hasher is not None:
-                return hasher.hexdigest()
-            found = getattr(raw, "sha256", None)
-            if not isinstance(found, str):
-                raise RuntimeError(f"layer {layer.index}: the source did not report the blob hash")
-            return found
-        finally:
-            raw.close()
-            self._progress.finish(key)
+        return _sha256(self._image, layer, self._progress, stopping)
 
     def stop(self) -> None:
         """Stop hashing (a blob in hand is dropped) and wait for the thread to end."""

@@ -408,6 +408,33 @@ def main() -> None:
         _resume_gc()
 
 
+def run() -> None:
+    """The program (the ``portcullis`` command, ``python -m portcullis``): ``main()``, then,
+    once the output is flushed, leave without the interpreter's teardown, which frees every
+    object a scan made one by one (~15 ms of a 0.4 s rescan) and has nothing left to do: the
+    commands close their files, pools, threads and temporary folders themselves. An error
+    that escapes ``main()`` (a bug) still ends the normal way, with its traceback."""
+    try:
+        main()
+    except SystemExit as e:
+        code = e.code
+    else:
+        code = 0
+    if code is None or isinstance(code, int):
+        _leave(code or 0)
+    raise SystemExit(code)  # a message: Python prints it and exits 1
+
+
+def _leave(code: int) -> None:
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away, or a closed stream
+            code = code or exit_codes.INPUT_ERROR
+    os._exit(code)
+
+
 def _main() -> None:
     # File names in images are bytes; ones that are not UTF-8 travel as surrogate escapes
     # and are written as \udcXX escapes (valid JSON, never raw invalid UTF-8).
