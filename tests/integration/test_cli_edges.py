@@ -138,3 +138,22 @@ def test_a_report_into_a_device_or_fifo_writes_into_it(tmp_path: Path) -> None:
     assert json.loads(out)["artifact"]["source"] == "oci"
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
     assert stat.S_ISCHR(Path("/dev/null").lstat().st_mode)
+
+
+# The program leaves with os._exit once its output is flushed (cli.main.run): the report must
+# still be whole on a pipe, and a profiler or coverage tracer must still get its normal exit.
+def test_a_report_on_a_pipe_is_whole_after_the_quick_exit(tmp_path: Path) -> None:
+    archive = kit.write_oci_archive(tmp_path / "img.tar", kit.sample_image())
+    proc = run_cli("scan", f"oci-archive:{archive}", "--scanners", "none", "--no-cache",
+                   "--format", "json", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["files"]["count"] > 0
+
+
+def test_under_a_profiler_the_program_exits_normally(tmp_path: Path) -> None:
+    stats = tmp_path / "run.prof"
+    proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(stats), "-m",
+                           "portcullis", "--help"], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert stats.stat().st_size > 0  # written at the interpreter's normal exit

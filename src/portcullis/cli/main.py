@@ -420,7 +420,9 @@ def run() -> None:
         code = e.code
     else:
         code = 0
-    if code is None or isinstance(code, int):
+    # Not under a profiler or a coverage tracer: they write their data at the normal exit.
+    traced = sys.gettrace() is not None or sys.getprofile() is not None
+    if (code is None or isinstance(code, int)) and not traced:
         _leave(code or 0)
     raise SystemExit(code)  # a message: Python prints it and exits 1
 
