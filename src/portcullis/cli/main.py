@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import gc
 import io
 import logging
@@ -428,7 +429,13 @@ def run() -> None:
 
 
 def _leave(code: int) -> None:
-    logging.shutdown()
+    # What the normal exit runs first stays: the atexit callbacks (logging's flush, a
+    # wrapper's or sitecustomize's hooks); only the teardown of every object is skipped.
+    run_exit_callbacks = getattr(atexit, "_run_exitfuncs", None)
+    if callable(run_exit_callbacks):
+        run_exit_callbacks()
+    else:
+        logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
