@@ -90,10 +90,18 @@ def _dist(context: Path) -> None:
         if not wheel.name.startswith("portcullis-"):
             shutil.copy2(wheel, dist / wheel.name)
     # The working tree's own wheel: built offline, its build requirements from the wheelhouse.
+    # From a copy of exactly what the image key hashes: built in the tree, setuptools would
+    # reuse the tree's build/lib, where a module since moved or deleted still lies.
+    source = context / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    shutil.copytree(ROOT / "src", source / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     subprocess.run(
         [os.environ.get("PORTCULLIS_PYTHON", sys.executable), "-m", "pip",
          "wheel", "--quiet", "--no-deps", "--no-index", "--find-links", str(wheelhouse()),
-         "--wheel-dir", str(dist), str(ROOT)],
+         "--wheel-dir", str(dist), str(source)],
         check=True, capture_output=True, timeout=600,
     )
 
