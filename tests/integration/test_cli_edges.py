@@ -157,3 +157,17 @@ def test_under_a_profiler_the_program_exits_normally(tmp_path: Path) -> None:
                           timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert stats.stat().st_size > 0  # written at the interpreter's normal exit
+
+
+def test_a_reader_that_goes_away_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    archive = kit.write_oci_archive(tmp_path / "img.tar", kit.sample_image())
+    proc = subprocess.Popen([sys.executable, "-m", "portcullis", "scan", f"oci-archive:{archive}",
+                             "--scanners", "none", "--no-cache", "--format", "json", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # `| head -c 0`: nothing of the report can be delivered
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 2
+    assert stderr.splitlines() == [
+        "portcullis: error: output closed before it was all written (a reader on a pipe went "
+        "away)"]

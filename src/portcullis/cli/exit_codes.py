@@ -48,6 +48,9 @@ def exit_on_error(what: str, *, debug: bool) -> Iterator[None]:
         fail("terminated")
     except KeyboardInterrupt:
         fail("interrupted")
+    except BrokenPipeError:
+        # `portcullis scan ... | head`: the reader left before the report was written whole.
+        fail("output closed before it was all written (a reader on a pipe went away)")
     except Exception as e:
         if debug:
             raise
