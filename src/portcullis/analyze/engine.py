@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 import tempfile
 import time
@@ -35,6 +36,7 @@ from portcullis.analyze.layer_cache import (
     CachedImage,
     CachedInventory,
     CachedLayer,
+    CapturedFile,
     HashingReader,
     LayerCache,
     inventory_key,
@@ -233,8 +235,8 @@ def _apply_hit(layer: LayerRef, entry: CachedLayer, blob: str, feed: Feed,
                content: ContentStore, counter: FileCounter) -> Callable[[], _Step]:
     def apply() -> _Step:
         counter.add_many(entry.files, f"layer {layer.index} (from the layer cache)")
-        for path, data in entry.captured:
-            content.put(layer.index, path, data)
+        for item in entry.captured:
+            content.put(layer.index, item.path, item.data, item.sha256)
         feed.add_lower(entry.index)
         return _Step(LayerResult(index=entry.index, result=entry.result, blob=blob,
                                  from_cache=True))
@@ -341,7 +343,7 @@ def _merge(layer: LayerRef, done: LayerDone, blob: str, feed: Feed, content: Con
             and sum(len(d) for _, d in done.captured) <= MAX_CACHED_CAPTURE:
         stored = CachedLayer(blob_sha256=blob, diff_id=layer.diff_id if verify else None,
                              index=done.index, result=done.result, files=done.files,
-                             captured=done.captured)
+                             captured=_captured(content, layer.index, done.captured))
     return _Step(result, stored)
 
 
@@ -406,8 +408,21 @@ def _read_layer(image: Image, layer: LayerRef, feed: Feed, content: ContentStore
     if captured is not None:
         stored = CachedLayer(blob_sha256=blob, diff_id=layer.diff_id if verify else None,
                              index=index, result=result, files=counter.count - files_before,
-                             captured=captured)
+                             captured=_captured(content, layer.index, captured))
     return blob, index, result, stored
+
+
+def _captured(content: ContentStore, layer: int,
+              files: list[tuple[str, bytes]]) -> list[CapturedFile]:
+    """A layer's captured files with their sha256 (hashed once: the store remembers it for
+    the tree analyzers' recorded reads)."""
+    out = []
+    for path, data in files:
+        digest = content.digest(layer, path)
+        if digest is None:  # not in the store: cannot happen for files it listed
+            digest = hashlib.sha256(data).digest()
+        out.append(CapturedFile(path=path, data=data, sha256=digest))
+    return out
 
 
 def run(

@@ -44,8 +44,21 @@ from portcullis.model.package import Package
 from portcullis.model.report import BaseImageInfo, FileStats, LayerTotals
 
 # Bump when the engine's per-layer record or its meaning changes.
-FORMAT = 2  # 2: the records are msgspec Structs
+FORMAT = 3  # 2: the records are msgspec Structs; 3: captured files carry their sha256
 _CHUNK = 1 << 20
+
+
+class CapturedFile(msgspec.Struct, array_like=True, gc=False):
+    """A file a tree analyzer asked to capture, and the sha256 of its bytes, hashed when the
+    entry was made. A replayed read (tree_reuse.py) compares that digest instead of hashing
+    the bytes again. Trusting it is trusting the entry: it is covered by the entry's checksum
+    like the bytes, the index and the results beside it, so a torn or garbled entry is
+    rejected whole; an entry that checks but lies could only be written on purpose by whoever
+    can write the cache folder, who could as well write lying results."""
+
+    path: str
+    data: bytes
+    sha256: bytes
 
 
 class CachedLayer(msgspec.Struct):
@@ -57,7 +70,7 @@ class CachedLayer(msgspec.Struct):
     index: LayerIndex
     result: AnalysisResult
     files: int  # tar entries counted against max_files
-    captured: list[tuple[str, bytes]] = msgspec.field(default_factory=list)
+    captured: list[CapturedFile] = msgspec.field(default_factory=list)
 
 
 class CachedInventory(msgspec.Struct):
@@ -161,9 +174,9 @@ def _shape() -> list[object]:
 
 
 _STORED: tuple[Any, ...] = (
-    CachedLayer, CachedInventory, CachedImage, LayerIndex, AnalysisResult, FileMeta, FileKind,
-    Warning, Finding, Severity, Package, Location, Distro, LayerTotals, BaseImageInfo, FileStats,
-    BaselineResult, TreeRecord, TreeRecords,
+    CachedLayer, CapturedFile, CachedInventory, CachedImage, LayerIndex, AnalysisResult,
+    FileMeta, FileKind, Warning, Finding, Severity, Package, Location, Distro, LayerTotals,
+    BaseImageInfo, FileStats, BaselineResult, TreeRecord, TreeRecords,
 )
 
 

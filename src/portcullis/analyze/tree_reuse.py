@@ -23,9 +23,9 @@ attributes it reads (only ``distro`` and ``limits`` are allowed), and the ``Reco
 method it does not record: anything else an analyzer asks of it is an AttributeError.
 
 Digests are of content, never of a layer's identity: an entry digests its whole value (meta,
-layer index, history, visibility, removed_in: all an analyzer can see of it), a read digests
-the bytes, a glob every matched entry. A rebuilt top layer with the same package DB and one
-more file elsewhere therefore still reuses dpkg. ``walk`` and ``hidden`` (every entry of the
+layer index, history, visibility, removed_in: all an analyzer can see of it), a read the
+sha256 of the bytes, a glob every matched entry. A rebuilt top layer with the same package DB
+and one more file elsewhere therefore still reuses dpkg. ``walk`` and ``hidden`` (every entry of the
 image) would cost more to digest than most analyzers cost to run: an analyzer that calls them
 is simply not recorded, and runs every time.
 """
@@ -87,10 +87,20 @@ def _framed(h: hashlib._Hash, data: bytes) -> None:
     h.update(data)
 
 
-def _ask(view: SquashedView, query: Query) -> tuple[object, bytes]:
+def _ask(view: SquashedView, query: Query, want: bool = True) -> tuple[object, bytes]:
     """Ask ``query`` of ``view``: the answer, and the bytes its digest is made of. The one
-    place a query is answered, for the recorder and for a replay alike."""
+    place a query is answered, for the recorder and for a replay alike (``want`` False: a
+    replay, which needs only the digest: a read is then not read)."""
     op, *args = query
+    if op in ("read", "read_entry"):
+        # A read digests the sha256 of the bytes, which the content store knows without
+        # hashing them again when the layer cache recorded it (layer_cache.CapturedFile).
+        target = view.resolve(_str(args[0])) if op == "read" else _entry_of(args)
+        digest = view.read_digest(target) if target is not None else None
+        answer = b"\x00" if digest is None else b"\x01" + digest
+        if not want:
+            return None, answer
+        return (view.read_entry(target) if target is not None else None), answer
     if op == "entry":
         value: object = view.entry(_str(args[0]))
         return value, _encoder.encode(value)
@@ -103,9 +113,6 @@ def _ask(view: SquashedView, query: Query) -> tuple[object, bytes]:
         except SymlinkLoopError as e:  # raised to the analyzer, who may quote it
             return e, _encoder.encode(["loop", str(e)])
         return value, _encoder.encode(value)
-    if op in ("read", "read_entry"):
-        data = view.read(_str(args[0])) if op == "read" else view.read_entry(_entry_of(args))
-        return data, b"\x00" if data is None else b"\x01" + data
     if op in ("glob", "versions"):
         path = _str(args[0])
         value = list(view.glob(path)) if op == "glob" else view.versions(path)
@@ -206,7 +213,7 @@ def replay(view: SquashedView, queries: list[Query]) -> str | None:
     h = hashlib.sha256()
     try:
         for query in queries:
-            _framed(h, _ask(view, query)[1])
+            _framed(h, _ask(view, query, want=False)[1])
     except Exception:  # a garbled record, whatever it raises, is a miss
         log.debug("a recorded query cannot be replayed", exc_info=True)
         return None

@@ -2,11 +2,18 @@
 
 Never a path derived from the image: every item is an anonymous SpooledTemporaryFile in the
 scanner's own temp folder. Contents arrive as a stream (``writer``) so a captured file is never
-held whole in memory on its way in.
+held whole in memory on its way in; a small one already in memory (from a layer cache entry)
+is kept as it is (``put``).
+
+Each item's sha256 is known once asked (``digest``), or from the start when the layer cache
+recorded it: a replayed tree analyzer query (analyze/tree_reuse.py) compares a read's digest,
+never the bytes again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import tempfile
 from collections.abc import Iterator
 from typing import IO
@@ -65,6 +72,7 @@ class ContentStore:
         self.temp_dir = temp_dir
         self._items: dict[tuple[int, str], IO[bytes]] = {}
         self._sizes: dict[tuple[int, str], int] = {}
+        self._digests: dict[tuple[int, str], bytes] = {}  # sha256 of an item, once known
         self.bytes = 0
         self.held = 0
 
@@ -73,6 +81,7 @@ class ContentStore:
 
     def adopt(self, key: tuple[int, str], spool: IO[bytes], size: int) -> None:
         old = self._items.pop(key, None)
+        self._digests.pop(key, None)
         if old is not None:
             old.close()
             self.held -= self._sizes.pop(key, 0)
@@ -80,10 +89,33 @@ class ContentStore:
         self._sizes[key] = size
         self.bytes += size
 
-    def put(self, layer: int, path: str, data: bytes) -> None:
-        writer = self.writer(layer, path)
-        writer.write(data)
-        writer.commit()
+    def put(self, layer: int, path: str, data: bytes, sha256: bytes | None = None) -> None:
+        """Keep ``data`` (a small one as it is: no copy); ``sha256``: its digest, when the
+        caller knows it (a layer cache entry records it; see ``digest``)."""
+        if len(data) <= _MEMORY_THRESHOLD:
+            # A BytesIO made from bytes shares them until written to, and reading it whole
+            # from the start hands back the same object: no copy either way.
+            self.adopt((layer, path), io.BytesIO(data), len(data))
+            self.held += len(data)
+        else:
+            writer = self.writer(layer, path)
+            writer.write(data)
+            writer.commit()
+        if sha256 is not None:
+            self._digests[(layer, path)] = sha256
+
+    def digest(self, layer: int, path: str) -> bytes | None:
+        """The sha256 of an item (None when there is none): recorded by ``put``, else hashed
+        once and remembered."""
+        key = (layer, path)
+        found = self._digests.get(key)
+        if found is not None or key not in self._items:
+            return found
+        h = hashlib.sha256()
+        for chunk in self.chunks(layer, path):
+            h.update(chunk)
+        found = self._digests[key] = h.digest()
+        return found
 
     def has(self, layer: int, path: str) -> bool:
         return (layer, path) in self._items
@@ -126,4 +158,5 @@ class ContentStore:
             spool.close()
         self._items.clear()
         self._sizes.clear()
+        self._digests.clear()
         self.held = 0
