@@ -237,9 +237,9 @@ def _apply_hit(layer: LayerRef, entry: CachedLayer, blob: str, feed: Feed,
         counter.add_many(entry.files, f"layer {layer.index} (from the layer cache)")
         for item in entry.captured:
             content.put(layer.index, item.path, item.data, item.sha256)
-        feed.add_lower(entry.index)
-        return _Step(LayerResult(index=entry.index, result=entry.result, blob=blob,
-                                 from_cache=True))
+        index = entry.layer_index()
+        feed.add_lower(index)
+        return _Step(LayerResult(index=index, result=entry.result, blob=blob, from_cache=True))
     return apply
 
 
@@ -341,7 +341,7 @@ def _merge(layer: LayerRef, done: LayerDone, blob: str, feed: Feed, content: Con
     if options.cache is not None and not done.failed_files \
             and feed.failed_files == failed_before \
             and sum(len(d) for _, d in done.captured) <= MAX_CACHED_CAPTURE:
-        stored = CachedLayer(blob_sha256=blob, diff_id=layer.diff_id if verify else None,
+        stored = CachedLayer.of(blob_sha256=blob, diff_id=layer.diff_id if verify else None,
                              index=done.index, result=done.result, files=done.files,
                              captured=_captured(content, layer.index, done.captured))
     return _Step(result, stored)
@@ -406,7 +406,7 @@ def _read_layer(image: Image, layer: LayerRef, feed: Feed, content: ContentStore
     captured = content.of_layer(layer.index, MAX_CACHED_CAPTURE)
     stored = None
     if captured is not None:
-        stored = CachedLayer(blob_sha256=blob, diff_id=layer.diff_id if verify else None,
+        stored = CachedLayer.of(blob_sha256=blob, diff_id=layer.diff_id if verify else None,
                              index=index, result=result, files=counter.count - files_before,
                              captured=_captured(content, layer.index, captured))
     return blob, index, result, stored
