@@ -55,3 +55,25 @@ def test_a_versions_digest_is_the_sha256_of_what_reading_it_gives() -> None:
     assert link is not None and view.read_digest(link) == _sha(b"old\n")
     for version in view.versions("/etc/conf"):
         assert view.read_digest(version) == _sha(view.read_entry(version) or b"")
+
+
+def test_small_files_of_a_cache_entry_stay_views_and_a_large_one_makes_them_copies() -> None:
+    # A bytearray stands for the entry's buffer: a view sees a later change, a copy does not.
+    buffer = bytearray(b"first" + b"second")
+    store = ContentStore()
+    store.put_views(0, [("/a", memoryview(buffer)[:5], _sha(b"first")),
+                        ("/b", memoryview(buffer)[5:], _sha(b"second"))])
+    assert store.get(0, "/a") == b"first" and store.get(0, "/b") == b"second"
+    assert list(store.chunks(0, "/b", size=4)) == [b"seco", b"nd"]
+    assert store.digest(0, "/b") == _sha(b"second") and store.held == 11
+    buffer[0:5] = b"FIRST"
+    assert store.get(0, "/a") == b"FIRST"  # a view: nothing was copied
+    large = bytearray(b"L" * (2 << 20))
+    store.put_views(1, [("/small", memoryview(buffer)[:5], _sha(b"FIRST")),
+                        ("/large", memoryview(large), _sha(bytes(large)))])
+    buffer[0:5] = b"first"
+    large[0:1] = b"X"
+    # Copied: the entry's buffer is not kept alive for them.
+    assert store.get(1, "/small") == b"FIRST" and store.get(1, "/large") == b"L" * (2 << 20)
+    store.close()
+    assert store.held == 0 and store.get(0, "/a") is None

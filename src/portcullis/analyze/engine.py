@@ -235,8 +235,7 @@ def _apply_hit(layer: LayerRef, entry: CachedLayer, blob: str, feed: Feed,
                content: ContentStore, counter: FileCounter) -> Callable[[], _Step]:
     def apply() -> _Step:
         counter.add_many(entry.files, f"layer {layer.index} (from the layer cache)")
-        for item in entry.captured:
-            content.put(layer.index, item.path, item.data, item.sha256)
+        content.put_views(layer.index, [(c.path, c.data, c.sha256) for c in entry.captured])
         index = entry.layer_index()
         feed.add_lower(index)
         return _Step(LayerResult(index=index, result=entry.result, blob=blob, from_cache=True))
@@ -421,7 +420,7 @@ def _captured(content: ContentStore, layer: int,
         digest = content.digest(layer, path)
         if digest is None:  # not in the store: cannot happen for files it listed
             digest = hashlib.sha256(data).digest()
-        out.append(CapturedFile(path=path, data=data, sha256=digest))
+        out.append(CapturedFile(path=path, data=memoryview(data), sha256=digest))
     return out
 
 

@@ -59,7 +59,7 @@ class CapturedFile(msgspec.Struct, array_like=True, gc=False):
     can write the cache folder, who could as well write lying results."""
 
     path: str
-    data: bytes
+    data: memoryview  # decoded as a view of the entry's bytes: no copy (layers/content.py)
     sha256: bytes
 
 
