@@ -658,13 +658,17 @@ def _dedupe(view: SquashedView, collected: AnalysisResult, ctx: AnalysisContext,
 
         def run(fs: Filesystem) -> AnalysisResult:
             nonlocal failed
-            result, failed = _deduped(fs, packages, owned)
+            # Reused results carry no owned paths (tree_reuse.TreeRecord): decoded only now.
+            result, failed = _deduped(fs, packages, {**owned, **reuse.owned()})
             return result
 
         found = reuse.run("dedupe", reuse.results_digest(before), run, lambda: failed)
     collected.packages[:] = found.packages
     collected.warnings.extend(found.warnings)
     ctx.packages[:] = collected.packages
+    # Read by nothing after this step: the cached inventory and whole result need not carry
+    # them (~10k paths of a Debian image), and a rescan's are the same as a cold scan's.
+    collected.owned_paths = {}
 
 
 def _deduped(fs: Filesystem, packages: list[Package], owned: dict[str, frozenset[str]],

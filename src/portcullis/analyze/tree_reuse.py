@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgspec
 
@@ -55,16 +55,21 @@ Query = list[Arg]
 _encoder = msgspec.msgpack.Encoder()
 _queries = msgspec.msgpack.Decoder(list[Query])
 _result = msgspec.msgpack.Decoder(AnalysisResult)
+_owned = msgspec.msgpack.Decoder(list[tuple[str, list[str]]])
 
 
 class TreeRecord(msgspec.Struct):
     """One run of one analyzer: what it was given, what it asked and the digest of the
-    answers, and what it found (both kept encoded: decoded only when needed)."""
+    answers, and what it found (kept encoded: decoded only when needed). The OS analyzers'
+    owned paths (~10k for a Debian image) are kept apart: only a dedupe step that runs again
+    reads them, so a reused result decodes them only then (``TreeReuse.owned``)."""
 
     inputs: str  # digest of its inputs besides the view (see ``inputs_digest``)
     answers: str  # digest of the answers to ``queries``, in order
     queries: msgspec.Raw  # list[Query], msgpack
-    result: msgspec.Raw  # AnalysisResult, msgpack
+    result: msgspec.Raw  # AnalysisResult less its owned_paths, msgpack
+    owned: msgspec.Raw  # its owned_paths as ``owned_digest_form``, msgpack
+    digest: str  # of result and owned (``_result_digest``): an input of the dedupe steps
 
 
 class TreeRecords(msgspec.Struct):
@@ -238,6 +243,7 @@ class TreeReuse:
         self.reused: list[str] = []
         # Per analyzer run so far, a digest of its result (None: it has no msgpack form).
         self.results: list[tuple[str, str | None]] = []
+        self._owned: list[msgspec.Raw] = []  # reused results' owned paths, not decoded yet
 
     def run(self, name: str, inputs: str | None, analyze: Callable[[Recorder], AnalysisResult],
             failed: Callable[[], bool]) -> AnalysisResult:
@@ -247,20 +253,23 @@ class TreeReuse:
         key = record_key(self._salt, name)
         found = self._reusable(key, inputs) if inputs is not None else None
         if found is not None:
+            record, result = found
             self.reused.append(name)
-            self.results.append((name, found[1]))
+            self.results.append((name, record.digest))
+            self._owned.append(record.owned)
             log.debug("tree analyzer %s: result reused (its inputs did not change)", name)
-            return found[0]
+            return result
         recorder = Recorder(self._view)
         result = analyze(recorder)
         try:
-            encoded = _stable_encoding(result)
+            encoded, owned = _split_encoding(result)
         except (UnicodeEncodeError, msgspec.EncodeError) as e:
             # A path that is not UTF-8 has no msgpack form: that run is not recorded.
             log.info("tree analyzer %s not recorded: %s", name, e)
             self.results.append((name, None))
             return result
-        self.results.append((name, hashlib.sha256(encoded).hexdigest()))
+        digest = _result_digest(encoded, owned)
+        self.results.append((name, digest))
         if inputs is not None and recorder.complete and not failed():
             try:
                 queries = _encoder.encode(recorder.queries)
@@ -269,8 +278,13 @@ class TreeReuse:
                 return result
             self._store.put_tree(key, TreeRecord(
                 inputs=inputs, answers=recorder.digest(), queries=msgspec.Raw(queries),
-                result=msgspec.Raw(encoded)))
+                result=msgspec.Raw(encoded), owned=msgspec.Raw(owned), digest=digest))
         return result
+
+    def owned(self) -> dict[str, frozenset[str]]:
+        """The owned paths of the results reused so far (their results carry none: see
+        TreeRecord), for a dedupe step that runs again; keyed by analyzer, as in a result."""
+        return {name: frozenset(paths) for raw in self._owned for name, paths in _owned.decode(raw)}
 
     def results_digest(self, before: str) -> str | None:
         """A digest of what the analyzers run so far handed on (their results, in order)
@@ -280,7 +294,9 @@ class TreeReuse:
             return None
         return inputs_digest(before, self.results)
 
-    def _reusable(self, key: str, inputs: str) -> tuple[AnalysisResult, str] | None:
+    def _reusable(self, key: str, inputs: str) -> tuple[TreeRecord, AnalysisResult] | None:
+        """A record whose inputs and answers still hold, and its result (less its owned
+        paths, left encoded in the record)."""
         stored = self._store.get_tree(key)
         if stored is None:
             return None
@@ -297,7 +313,7 @@ class TreeReuse:
                 result: AnalysisResult = _result.decode(record.result)
             except (msgspec.DecodeError, msgspec.ValidationError):
                 continue
-            return result, hashlib.sha256(record.result).hexdigest()
+            return record, result
         return None
 
 
@@ -312,14 +328,20 @@ def newest_first(old: TreeRecords | None, new: TreeRecord) -> TreeRecords:
     return TreeRecords(records=kept)
 
 
-def _stable_encoding(result: AnalysisResult) -> bytes:
-    """``result`` as msgpack, the same bytes in every process for the same value: its digest
-    is an input of the dedupe steps, which a rescan reuses when an analyzer ran again and
-    found the same (a frozenset's order follows the process's string hashes; sorted here)."""
-    if not result.owned_paths:
-        return _encoder.encode(result)
-    owned: Any = dict(owned_digest_form(result.owned_paths))  # decoded back as frozensets
-    return _encoder.encode(msgspec.structs.replace(result, owned_paths=owned))
+def _split_encoding(result: AnalysisResult) -> tuple[bytes, bytes]:
+    """``result`` as msgpack less its owned paths, and those apart: the same bytes in every
+    process for the same value (a frozenset's order follows the process's string hashes;
+    sorted here), since their digest is an input of the dedupe steps, which a rescan reuses
+    when an analyzer ran again and found the same."""
+    rest = msgspec.structs.replace(result, owned_paths={}) if result.owned_paths else result
+    return _encoder.encode(rest), _encoder.encode(owned_digest_form(result.owned_paths))
+
+
+def _result_digest(encoded: bytes, owned: bytes) -> str:
+    h = hashlib.sha256()
+    _framed(h, encoded)
+    _framed(h, owned)
+    return h.hexdigest()
 
 
 def owned_digest_form(owned: dict[str, frozenset[str]]) -> list[tuple[str, list[str]]]:
