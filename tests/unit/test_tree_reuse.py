@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import msgspec
 import pytest
 
 from portcullis.analyze.base import (
@@ -221,6 +222,25 @@ def test_a_garbled_captured_file_digest_is_not_trusted(
     _rescan(tmp_path, primed, caplog, "garbled", [kit.file("app/c.txt", "c")])
     rebuilt = _captured_digests(tmp_path / "cache-garbled")
     assert all(kept == true for _, kept, true in rebuilt[garbled[0]])
+
+
+def test_a_record_keeps_the_owned_paths_apart_from_the_result(primed: Path) -> None:
+    """A reused result decodes dpkg's owned paths only if the dedupe step runs again (the
+    'metadata' case above: python runs again, dpkg's paths still drop pybar)."""
+    owned = {}
+    for path in (primed / "trees").iterdir():
+        stored = decode_entry(path.read_bytes(), "trees")
+        assert stored is not None
+        for record in stored.records:
+            result = msgspec.msgpack.decode(record.result, type=AnalysisResult)
+            assert result.owned_paths == {}
+            owned.update(msgspec.msgpack.decode(record.owned, type=list[tuple[str, list[str]]]))
+    assert "/usr/lib/libfoo.so.1" in owned["dpkg"]
+    # Consumed by the dedupe step: the cached inventory does not carry them.
+    [inventory] = (primed / "inventories").iterdir()
+    cached = decode_entry(inventory.read_bytes(), "inventories")
+    assert cached is not None and cached.result.owned_paths == {}
+    assert [p.name for p in cached.result.packages if p.name == "pybar"] == ["pybar"]
 
 
 def test_cache_info_counts_the_records(primed: Path) -> None:
