@@ -4,6 +4,7 @@ scan without any cache. Real kit images, every shipped analyzer, the real engine
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import msgspec
 import pytest
 
 from portcullis.analyze.base import (
@@ -181,6 +183,64 @@ def test_a_truncated_record_is_ignored_and_rebuilt(
     shutil.rmtree(primed)
     shutil.copytree(tmp_path / "cache-after-tear", primed)
     assert "dpkg" in _rescan(tmp_path, primed, caplog, "again", [kit.file("app/b.txt", "b")])
+
+
+def _captured_digests(cache: Path) -> dict[str, list[tuple[str, bytes, bytes]]]:
+    """Per layer entry file: its captured files' paths, sha256 as stored, and true sha256."""
+    out = {}
+    for path in sorted((cache / "layers").iterdir()):
+        entry = decode_entry(path.read_bytes())
+        assert entry is not None
+        out[path.name] = [(c.path, c.sha256, hashlib.sha256(c.data).digest())
+                          for c in entry.captured]
+    return out
+
+
+def test_layer_entries_record_the_sha256_of_each_captured_file(primed: Path) -> None:
+    stored = _captured_digests(primed)
+    paths = {path for files in stored.values() for path, _, _ in files}
+    assert "/var/lib/dpkg/status" in paths
+    assert all(kept == true for files in stored.values() for _, kept, true in files)
+
+
+def test_a_garbled_captured_file_digest_is_not_trusted(
+        tmp_path: Path, primed: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A replayed read compares the digest stored beside the bytes (never hashing them
+    again). That digest is inside the entry's checksum: one garbled there, as any byte of
+    the entry, makes the whole entry a miss, so the layer is read and the entry rebuilt."""
+    garbled = []
+    for path in sorted((primed / "layers").iterdir()):
+        data = path.read_bytes()
+        entry = decode_entry(data)
+        assert entry is not None
+        for item in entry.captured:
+            if item.path == "/var/lib/dpkg/status":
+                assert data.count(item.sha256) == 1
+                path.write_bytes(data.replace(item.sha256, hashlib.sha256(b"lie").digest()))
+                garbled.append(path.name)
+    assert len(garbled) == 1
+    _rescan(tmp_path, primed, caplog, "garbled", [kit.file("app/c.txt", "c")])
+    rebuilt = _captured_digests(tmp_path / "cache-garbled")
+    assert all(kept == true for _, kept, true in rebuilt[garbled[0]])
+
+
+def test_a_record_keeps_the_owned_paths_apart_from_the_result(primed: Path) -> None:
+    """A reused result decodes dpkg's owned paths only if the dedupe step runs again (the
+    'metadata' case above: python runs again, dpkg's paths still drop pybar)."""
+    owned = {}
+    for path in (primed / "trees").iterdir():
+        stored = decode_entry(path.read_bytes(), "trees")
+        assert stored is not None
+        for record in stored.records:
+            result = msgspec.msgpack.decode(record.result, type=AnalysisResult)
+            assert result.owned_paths == {}
+            owned.update(msgspec.msgpack.decode(record.owned, type=list[tuple[str, list[str]]]))
+    assert "/usr/lib/libfoo.so.1" in owned["dpkg"]
+    # Consumed by the dedupe step: the cached inventory does not carry them.
+    [inventory] = (primed / "inventories").iterdir()
+    cached = decode_entry(inventory.read_bytes(), "inventories")
+    assert cached is not None and cached.result.owned_paths == {}
+    assert [p.name for p in cached.result.packages if p.name == "pybar"] == ["pybar"]
 
 
 def test_cache_info_counts_the_records(primed: Path) -> None:

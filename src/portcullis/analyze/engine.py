@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 import tempfile
 import time
@@ -35,6 +36,7 @@ from portcullis.analyze.layer_cache import (
     CachedImage,
     CachedInventory,
     CachedLayer,
+    CapturedFile,
     HashingReader,
     LayerCache,
     inventory_key,
@@ -233,11 +235,10 @@ def _apply_hit(layer: LayerRef, entry: CachedLayer, blob: str, feed: Feed,
                content: ContentStore, counter: FileCounter) -> Callable[[], _Step]:
     def apply() -> _Step:
         counter.add_many(entry.files, f"layer {layer.index} (from the layer cache)")
-        for path, data in entry.captured:
-            content.put(layer.index, path, data)
-        feed.add_lower(entry.index)
-        return _Step(LayerResult(index=entry.index, result=entry.result, blob=blob,
-                                 from_cache=True))
+        content.put_views(layer.index, [(c.path, c.data, c.sha256) for c in entry.captured])
+        index = entry.layer_index()
+        feed.add_lower(index)
+        return _Step(LayerResult(index=index, result=entry.result, blob=blob, from_cache=True))
     return apply
 
 
@@ -339,9 +340,9 @@ def _merge(layer: LayerRef, done: LayerDone, blob: str, feed: Feed, content: Con
     if options.cache is not None and not done.failed_files \
             and feed.failed_files == failed_before \
             and sum(len(d) for _, d in done.captured) <= MAX_CACHED_CAPTURE:
-        stored = CachedLayer(blob_sha256=blob, diff_id=layer.diff_id if verify else None,
+        stored = CachedLayer.of(blob_sha256=blob, diff_id=layer.diff_id if verify else None,
                              index=done.index, result=done.result, files=done.files,
-                             captured=done.captured)
+                             captured=_captured(content, layer.index, done.captured))
     return _Step(result, stored)
 
 
@@ -404,10 +405,23 @@ def _read_layer(image: Image, layer: LayerRef, feed: Feed, content: ContentStore
     captured = content.of_layer(layer.index, MAX_CACHED_CAPTURE)
     stored = None
     if captured is not None:
-        stored = CachedLayer(blob_sha256=blob, diff_id=layer.diff_id if verify else None,
+        stored = CachedLayer.of(blob_sha256=blob, diff_id=layer.diff_id if verify else None,
                              index=index, result=result, files=counter.count - files_before,
-                             captured=captured)
+                             captured=_captured(content, layer.index, captured))
     return blob, index, result, stored
+
+
+def _captured(content: ContentStore, layer: int,
+              files: list[tuple[str, bytes]]) -> list[CapturedFile]:
+    """A layer's captured files with their sha256 (hashed once: the store remembers it for
+    the tree analyzers' recorded reads)."""
+    out = []
+    for path, data in files:
+        digest = content.digest(layer, path)
+        if digest is None:  # not in the store: cannot happen for files it listed
+            digest = hashlib.sha256(data).digest()
+        out.append(CapturedFile(path=path, data=memoryview(data), sha256=digest))
+    return out
 
 
 def run(
@@ -644,13 +658,17 @@ def _dedupe(view: SquashedView, collected: AnalysisResult, ctx: AnalysisContext,
 
         def run(fs: Filesystem) -> AnalysisResult:
             nonlocal failed
-            result, failed = _deduped(fs, packages, owned)
+            # Reused results carry no owned paths (tree_reuse.TreeRecord): decoded only now.
+            result, failed = _deduped(fs, packages, {**owned, **reuse.owned()})
             return result
 
         found = reuse.run("dedupe", reuse.results_digest(before), run, lambda: failed)
     collected.packages[:] = found.packages
     collected.warnings.extend(found.warnings)
     ctx.packages[:] = collected.packages
+    # Read by nothing after this step: the cached inventory and whole result need not carry
+    # them (~10k paths of a Debian image), and a rescan's are the same as a cold scan's.
+    collected.owned_paths = {}
 
 
 def _deduped(fs: Filesystem, packages: list[Package], owned: dict[str, frozenset[str]],

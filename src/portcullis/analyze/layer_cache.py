@@ -44,8 +44,23 @@ from portcullis.model.package import Package
 from portcullis.model.report import BaseImageInfo, FileStats, LayerTotals
 
 # Bump when the engine's per-layer record or its meaning changes.
-FORMAT = 2  # 2: the records are msgspec Structs
+# 2: the records are msgspec Structs; 3: captured files carry their sha256, an index's
+# entries are a list
+FORMAT = 3
 _CHUNK = 1 << 20
+
+
+class CapturedFile(msgspec.Struct, array_like=True, gc=False):
+    """A file a tree analyzer asked to capture, and the sha256 of its bytes, hashed when the
+    entry was made. A replayed read (tree_reuse.py) compares that digest instead of hashing
+    the bytes again. Trusting it is trusting the entry: it is covered by the entry's checksum
+    like the bytes, the index and the results beside it, so a torn or garbled entry is
+    rejected whole; an entry that checks but lies could only be written on purpose by whoever
+    can write the cache folder, who could as well write lying results."""
+
+    path: str
+    data: memoryview  # decoded as a view of the entry's bytes: no copy (layers/content.py)
+    sha256: bytes
 
 
 class CachedLayer(msgspec.Struct):
@@ -54,10 +69,27 @@ class CachedLayer(msgspec.Struct):
 
     blob_sha256: str  # sha256 of the raw blob as read, hex
     diff_id: str | None  # the diff_id verified while reading, None when it was not checked
-    index: LayerIndex
+    index: LayerIndex  # less its entries: they are ``entries`` (see ``of``)
     result: AnalysisResult
     files: int  # tar entries counted against max_files
-    captured: list[tuple[str, bytes]] = msgspec.field(default_factory=list)
+    captured: list[CapturedFile] = msgspec.field(default_factory=list)
+    entries: list[FileMeta] = msgspec.field(default_factory=list)
+
+    @classmethod
+    def of(cls, blob_sha256: str, diff_id: str | None, index: LayerIndex,
+           result: AnalysisResult, files: int, captured: list[CapturedFile]) -> CachedLayer:
+        """The entry of a layer just read. Its index's entries are kept as a list: as a dict
+        by path, every path would be stored, checksummed and decoded twice (the key and the
+        FileMeta's own), a third of a rescan's entry decoding."""
+        return cls(blob_sha256=blob_sha256, diff_id=diff_id,
+                   index=msgspec.structs.replace(index, entries={}), result=result,
+                   files=files, captured=captured, entries=list(index.entries.values()))
+
+    def layer_index(self) -> LayerIndex:
+        """The layer's index, whole (a path is the key of its own FileMeta: the index keys
+        every entry by ``meta.path``, see layers/index.py)."""
+        return msgspec.structs.replace(self.index,
+                                       entries={meta.path: meta for meta in self.entries})
 
 
 class CachedInventory(msgspec.Struct):
@@ -161,9 +193,9 @@ def _shape() -> list[object]:
 
 
 _STORED: tuple[Any, ...] = (
-    CachedLayer, CachedInventory, CachedImage, LayerIndex, AnalysisResult, FileMeta, FileKind,
-    Warning, Finding, Severity, Package, Location, Distro, LayerTotals, BaseImageInfo, FileStats,
-    BaselineResult, TreeRecord, TreeRecords,
+    CachedLayer, CapturedFile, CachedInventory, CachedImage, LayerIndex, AnalysisResult,
+    FileMeta, FileKind, Warning, Finding, Severity, Package, Location, Distro, LayerTotals,
+    BaseImageInfo, FileStats, BaselineResult, TreeRecord, TreeRecords,
 )
 
 

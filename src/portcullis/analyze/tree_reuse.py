@@ -23,9 +23,9 @@ attributes it reads (only ``distro`` and ``limits`` are allowed), and the ``Reco
 method it does not record: anything else an analyzer asks of it is an AttributeError.
 
 Digests are of content, never of a layer's identity: an entry digests its whole value (meta,
-layer index, history, visibility, removed_in: all an analyzer can see of it), a read digests
-the bytes, a glob every matched entry. A rebuilt top layer with the same package DB and one
-more file elsewhere therefore still reuses dpkg. ``walk`` and ``hidden`` (every entry of the
+layer index, history, visibility, removed_in: all an analyzer can see of it), a read the
+sha256 of the bytes, a glob every matched entry. A rebuilt top layer with the same package DB
+and one more file elsewhere therefore still reuses dpkg. ``walk`` and ``hidden`` (every entry of the
 image) would cost more to digest than most analyzers cost to run: an analyzer that calls them
 is simply not recorded, and runs every time.
 """
@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgspec
 
@@ -55,16 +55,21 @@ Query = list[Arg]
 _encoder = msgspec.msgpack.Encoder()
 _queries = msgspec.msgpack.Decoder(list[Query])
 _result = msgspec.msgpack.Decoder(AnalysisResult)
+_owned = msgspec.msgpack.Decoder(list[tuple[str, list[str]]])
 
 
 class TreeRecord(msgspec.Struct):
     """One run of one analyzer: what it was given, what it asked and the digest of the
-    answers, and what it found (both kept encoded: decoded only when needed)."""
+    answers, and what it found (kept encoded: decoded only when needed). The OS analyzers'
+    owned paths (~10k for a Debian image) are kept apart: only a dedupe step that runs again
+    reads them, so a reused result decodes them only then (``TreeReuse.owned``)."""
 
     inputs: str  # digest of its inputs besides the view (see ``inputs_digest``)
     answers: str  # digest of the answers to ``queries``, in order
     queries: msgspec.Raw  # list[Query], msgpack
-    result: msgspec.Raw  # AnalysisResult, msgpack
+    result: msgspec.Raw  # AnalysisResult less its owned_paths, msgpack
+    owned: msgspec.Raw  # its owned_paths as ``owned_digest_form``, msgpack
+    digest: str  # of result and owned (``_result_digest``): an input of the dedupe steps
 
 
 class TreeRecords(msgspec.Struct):
@@ -87,10 +92,20 @@ def _framed(h: hashlib._Hash, data: bytes) -> None:
     h.update(data)
 
 
-def _ask(view: SquashedView, query: Query) -> tuple[object, bytes]:
+def _ask(view: SquashedView, query: Query, want: bool = True) -> tuple[object, bytes]:
     """Ask ``query`` of ``view``: the answer, and the bytes its digest is made of. The one
-    place a query is answered, for the recorder and for a replay alike."""
+    place a query is answered, for the recorder and for a replay alike (``want`` False: a
+    replay, which needs only the digest: a read is then not read)."""
     op, *args = query
+    if op in ("read", "read_entry"):
+        # A read digests the sha256 of the bytes, which the content store knows without
+        # hashing them again when the layer cache recorded it (layer_cache.CapturedFile).
+        target = view.resolve(_str(args[0])) if op == "read" else _entry_of(args)
+        digest = view.read_digest(target) if target is not None else None
+        answer = b"\x00" if digest is None else b"\x01" + digest
+        if not want:
+            return None, answer
+        return (view.read_entry(target) if target is not None else None), answer
     if op == "entry":
         value: object = view.entry(_str(args[0]))
         return value, _encoder.encode(value)
@@ -103,9 +118,6 @@ def _ask(view: SquashedView, query: Query) -> tuple[object, bytes]:
         except SymlinkLoopError as e:  # raised to the analyzer, who may quote it
             return e, _encoder.encode(["loop", str(e)])
         return value, _encoder.encode(value)
-    if op in ("read", "read_entry"):
-        data = view.read(_str(args[0])) if op == "read" else view.read_entry(_entry_of(args))
-        return data, b"\x00" if data is None else b"\x01" + data
     if op in ("glob", "versions"):
         path = _str(args[0])
         value = list(view.glob(path)) if op == "glob" else view.versions(path)
@@ -206,7 +218,7 @@ def replay(view: SquashedView, queries: list[Query]) -> str | None:
     h = hashlib.sha256()
     try:
         for query in queries:
-            _framed(h, _ask(view, query)[1])
+            _framed(h, _ask(view, query, want=False)[1])
     except Exception:  # a garbled record, whatever it raises, is a miss
         log.debug("a recorded query cannot be replayed", exc_info=True)
         return None
@@ -231,6 +243,7 @@ class TreeReuse:
         self.reused: list[str] = []
         # Per analyzer run so far, a digest of its result (None: it has no msgpack form).
         self.results: list[tuple[str, str | None]] = []
+        self._owned: list[msgspec.Raw] = []  # reused results' owned paths, not decoded yet
 
     def run(self, name: str, inputs: str | None, analyze: Callable[[Recorder], AnalysisResult],
             failed: Callable[[], bool]) -> AnalysisResult:
@@ -240,20 +253,23 @@ class TreeReuse:
         key = record_key(self._salt, name)
         found = self._reusable(key, inputs) if inputs is not None else None
         if found is not None:
+            record, result = found
             self.reused.append(name)
-            self.results.append((name, found[1]))
+            self.results.append((name, record.digest))
+            self._owned.append(record.owned)
             log.debug("tree analyzer %s: result reused (its inputs did not change)", name)
-            return found[0]
+            return result
         recorder = Recorder(self._view)
         result = analyze(recorder)
         try:
-            encoded = _stable_encoding(result)
+            encoded, owned = _split_encoding(result)
         except (UnicodeEncodeError, msgspec.EncodeError) as e:
             # A path that is not UTF-8 has no msgpack form: that run is not recorded.
             log.info("tree analyzer %s not recorded: %s", name, e)
             self.results.append((name, None))
             return result
-        self.results.append((name, hashlib.sha256(encoded).hexdigest()))
+        digest = _result_digest(encoded, owned)
+        self.results.append((name, digest))
         if inputs is not None and recorder.complete and not failed():
             try:
                 queries = _encoder.encode(recorder.queries)
@@ -262,8 +278,13 @@ class TreeReuse:
                 return result
             self._store.put_tree(key, TreeRecord(
                 inputs=inputs, answers=recorder.digest(), queries=msgspec.Raw(queries),
-                result=msgspec.Raw(encoded)))
+                result=msgspec.Raw(encoded), owned=msgspec.Raw(owned), digest=digest))
         return result
+
+    def owned(self) -> dict[str, frozenset[str]]:
+        """The owned paths of the results reused so far (their results carry none: see
+        TreeRecord), for a dedupe step that runs again; keyed by analyzer, as in a result."""
+        return {name: frozenset(paths) for raw in self._owned for name, paths in _owned.decode(raw)}
 
     def results_digest(self, before: str) -> str | None:
         """A digest of what the analyzers run so far handed on (their results, in order)
@@ -273,7 +294,9 @@ class TreeReuse:
             return None
         return inputs_digest(before, self.results)
 
-    def _reusable(self, key: str, inputs: str) -> tuple[AnalysisResult, str] | None:
+    def _reusable(self, key: str, inputs: str) -> tuple[TreeRecord, AnalysisResult] | None:
+        """A record whose inputs and answers still hold, and its result (less its owned
+        paths, left encoded in the record)."""
         stored = self._store.get_tree(key)
         if stored is None:
             return None
@@ -290,7 +313,7 @@ class TreeReuse:
                 result: AnalysisResult = _result.decode(record.result)
             except (msgspec.DecodeError, msgspec.ValidationError):
                 continue
-            return result, hashlib.sha256(record.result).hexdigest()
+            return record, result
         return None
 
 
@@ -305,14 +328,20 @@ def newest_first(old: TreeRecords | None, new: TreeRecord) -> TreeRecords:
     return TreeRecords(records=kept)
 
 
-def _stable_encoding(result: AnalysisResult) -> bytes:
-    """``result`` as msgpack, the same bytes in every process for the same value: its digest
-    is an input of the dedupe steps, which a rescan reuses when an analyzer ran again and
-    found the same (a frozenset's order follows the process's string hashes; sorted here)."""
-    if not result.owned_paths:
-        return _encoder.encode(result)
-    owned: Any = dict(owned_digest_form(result.owned_paths))  # decoded back as frozensets
-    return _encoder.encode(msgspec.structs.replace(result, owned_paths=owned))
+def _split_encoding(result: AnalysisResult) -> tuple[bytes, bytes]:
+    """``result`` as msgpack less its owned paths, and those apart: the same bytes in every
+    process for the same value (a frozenset's order follows the process's string hashes;
+    sorted here), since their digest is an input of the dedupe steps, which a rescan reuses
+    when an analyzer ran again and found the same."""
+    rest = msgspec.structs.replace(result, owned_paths={}) if result.owned_paths else result
+    return _encoder.encode(rest), _encoder.encode(owned_digest_form(result.owned_paths))
+
+
+def _result_digest(encoded: bytes, owned: bytes) -> str:
+    h = hashlib.sha256()
+    _framed(h, encoded)
+    _framed(h, owned)
+    return h.hexdigest()
 
 
 def owned_digest_form(owned: dict[str, frozenset[str]]) -> list[tuple[str, list[str]]]:

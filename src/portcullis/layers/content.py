@@ -2,17 +2,58 @@
 
 Never a path derived from the image: every item is an anonymous SpooledTemporaryFile in the
 scanner's own temp folder. Contents arrive as a stream (``writer``) so a captured file is never
-held whole in memory on its way in.
+held whole in memory on its way in; a small one already in memory (from a layer cache entry)
+is kept as it is (``put``).
+
+Each item's sha256 is known once asked (``digest``), or from the start when the layer cache
+recorded it: a replayed tree analyzer query (analyze/tree_reuse.py) compares a read's digest,
+never the bytes again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import tempfile
-from collections.abc import Iterator
-from typing import IO
+from collections.abc import Iterator, Sequence
+from typing import Protocol
 
 _MEMORY_THRESHOLD = 1 << 20
 _CHUNK = 1 << 20
+
+
+class _Item(Protocol):
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class _Held:
+    """A captured file already in memory as a slice of a layer cache entry: kept as that view
+    (no copy), copied only when read."""
+
+    __slots__ = ("_pos", "_view")
+
+    def __init__(self, view: memoryview) -> None:
+        self._view = view
+        self._pos = 0
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        if whence != 0:
+            raise ValueError("only absolute seeks")
+        self._pos = offset
+        return offset
+
+    def read(self, size: int = -1, /) -> bytes:
+        end = len(self._view) if size < 0 else min(len(self._view), self._pos + size)
+        data = bytes(self._view[self._pos:end]) if end > self._pos else b""
+        self._pos = max(self._pos, end)
+        return data
+
+    def close(self) -> None:
+        self._view = memoryview(b"")
 
 
 class ContentWriter:
@@ -25,7 +66,7 @@ class ContentWriter:
                  budget: int | None = None) -> None:
         self._store = store
         self._key = (layer, path)
-        self._spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (store owns it)
+        self._spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (store owns it)
             max_size=_MEMORY_THRESHOLD, dir=store.temp_dir
         )
         self._budget = budget
@@ -63,16 +104,18 @@ class ContentStore:
 
     def __init__(self, temp_dir: str | None = None) -> None:
         self.temp_dir = temp_dir
-        self._items: dict[tuple[int, str], IO[bytes]] = {}
+        self._items: dict[tuple[int, str], _Item] = {}
         self._sizes: dict[tuple[int, str], int] = {}
+        self._digests: dict[tuple[int, str], bytes] = {}  # sha256 of an item, once known
         self.bytes = 0
         self.held = 0
 
     def writer(self, layer: int, path: str, budget: int | None = None) -> ContentWriter:
         return ContentWriter(self, layer, path, budget)
 
-    def adopt(self, key: tuple[int, str], spool: IO[bytes], size: int) -> None:
+    def adopt(self, key: tuple[int, str], spool: _Item, size: int) -> None:
         old = self._items.pop(key, None)
+        self._digests.pop(key, None)
         if old is not None:
             old.close()
             self.held -= self._sizes.pop(key, 0)
@@ -80,10 +123,50 @@ class ContentStore:
         self._sizes[key] = size
         self.bytes += size
 
-    def put(self, layer: int, path: str, data: bytes) -> None:
+    def put(self, layer: int, path: str, data: bytes, sha256: bytes | None = None) -> None:
+        """Keep ``data`` (a small one as it is: no copy); ``sha256``: its digest, when the
+        caller knows it (see ``digest``)."""
+        if len(data) <= _MEMORY_THRESHOLD:
+            # A BytesIO made from bytes shares them until written to, and reading it whole
+            # from the start hands back the same object: no copy either way.
+            self._keep((layer, path), io.BytesIO(data), len(data), sha256)
+            return
         writer = self.writer(layer, path)
         writer.write(data)
         writer.commit()
+        if sha256 is not None:
+            self._digests[(layer, path)] = sha256
+
+    def put_views(self, layer: int, files: Sequence[tuple[str, memoryview, bytes]]) -> None:
+        """Keep a layer cache entry's captured files (path, bytes, sha256). When all are small
+        they stay views of the entry's bytes, copied only if read (a rescan reads few: a
+        replayed read compares the sha256); else each is copied, so that the entry's buffer,
+        large file and all, is not kept alive by a small one (a large one goes to disk)."""
+        small = all(len(data) <= _MEMORY_THRESHOLD for _, data, _ in files)
+        for path, data, sha256 in files:
+            if small:
+                self._keep((layer, path), _Held(data), len(data), sha256)
+            else:
+                self.put(layer, path, bytes(data), sha256)
+
+    def _keep(self, key: tuple[int, str], item: _Item, size: int, sha256: bytes | None) -> None:
+        self.adopt(key, item, size)
+        self.held += size
+        if sha256 is not None:
+            self._digests[key] = sha256
+
+    def digest(self, layer: int, path: str) -> bytes | None:
+        """The sha256 of an item (None when there is none): recorded by ``put``, else hashed
+        once and remembered."""
+        key = (layer, path)
+        found = self._digests.get(key)
+        if found is not None or key not in self._items:
+            return found
+        h = hashlib.sha256()
+        for chunk in self.chunks(layer, path):
+            h.update(chunk)
+        found = self._digests[key] = h.digest()
+        return found
 
     def has(self, layer: int, path: str) -> bool:
         return (layer, path) in self._items
@@ -126,4 +209,5 @@ class ContentStore:
             spool.close()
         self._items.clear()
         self._sizes.clear()
+        self._digests.clear()
         self.held = 0

@@ -491,18 +491,28 @@ class SquashedView:
         """Captured content of a version (only files some analyzer asked for are captured).
         Depends on the entry's layer, path, kind and link target only (analyze/tree_reuse.py
         replays a read by those four)."""
+        where = self._content_of(entry)
+        return self._content.get(*where) if where is not None else None
+
+    def read_digest(self, entry: FileEntry) -> bytes | None:
+        """The sha256 of what ``read_entry`` returns (None when it returns None), without
+        reading it when the store knows it (a replayed read compares only this)."""
+        where = self._content_of(entry)
+        return self._content.digest(*where) if where is not None else None
+
+    def _content_of(self, entry: FileEntry) -> tuple[int, str] | None:
+        """Which captured item holds a version's bytes (it may hold none)."""
         meta = entry.meta
         if meta.kind is FileKind.HARDLINK and meta.linkname:
-            data = self._content.get(entry.layer, meta.linkname)
-            if data is not None:
-                return data
+            if self._content.has(entry.layer, meta.linkname):
+                return entry.layer, meta.linkname
             target = self._current.get(meta.linkname)
             if target is not None and target.meta.kind is FileKind.FILE:
-                return self._content.get(target.layer, target.path)
+                return target.layer, target.path
             return None
         if meta.kind is not FileKind.FILE:
             return None
-        return self._content.get(entry.layer, meta.path)
+        return entry.layer, meta.path
 
     def dirs_among(self, paths: Iterable[str]) -> frozenset[str]:
         """Those of ``paths`` (as given) that are visible directories. A narrow question for
