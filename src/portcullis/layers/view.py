@@ -526,9 +526,9 @@ class SquashedView:
 
     def walk(self) -> Iterator[FileEntry]:
         """Every visible entry, sorted by path."""
-        current = self._current
-        for path in self._paths().paths:
-            yield current[path]
+        # A C-level iterator (no generator frame per entry): callers walk ~10k entries a
+        # scan, several times.
+        return map(self._current.__getitem__, self._paths().paths)
 
     def glob(self, pattern: str) -> Iterator[FileEntry]:
         """Visible entries whose path matches the fnmatch ``pattern`` (``*`` crosses "/"),
