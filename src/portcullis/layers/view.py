@@ -14,7 +14,7 @@ import bisect
 import fnmatch
 import re
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 import msgspec
@@ -105,6 +105,23 @@ def literal_suffix(pattern: str) -> str:
     """
     cut = max(pattern.rfind(c) for c in (*_WILDCARDS, "]"))
     return pattern[cut + 1 :]
+
+
+def matcher(pattern: str) -> Callable[[str], object]:
+    """A test of a path against the fnmatch ``pattern`` (``*`` crosses "/", as fnmatch's does).
+
+    Most patterns analyzers glob have at most one ``*`` and no other wildcard ("/etc/cron.d/*",
+    "*/Cargo.lock", "/etc/ssh/ssh_host_*_key"): a path matches those when it starts with the
+    text before the star and ends with the text after it, without overlap; three C calls, and
+    no regular expression to translate and compile (most patterns are asked once a scan).
+    """
+    head, star, tail = pattern.partition("*")
+    if "?" in pattern or "[" in pattern or "*" in tail:
+        return re.compile(fnmatch.translate(pattern)).match
+    if not star:
+        return pattern.__eq__
+    size = len(head) + len(tail)
+    return lambda path: len(path) >= size and path.startswith(head) and path.endswith(tail)
 
 
 class PathIndex(msgspec.Struct):
@@ -537,11 +554,8 @@ class SquashedView:
     def glob(self, pattern: str) -> Iterator[FileEntry]:
         """Visible entries whose path matches the fnmatch ``pattern`` (``*`` crosses "/"),
         sorted by path. Only the index's candidates for the pattern are matched."""
-        match = re.compile(fnmatch.translate(pattern)).match
-        current = self._current
-        for path in self._paths().candidates(pattern):
-            if match(path):
-                yield current[path]
+        candidates = self._paths().candidates(pattern)
+        return map(self._current.__getitem__, filter(matcher(pattern), candidates))
 
     def hidden(self) -> Iterator[FileEntry]:
         """Every deleted or overwritten version, in the order layers hid them."""
