@@ -12,7 +12,9 @@ from pathlib import Path
 
 from portcullis.analyze.base import STAGE_CHECKS, AnalysisResult, TreeAnalyzer
 from portcullis.analyze.discovery import analyzer_classes
-from portcullis.analyze.files import FileInfo, _checks, _may_find
+from portcullis.analyze.files import FileInfo, _candidates, _checks, _may_find, _per_layer
+from portcullis.layers.index import LayerIndex
+from portcullis.layers.view import SquashedView
 from portcullis.model.files import FileEntry, FileKind, FileMeta
 from portcullis.model.finding import Finding, Severity
 from tests.conftest import run_cli
@@ -233,3 +235,38 @@ def test_the_per_entry_gate_skips_only_entries_without_findings() -> None:
                 extra += gate and not found
     assert missed == []
     assert extra == 0
+
+
+def _gate_view() -> SquashedView:
+    """Every kind with every mix of the mode bits the checks read, in and out of the paths
+    they look at (temporary directories, /dev), and a path of each kind named like them."""
+    bits = [0o4000, 0o2000, 0o1000, 0o100, 0o010, 0o001, 0o002, 0o020, 0o200]
+    modes = sorted({sum(b for i, b in enumerate(bits) if n >> i & 1) for n in range(1 << 9)})
+    entries: dict[str, FileMeta] = {}
+    for folder in ("/tmp", "/var/tmp", "/dev", "/opt/tmp", "/opt", "/tmpx"):
+        for kind in FileKind:
+            for mode in modes:
+                path = f"{folder}/{kind.value}-{mode:o}"
+                entries[path] = FileMeta(path=path, kind=kind, mode=mode)
+    for path, kind in (("/dev", FileKind.CHAR), ("/tmp", FileKind.DIR),
+                       ("/var/tmp", FileKind.FILE)):
+        entries[path] = FileMeta(path=path, kind=kind, mode=0o7777)
+    return SquashedView.build([LayerIndex(layer=0, entries=entries)])
+
+
+def test_candidates_are_what_the_per_entry_gate_accepts() -> None:
+    """``_candidates`` finds the entries ``_may_find`` accepts without asking it of each: its
+    coarse test and the index's temporary directories must miss none, in walk order."""
+    view = _gate_view()
+    entries = list(view.walk())
+    expected = [e for e in entries
+                if _may_find(e.meta.kind, e.meta.is_file, e.meta.mode, e.path)]
+    assert len(expected) > 1000
+    assert _candidates(view, entries) == expected
+
+
+def test_per_layer_counts_visible_files_only() -> None:
+    files = [FileEntry(meta=FileMeta(path=f"/f{i}", kind=kind, size=i), layer=i % 3)
+             for i, kind in enumerate([FileKind.FILE, FileKind.HARDLINK] * 5)]
+    assert _per_layer(files) == [(0, 4, 0 + 3 + 6 + 9), (1, 3, 1 + 4 + 7), (2, 3, 2 + 5 + 8)]
+    assert _per_layer([]) == []

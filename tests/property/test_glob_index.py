@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portcullis.layers.index import LayerIndex
-from portcullis.layers.view import SquashedView, literal_prefix, literal_suffix
+from portcullis.layers.view import SquashedView, literal_prefix, literal_suffix, matcher
 from portcullis.model.files import FileKind, FileMeta, normalize
 
 # Few letters, so random patterns and paths meet; the fnmatch specials appear in paths too.
@@ -81,3 +81,21 @@ def test_literal_ends_of_the_analyzers_patterns() -> None:
     assert literal_suffix("*/[Mm]akefile") == "akefile"
     assert literal_prefix("/var/lib/dpkg/info/*.list") == "/var/lib/dpkg/info/"
     assert literal_prefix("/etc/os-release") == "/etc/os-release"
+
+
+@settings(max_examples=500)
+@given(st.data())
+def test_matcher_agrees_with_fnmatch(data: st.DataObject) -> None:
+    """The pattern test glob uses (one ``*`` and no other wildcard: the path's two ends;
+    anything else: fnmatch's regular expression) says what fnmatch says."""
+    path = data.draw(PATH)
+    pattern = data.draw(st.one_of(RANDOM_PATTERN, patterns_near([path]), st.just(path)))
+    assert bool(matcher(pattern)(path)) == fnmatch.fnmatchcase(path, pattern)
+
+
+def test_matcher_with_one_star_needs_both_ends_without_overlap() -> None:
+    assert matcher("/etc/ssh/ssh_host_*_key")("/etc/ssh/ssh_host_rsa_key")
+    assert not matcher("/a*a")("/a")  # "/a" starts with "/a" and ends with "a": they overlap
+    assert matcher("/a*a")("/aa")
+    assert matcher("*")("/anything\nat all")
+    assert matcher("/x")("/x") and not matcher("/x")("/x/y")

@@ -17,7 +17,7 @@ from portcullis.layers.index import LayerIndex
 from portcullis.layers.view import IMPLIED_DIR_OVERHEAD, SquashedView
 from portcullis.model.files import Change, FileEntry, FileKind, FileMeta
 
-NAMES = ["/a", "/a/b", "/a/b/c", "/a/b/d", "/a/e", "/f", "/f/g", "/h/i/j"]
+NAMES = ["/", "/a", "/a/b", "/a/b/c", "/a/b/d", "/a/e", "/f", "/f/g", "/h/i/j"]
 KINDS = [FileKind.FILE, FileKind.DIR, FileKind.SYMLINK, FileKind.HARDLINK]
 
 
@@ -133,6 +133,7 @@ def test_view_equals_one_path_at_a_time(indexes: list[LayerIndex]) -> None:
     assert list(view.walk()) == expected
     assert list(view.hidden()) == [reference.stamped(e) for e in reference.hidden]
     assert view._implied_cost == reference.implied
+    assert view._children == reference.children
     everywhere = {p for index in indexes for p in index.entries} | {
         p.rsplit("/", 1)[0] or "/" for p in NAMES}
     for path in everywhere:

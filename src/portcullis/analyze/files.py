@@ -32,13 +32,15 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable
+from itertools import groupby
+from operator import attrgetter
 from typing import Any, ClassVar
 
 import msgspec
 
 from portcullis.analyze.base import STAGE_CHECKS, AnalysisContext, AnalysisResult, AnalyzerSpec
 from portcullis.layers.view import Filesystem
-from portcullis.model.files import FileEntry, FileKind
+from portcullis.model.files import FILE_KINDS, FileEntry, FileKind
 from portcullis.model.finding import Finding, Severity
 from portcullis.model.report import LayerTotals
 
@@ -171,6 +173,46 @@ def _may_find(kind: FileKind, is_file: bool, mode: int, path: str) -> bool:
         path == "/dev" or path.startswith("/dev/"))
 
 
+_layer = attrgetter("layer")
+
+
+def _candidates(fs: Filesystem, entries: list[FileEntry]) -> list[FileEntry]:
+    """Those of ``entries`` (sorted by path) ``_checks`` may find something in, in the same
+    order. A coarse test first, in one comprehension, then ``_may_find``: any entry it accepts
+    has a mode bit of ``_FILE_BITS`` and is no symlink (a file, or a world-writable
+    directory), is a device node, or is under a temporary directory (those come from the
+    index, not from testing every path)."""
+    symlink = FileKind.SYMLINK
+    devices = (FileKind.CHAR, FileKind.BLOCK)
+    coarse = [e for e in entries if (e.meta.mode & _FILE_BITS and e.meta.kind is not symlink)
+              or e.meta.kind in devices]
+    in_tmp = [e for prefix in TMP_DIRS for e in fs.glob(prefix + "*")]
+    if in_tmp:
+        by_path = {e.meta.path: e for e in [*coarse, *in_tmp]}
+        coarse = [by_path[path] for path in sorted(by_path)]
+    return [e for e in coarse
+            if _may_find(e.meta.kind, e.meta.kind in FILE_KINDS, e.meta.mode, e.meta.path)]
+
+
+def _per_layer(files: list[FileEntry]) -> list[tuple[int, int, int]]:
+    """(layer, count, bytes) of ``files`` per layer that wrote any, by layer."""
+    out = []
+    for layer, group in groupby(sorted(files, key=_layer), key=_layer):
+        sizes = [e.meta.size for e in group]
+        out.append((layer, len(sizes), sum(sizes)))
+    return out
+
+
+def _unknown(entries: list[FileEntry], ids: list[int], known: frozenset[int]) -> _Owners:
+    """The entries whose id (``ids``: the uid or gid of each entry) is not in ``known``."""
+    owners = _Owners()
+    missing = set(ids) - known
+    if missing:
+        for entry, ident in [(e, i) for e, i in zip(entries, ids, strict=True) if i in missing]:
+            owners.add(ident, entry)
+    return owners
+
+
 class FileInfo:
     spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
         name="files",
@@ -187,25 +229,18 @@ class FileInfo:
         result = AnalysisResult()
         uids = _ids(fs.read("/etc/passwd"), 2) if fs.entry("/etc/passwd") else None
         gids = _ids(fs.read("/etc/group"), 2) if fs.entry("/etc/group") else None
-        users, groups = _Owners(), _Owners()
-        totals: dict[int, _LayerTotals] = {}
-        files: dict[int, int] = {}
-        sizes: dict[int, int] = {}
-        for entry in fs.walk():
-            meta = entry.meta
-            kind = meta.kind
-            is_file = kind is FileKind.FILE or kind is FileKind.HARDLINK
-            if _may_find(kind, is_file, meta.mode, entry.path):
-                result.findings.extend(_checks(entry))
-            if uids is not None and meta.uid not in uids:
-                users.add(meta.uid, entry)
-            if gids is not None and meta.gid not in gids:
-                groups.add(meta.gid, entry)
-            if is_file:
-                files[entry.layer] = files.get(entry.layer, 0) + 1
-                sizes[entry.layer] = sizes.get(entry.layer, 0) + meta.size
-        for index, count in files.items():
-            totals[index] = _LayerTotals(files=count, bytes=sizes[index])
+        # Every scan runs this over the whole view (~10k entries): comprehensions and C-level
+        # passes over one list of them, and Python work only for the few that may matter.
+        entries = list(fs.walk())
+        for entry in _candidates(fs, entries):
+            result.findings.extend(_checks(entry))
+        files = [e for e in entries if e.meta.kind in FILE_KINDS]
+        totals = {layer: _LayerTotals(files=count, bytes=size)
+                  for layer, count, size in _per_layer(files)}
+        users = _Owners() if uids is None else _unknown(entries, [e.meta.uid for e in entries],
+                                                        uids)
+        groups = _Owners() if gids is None else _unknown(entries, [e.meta.gid for e in entries],
+                                                         gids)
         result.findings.extend(self._owners(users, "unknown-owner", "uid", "/etc/passwd"))
         result.findings.extend(self._owners(groups, "unknown-group", "gid", "/etc/group"))
 

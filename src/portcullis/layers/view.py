@@ -13,7 +13,8 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 import msgspec
@@ -104,6 +105,23 @@ def literal_suffix(pattern: str) -> str:
     """
     cut = max(pattern.rfind(c) for c in (*_WILDCARDS, "]"))
     return pattern[cut + 1 :]
+
+
+def matcher(pattern: str) -> Callable[[str], object]:
+    """A test of a path against the fnmatch ``pattern`` (``*`` crosses "/", as fnmatch's does).
+
+    Most patterns analyzers glob have at most one ``*`` and no other wildcard ("/etc/cron.d/*",
+    "*/Cargo.lock", "/etc/ssh/ssh_host_*_key"): a path matches those when it starts with the
+    text before the star and ends with the text after it, without overlap; three C calls, and
+    no regular expression to translate and compile (most patterns are asked once a scan).
+    """
+    head, star, tail = pattern.partition("*")
+    if "?" in pattern or "[" in pattern or "*" in tail:
+        return re.compile(fnmatch.translate(pattern)).match
+    if not star:
+        return pattern.__eq__
+    size = len(head) + len(tail)
+    return lambda path: len(path) >= size and path.startswith(head) and path.endswith(tail)
 
 
 class PathIndex(msgspec.Struct):
@@ -210,7 +228,8 @@ class SquashedView:
                 self._remove_tree(path, layer)
         entries = index.entries
         current = self._current
-        present = [p for p in entries if p in current]
+        # Set operations on the keys (in C, over the smaller side): a layer has ~10k paths.
+        present = entries.keys() & current.keys()
         if any(current[p].meta.is_dir and not entries[p].is_dir for p in present) \
                 or self._over_implied(entries):
             # A directory replaced by a non-directory takes what is under it along, and what
@@ -225,50 +244,52 @@ class SquashedView:
             for path in sorted(present, key=_depth_first):
                 self._put(entries[path], layer)
             if len(present) < len(entries):
-                self._add(sorted(p for p in entries if p not in current), entries, layer)
+                # Sorted from the layer's order, which is nearly sorted already (a set's
+                # order is not: sorting that costs ten times more).
+                self._add(sorted([p for p in entries if p not in current]), entries, layer)
         self.layers = max(self.layers, layer + 1)
 
     def _over_implied(self, entries: dict[str, FileMeta]) -> bool:
         """True when the layer writes a non-directory where only an implied directory is."""
-        children = self._children
         current = self._current
-        return any(p in children and p not in current and not meta.is_dir
-                   for p, meta in entries.items())
+        return any(p not in current and not entries[p].is_dir
+                   for p in self._children.keys() & entries.keys())
 
     def _add(self, paths: list[str], entries: dict[str, FileMeta], layer: int) -> None:
         """Put ``paths``, none of them visible now, sorted: what _put does for a path that is
-        not there, with its lookups hoisted out of the loop (most entries of a layer take
-        this route)."""
+        not there, in bulk (most entries of a layer take this route): the entries first, then
+        the links to their parents, so that a parent this layer writes is not implied."""
         current = self._current
-        children = self._children
         histories = self._history
-        hidden_at = self._hidden_at
         added = self._change(layer, "add")
         only_added = self._shared((added,))
         self._index = None
-        for path in paths:
-            past = histories.get(path)
-            if past is None:
-                history = histories[path] = only_added
-            elif past[-1].layer != layer:
-                history = histories[path] = self._extend(past, added)
-            else:
-                history = past  # deleted by this very layer's whiteout, and written again
+        # Paths with a history (deleted before, or by this very layer's whiteout) are few.
+        known = [p for p in paths if p in histories]
+        for path in known:
+            past = histories[path]
+            history = histories[path] = \
+                past if past[-1].layer == layer else self._extend(past, added)
             current[path] = FileEntry(meta=entries[path], layer=layer, history=history)
-            if path in hidden_at:
+            if path in self._hidden_at:
                 self._unstamped.add(path)  # its hidden versions' history changed
-            # _link, inline
-            child = path
-            while child != ROOT:
-                parent = child[: child.rfind("/")] or ROOT
-                siblings = children.get(parent)
-                if siblings is not None:
-                    siblings.add(child)
-                    break
+        fresh = [p for p in paths if p not in histories] if known else paths
+        histories.update(dict.fromkeys(fresh, only_added))
+        current.update({p: FileEntry(meta=entries[p], layer=layer, history=only_added)
+                        for p in fresh})
+        if paths and paths[0] == ROOT:  # sorted: the root comes first; it has no parent
+            paths = paths[1:]
+        parents = [p[: p.rfind("/")] or ROOT for p in paths]
+        children = self._children
+        # Each parent not there yet is made, and linked up (the implied ones counted), once.
+        for parent in dict.fromkeys(parents):
+            if parent not in children:  # linking an earlier one may have made it
                 if parent not in current:
                     self._imply(parent, layer)
-                children[parent] = {child}
-                child = parent
+                children[parent] = set()
+                self._link(parent, layer)
+        # set.add(children[parent], path) for each path, called from C (no loop body).
+        deque(map(set.add, map(children.__getitem__, parents), paths), maxlen=0)
 
     def _put(self, meta: FileMeta, layer: int) -> None:
         path = meta.path
@@ -536,18 +557,15 @@ class SquashedView:
 
     def walk(self) -> Iterator[FileEntry]:
         """Every visible entry, sorted by path."""
-        current = self._current
-        for path in self._paths().paths:
-            yield current[path]
+        # A C-level iterator (no generator frame per entry): callers walk ~10k entries a
+        # scan, several times.
+        return map(self._current.__getitem__, self._paths().paths)
 
     def glob(self, pattern: str) -> Iterator[FileEntry]:
         """Visible entries whose path matches the fnmatch ``pattern`` (``*`` crosses "/"),
         sorted by path. Only the index's candidates for the pattern are matched."""
-        match = re.compile(fnmatch.translate(pattern)).match
-        current = self._current
-        for path in self._paths().candidates(pattern):
-            if match(path):
-                yield current[path]
+        candidates = self._paths().candidates(pattern)
+        return map(self._current.__getitem__, filter(matcher(pattern), candidates))
 
     def hidden(self) -> Iterator[FileEntry]:
         """Every deleted or overwritten version, in the order layers hid them."""

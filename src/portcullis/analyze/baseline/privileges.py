@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import posixpath
 import re
+import stat
 
 from portcullis.analyze.baseline.checks import PRIVILEGES, Check, Hit, Registry
 from portcullis.analyze.baseline.etc_files import read_text
 from portcullis.analyze.baseline.subject import Subject
-from portcullis.model.files import FileKind
+from portcullis.model.files import FILE_KINDS, FileKind
 from portcullis.model.finding import Severity
 
 rules = Registry()
@@ -20,6 +21,7 @@ SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ksh93", "mksh", "csh", 
                     "fish", "busybox", "rbash", "pdksh", "yash"})
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _NOPASSWD_ALL = re.compile(r"NOPASSWD\s*:\s*(\([^)]*\)\s*)?ALL\s*$")
+_SETID = stat.S_ISUID | stat.S_ISGID
 CRON_FILES = ("/etc/crontab", "/etc/cron.d/*", "/etc/cron.hourly/*", "/etc/cron.daily/*",
               "/etc/cron.weekly/*", "/etc/cron.monthly/*", "/var/spool/cron/crontabs/*",
               "/var/spool/cron/*")
@@ -134,9 +136,12 @@ def path_world_writable(subject: Subject) -> list[Hit]:
             hits.append(subject.file_hit(top, detail=directory))
         prefix = real.rstrip("/")
         for entry in subject.fs.glob(prefix + "/*"):
-            if posixpath.dirname(entry.path) != prefix or entry.meta.kind is FileKind.SYMLINK:
+            meta = entry.meta
+            # The mode first: it rules out nearly every file of /usr/bin and its likes.
+            if not meta.mode & 0o002 or meta.kind is FileKind.SYMLINK \
+                    or posixpath.dirname(meta.path) != prefix:
                 continue
-            if entry.meta.mode & 0o002 and not (entry.meta.is_dir and entry.meta.mode & 0o1000):
+            if not (meta.is_dir and meta.mode & 0o1000):
                 hits.append(subject.file_hit(entry))
     return hits
 
@@ -162,7 +167,9 @@ def cron_writable(subject: Subject) -> list[Hit] | None:
     rationale="A setuid shell hands its owner's rights (usually root) to anyone who runs it.",
     remediation="Remove the setuid and setgid bits (`chmod ug-s`) or the file."))
 def setuid_shell(subject: Subject) -> list[Hit]:
+    # The mode test first, inline: it rules out nearly every one of the ~10k entries a scan
+    # walks, without a property call per entry.
     return [subject.file_hit(e, detail=f"{e.path} mode {e.meta.mode & 0o7777:o}")
             for e in subject.fs.walk()
-            if e.meta.is_file and (e.meta.setuid or e.meta.setgid)
+            if e.meta.mode & _SETID and e.meta.kind in FILE_KINDS
             and posixpath.basename(e.path) in SHELLS]
