@@ -209,3 +209,29 @@ def test_a_scan_with_every_scanner_loads_parsers_only_for_what_the_image_has(
     metadata = kit.file("usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA",
                         "Metadata-Version: 2.1\nName: six\nVersion: 1.16.0\n")
     assert "email.parser" in _scan_all(tmp_path / "python", [metadata])
+
+
+def test_the_collector_is_paused_through_the_scans_imports_and_on_again_after(
+        tiny_archive: Path, tmp_path: Path) -> None:
+    """__main__.entry turns the cyclic collector off before any import; the scan's on_loaded
+    turns it back on (frozen past start-up's objects) before any layer is read."""
+    probe = ("import gc, sys\nfrom portcullis import scan as S\nseen = []\n"
+             "def spy_select(*a):\n"
+             "    seen.append(gc.isenabled())\n"
+             "    return select(*a)\n"
+             "select = S._selected_analyzers\nS._selected_analyzers = spy_select\n"
+             "def spy(image, *a, **k):\n"
+             "    seen.append((gc.isenabled(), gc.get_freeze_count() > 0))\n"
+             "    return run(image, *a, **k)\n"
+             "import portcullis.analyze.engine as E\nrun = E.run\nE.run = spy\n"
+             "sys.argv = ['portcullis'] + sys.argv[1:]\n"
+             "from portcullis.cli.main import main as program\n"
+             "gc.disable()\ntry:\n    program(collector_paused=True)\n"
+             "except SystemExit:\n    pass\n"
+             "print(seen, gc.isenabled(), file=sys.__stderr__)\n")
+    out = tmp_path / "report.json"
+    proc = subprocess.run([sys.executable, "-c", probe, "scan", f"oci-archive:{tiny_archive}",
+                           "--scanners", "none", "--format", "json", "--quiet", "--output",
+                           str(out)], capture_output=True, text=True, timeout=120, check=False)
+    # off while the analyzers load; on (and start-up frozen) when the engine starts
+    assert proc.stderr.strip().splitlines()[-1] == "[False, (True, True)] True", proc.stderr

@@ -284,7 +284,6 @@ def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
             from portcullis.cli.progress import RichProgress
 
             progress = stack.enter_context(RichProgress(Console(stderr=True)))
-        _resume_gc()
         options = ScanOptions(
             scanners=parse_scanners(scanners),
             gate=gate,
@@ -297,6 +296,7 @@ def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
             cache_dir=cache[0] if cache else None,
             cache_max_bytes=cache[1] if cache else None,
             workers=parallel or default_workers(),
+            on_loaded=_resume_gc,  # the scan's own modules too are loaded by then
             source=SourceOptions(
                 platform=Platform.parse(platform) if platform else None,
                 username=username,
@@ -309,7 +309,10 @@ def _scan(image: str, *, scanners: str, fmt: str, output: Path | None,
                 progress=progress,
             ),
         )
-        report = run_scan(image, options)
+        try:
+            report = run_scan(image, options)
+        finally:
+            _resume_gc()  # when the scan ended before it loaded its analyzers
     for name, status in sorted(report.scanners.items()):
         if status.status == "failed":  # in the report too; said here so a log shows it
             click.echo(f"portcullis: warning: {name} scanner failed: {status.message}", err=True)
@@ -375,8 +378,9 @@ def _write_to(write: Any, report: Report, out: TextIO) -> None:
     write(report, out, False)
 
 
-# The cyclic garbage collector is paused from the start of main() until a command's own work
-# begins (for a scan: once the command line, the model and the scan's modules are loaded).
+# The cyclic garbage collector is paused from the start of the program (__main__.entry, else
+# main()) until a command's own work begins (for a scan: once the command line, the model, the
+# engine, the analyzers and their rules are loaded: ScanOptions.on_loaded).
 # Start-up makes tens of thousands of objects that live as long as the process (modules,
 # classes, compiled patterns) and no garbage: the collector would walk them again and again,
 # for nothing. They are then frozen (moved out of every later collection, and not written to
@@ -385,9 +389,12 @@ class _StartupGC:
     def __init__(self) -> None:
         self.paused = False
 
-    def pause(self) -> None:
+    def pause(self, already: bool = False) -> None:
+        """``already``: the program's entry turned it off before importing this module."""
         if gc.isenabled():
             gc.disable()
+            self.paused = True
+        elif already:
             self.paused = True
 
     def resume(self) -> None:
@@ -401,22 +408,23 @@ _startup_gc = _StartupGC()
 _resume_gc = _startup_gc.resume
 
 
-def main() -> None:
-    _startup_gc.pause()
+def main(collector_paused: bool = False) -> None:
+    _startup_gc.pause(already=collector_paused)
     try:
         _main()
     finally:
         _resume_gc()
 
 
-def run() -> None:
-    """The program (the ``portcullis`` command, ``python -m portcullis``): ``main()``, then,
+def run(collector_paused: bool = False) -> None:
+    """The program (``portcullis.__main__.entry``: the ``portcullis`` command, ``python -m
+    portcullis``): ``main()``, then,
     once the output is flushed, leave without the interpreter's teardown, which frees every
     object a scan made one by one (~15 ms of a 0.4 s rescan) and has nothing left to do: the
     commands close their files, pools, threads and temporary folders themselves. An error
     that escapes ``main()`` (a bug) still ends the normal way, with its traceback."""
     try:
-        main()
+        main(collector_paused)
     except SystemExit as e:
         code = e.code
     else:
