@@ -242,3 +242,36 @@ def test_hard_link_chains_are_followed_and_dangling_links_are_named(tmp_path: Pa
     assert [(w.path, w.message) for w in engine.result.warnings] == [
         ("/data/gone", "hard link to /data/nowhere, which is not a regular file in this or a "
                        "lower layer; not analyzed")]
+
+
+class BadWords(WholeFileAnalyzer):
+    """Finds something only in files that say "bad"; finds nothing (an empty result) else."""
+
+    spec: ClassVar[AnalyzerSpec] = AnalyzerSpec(
+        name="test-bad-words", version=1, scanners=frozenset({"malware"}),
+        paths=("/data/*",))
+
+    def accepts(self, meta: FileMeta) -> bool:
+        return True
+
+    def analyze_file(self, meta: FileMeta, data: bytes, layer: int,
+                     ctx: AnalysisContext) -> AnalysisResult:
+        if b"bad" not in data:
+            return AnalysisResult()
+        return AnalysisResult(findings=[Finding(
+            kind="malware", id="bad", severity=Severity.HIGH, title="bad",
+            path=meta.path, layer=layer)])
+
+
+def test_hard_links_to_files_analysed_earlier_in_the_layer_report_what_they_found(
+        tmp_path: Path) -> None:
+    """Only results with something in them are kept per file (the rest is one bit per
+    analyzer): a link to a clean file is analysed and clean, not "not analyzed"."""
+    layers = [kit.Layer([kit.file("data/clean", b"fine"), kit.file("data/evil", b"bad"),
+                         kit.hardlink("data/clean-link", "data/clean"),
+                         kit.hardlink("data/evil-link", "data/evil")])]
+    engine = _scan(tmp_path, layers, BadWords(), Hasher())
+    assert sorted(_found(engine, "bad")) == [("/data/evil", 0), ("/data/evil-link", 0)]
+    assert engine.result.warnings == []
+    assert sorted(_found(engine, "hash")) == [("/data/clean", 0), ("/data/clean-link", 0),
+                                              ("/data/evil", 0), ("/data/evil-link", 0)]
