@@ -29,7 +29,6 @@ Results also go to bench/out/cache.json. Always exits 0: benchmarks report, they
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import io
 import json
@@ -193,48 +192,8 @@ def generated_image(cache_root: Path, name: str) -> tuple[Path, str]:
 def top_changed(layout: Path, ref: str, out: Path) -> None:
     """A copy of the layout whose top layer has one more file (a rebuilt application layer);
     the other blobs are hard links to the original's."""
-    index = json.loads((layout / "index.json").read_bytes())
-    [desc] = [d for d in index["manifests"]
-              if d.get("annotations", {}).get("org.opencontainers.image.ref.name") == ref]
-
-    def blob(digest: str) -> Path:
-        return layout / "blobs" / digest.replace(":", "/")
-
-    manifest = json.loads(blob(desc["digest"]).read_bytes())
-    config = json.loads(blob(manifest["config"]["digest"]).read_bytes())
-    blobs = out / "blobs" / "sha256"
-    blobs.mkdir(parents=True)
-    for layer in manifest["layers"][:-1]:
-        target = blobs / layer["digest"].split(":")[1]
-        try:
-            os.link(blob(layer["digest"]), target)
-        except OSError:
-            shutil.copyfile(blob(layer["digest"]), target)
-    top = manifest["layers"][-1]
-    raw = blob(top["digest"]).read_bytes()
-    tar_bytes = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=io.BytesIO(tar_bytes), mode="r:") as src, \
-            tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as dst:
-        for member in src:
-            dst.addfile(member, src.extractfile(member) if member.isreg() else None)
-        note = f"changed at {time.time()}\n".encode()
-        dst.addfile(_info("bench-changed.txt", len(note)), io.BytesIO(note))
-    new_tar = buf.getvalue()
-    new_blob = gzip.compress(new_tar, compresslevel=6, mtime=0)
-
-    def put(data: bytes) -> dict[str, Any]:
-        (blobs / hashlib.sha256(data).hexdigest()).write_bytes(data)
-        return {"digest": kit.sha(data), "size": len(data)}
-
-    config["rootfs"]["diff_ids"][-1] = kit.sha(new_tar)
-    manifest["config"] = {**manifest["config"], **put(kit.canonical(config))}
-    manifest["layers"][-1] = {**top, **put(new_blob),
-                              "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip"}
-    new_desc = {**desc, **put(kit.canonical(manifest))}
-    (out / "oci-layout").write_bytes(kit.canonical({"imageLayoutVersion": "1.0.0"}))
-    (out / "index.json").write_bytes(kit.canonical({"schemaVersion": 2,
-                                                    "manifests": [new_desc]}))
+    kit.write_top_changed(layout, ref, out, "bench-changed.txt",
+                          f"changed at {time.time()}\n".encode())
 
 
 # --------------------------------------------------------------------------------------------

@@ -109,6 +109,30 @@ def stable_report(doc: Any) -> Any:
     return doc
 
 
+def scan_noting_reuse(ref: str, cache: Path | None, tmp: Path,
+                      caplog: pytest.LogCaptureFixture) -> tuple[Any, set[str]]:
+    """Scan ``ref`` (every scanner, a fixed day, no vulnerability database) with the layer
+    cache at ``cache`` (None: none): the stable JSON report, and the tree analyzers whose
+    recorded result was reused (analyze/tree_reuse.py says so at debug level)."""
+    import io
+    import json
+    import logging
+    from datetime import UTC, datetime
+
+    from portcullis.report.json import write_json
+    from portcullis.scan import ScanOptions, scan
+
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="portcullis.analyze.tree_reuse"):
+        report = scan(ref, ScanOptions(now=datetime(2026, 12, 1, 12, tzinfo=UTC),
+                                       db=tmp / "no-such.db", cache_dir=cache))
+    reused = {str(r.args[0]) for r in caplog.records
+              if isinstance(r.args, tuple) and r.msg.startswith("tree analyzer %s: result reused")}
+    out = io.StringIO()
+    write_json(report, out)
+    return stable_report(json.loads(out.getvalue())), reused
+
+
 def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run ``python -m portcullis`` as a user would, in a child process."""

@@ -51,6 +51,12 @@ finally:
 """
 
 
+# The command line with the child's arguments, as ``loaded``'s code; it must exit 0.
+MAIN = ("sys.argv = ['portcullis'] + sys.argv[1:]\n    from portcullis.cli.main import main"
+        "\n    try:\n        main()\n    except SystemExit as e:\n"
+        "        assert not e.code, e.code")
+
+
 def loaded(run: str, *args: str) -> list[str]:
     """The modules a child process holds after ``run`` (code on one line)."""
     proc = subprocess.run([sys.executable, "-c", _REPORT.format(run=run), *args],
@@ -100,10 +106,7 @@ def test_the_help_lists_every_command_without_loading_anything_heavy() -> None:
 def test_a_json_scan_with_no_scanners_loads_nothing_heavy(tiny_archive: Path,
                                                           tmp_path: Path) -> None:
     out = tmp_path / "report.json"
-    run = ("sys.argv = ['portcullis'] + sys.argv[1:]\n    from portcullis.cli.main import main"
-           "\n    try:\n        main()\n    except SystemExit as e:\n"
-           "        assert not e.code, e.code")
-    modules = loaded(run, "scan", f"oci-archive:{tiny_archive}", "--scanners", "none",
+    modules = loaded(MAIN, "scan", f"oci-archive:{tiny_archive}", "--scanners", "none",
                      "--no-cache", "--format", "json", "--quiet", "--output", str(out))
     assert json.loads(out.read_text())["files"]["count"] > 0  # the scan ran, wrote its report
     assert offending(modules, HEAVY) == []
@@ -194,10 +197,7 @@ def _scan_all(tmp_path: Path, extra: list[kit.Entry]) -> list[str]:
     tmp_path.mkdir()
     archive = kit.write_oci_archive(tmp_path / "img.tar", kit.ImageSpec(layers=layers))
     out = tmp_path / "report.json"
-    run = ("sys.argv = ['portcullis'] + sys.argv[1:]\n    from portcullis.cli.main import main"
-           "\n    try:\n        main()\n    except SystemExit as e:\n"
-           "        assert not e.code, e.code")
-    modules = loaded(run, "scan", f"oci-archive:{archive}", "--scanners", "all",
+    modules = loaded(MAIN, "scan", f"oci-archive:{archive}", "--scanners", "all",
                      "--no-cache", "--format", "json", "--quiet", "--output", str(out))
     assert json.loads(out.read_text())["scanners"]["secret"]["status"] == "ok"
     return modules

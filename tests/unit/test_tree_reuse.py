@@ -5,9 +5,7 @@ scan without any cache. Real kit images, every shipped analyzer, the real engine
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import logging
 import re
 import shutil
 from datetime import UTC, datetime
@@ -31,11 +29,10 @@ from portcullis.errors import PortcullisError
 from portcullis.layers.view import Filesystem
 from portcullis.limits import ScanLimits
 from portcullis.model.distro import Distro
-from portcullis.report.json import write_json
-from portcullis.scan import ScanOptions, _selected_analyzers, parse_scanners, scan
+from portcullis.scan import _selected_analyzers, parse_scanners
 from portcullis.source.base import SourceOptions
 from portcullis.source.resolve import open_image
-from tests.conftest import run_cli, stable_report
+from tests.conftest import run_cli, scan_noting_reuse, stable_report
 from tests.images import kit
 
 DAY = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -94,24 +91,11 @@ def _image(tmp_path: Path, name: str, top: list[kit.Entry]) -> str:
     return f"oci:{root}:t"
 
 
-def _scan(ref: str, cache: Path | None, tmp: Path,
-          caplog: pytest.LogCaptureFixture) -> tuple[Any, set[str]]:
-    """The stable JSON report, and the analyzers whose result was reused."""
-    caplog.clear()
-    with caplog.at_level(logging.DEBUG, logger="portcullis.analyze.tree_reuse"):
-        report = scan(ref, ScanOptions(now=DAY, db=tmp / "no-such.db", cache_dir=cache))
-    reused = {str(r.args[0]) for r in caplog.records
-              if isinstance(r.args, tuple) and r.msg.startswith("tree analyzer %s: result reused")}
-    out = io.StringIO()
-    write_json(report, out)
-    return stable_report(json.loads(out.getvalue())), reused
-
-
 @pytest.fixture
 def primed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Path:
     """A cache that scanned the image with the plain top layer."""
     cache = tmp_path / "primed"
-    _, reused = _scan(_image(tmp_path, "v0", []), cache, tmp_path, caplog)
+    _, reused = scan_noting_reuse(_image(tmp_path, "v0", []), cache, tmp_path, caplog)
     assert reused == set()
     return cache
 
@@ -122,8 +106,8 @@ def _rescan(tmp_path: Path, primed: Path, caplog: pytest.LogCaptureFixture,
     ref = _image(tmp_path, name, top)
     cache = tmp_path / f"cache-{name}"
     shutil.copytree(primed, cache)
-    warm, reused = _scan(ref, cache, tmp_path, caplog)
-    cold, _ = _scan(ref, None, tmp_path, caplog)
+    warm, reused = scan_noting_reuse(ref, cache, tmp_path, caplog)
+    cold, _ = scan_noting_reuse(ref, None, tmp_path, caplog)
     assert warm == cold
     return reused
 
@@ -381,6 +365,6 @@ def test_an_analyzer_run_again_that_finds_the_same_keeps_the_dedupe_step(
     reused = re.findall(r"tree analyzer (\S+): result reused", warm.stderr)
     assert "dpkg" not in reused and "dedupe" in reused
     assert {"npm", "python"} <= set(reused)
-    plain, _ = _scan(then, None, tmp_path, caplog)
+    plain, _ = scan_noting_reuse(then, None, tmp_path, caplog)
     assert stable_report(json.loads((tmp_path / "warm.json").read_text()))["packages"] == \
         plain["packages"]

@@ -47,7 +47,6 @@ from portcullis.model.report import BaseImageInfo, FileStats, LayerTotals
 # 2: the records are msgspec Structs; 3: captured files carry their sha256, an index's
 # entries are a list
 FORMAT = 3
-_CHUNK = 1 << 20
 
 
 class CapturedFile(msgspec.Struct, array_like=True, gc=False):
@@ -243,11 +242,3 @@ class HashingReader:
             # Only asked after a read to EOF, where the source raised on a mismatch.
             raise LayerError("layer blob was not read to its end: no verified hash")
         return checked
-
-
-def blob_sha256(raw: Reader) -> str:
-    """Read ``raw`` to its end (so the source checks what it checks at EOF) and hash it."""
-    reader = HashingReader(raw)
-    while reader.read(_CHUNK):
-        pass
-    return reader.hexdigest()
